@@ -1,0 +1,187 @@
+//! Alerts: what a rule raised, as it is stored in the outbox and delivered.
+//!
+//! An alert is self-contained (mention titles, links and highlighted excerpts are copied
+//! in), so delivery never depends on the index, and a stored alert can be re-sent as is.
+
+pub mod outbox;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::mention::Mention;
+use crate::rules::Severity;
+use crate::text;
+
+/// Mentions carried in one alert; the total count is kept beside them.
+pub const MAX_MENTIONS_PER_ALERT: usize = 20;
+/// Length of an excerpt, in bytes of the original text (about two lines).
+pub const EXCERPT_LEN: usize = 280;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Stable dedup key: the same firing always has the same key, so a redone batch or a
+    /// restart cannot create or send it twice. Sent to webhooks as `Idempotency-Key` and
+    /// used for the e-mail Message-ID.
+    pub key: String,
+    pub rule: String,
+    pub rule_kind: String,
+    pub brand: String,
+    pub brand_name: String,
+    pub severity: Severity,
+    pub created_at: DateTime<Utc>,
+    /// One line: why it fired ("3 new mentions match …", "24 mentions in 1h (≥ 20)").
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub mentions: Vec<AlertMention>,
+    /// Mentions behind the alert (may exceed `mentions.len()`).
+    pub total_mentions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMention {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub site: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    pub published_at: DateTime<Utc>,
+    /// Excerpt cut into plain and highlighted pieces; each notifier escapes each piece
+    /// for its own format.
+    pub excerpt: Vec<Fragment>,
+    pub terms: Vec<String>,
+}
+
+/// A piece of text, highlighted or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fragment {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hit: bool,
+}
+
+impl AlertMention {
+    pub fn new(m: &Mention, brand: &str, extra_terms: &[String]) -> Self {
+        let mut terms: Vec<String> = m.hit(brand).map(|h| h.terms.clone()).unwrap_or_default();
+        terms.extend(extra_terms.iter().cloned());
+        terms.sort();
+        terms.dedup();
+        let body = if m.text.is_empty() { &m.title } else { &m.text };
+        AlertMention {
+            id: m.id.clone(),
+            title: if m.title.is_empty() {
+                text::truncate(&m.text, 80)
+            } else {
+                m.title.clone()
+            },
+            url: m.url.clone(),
+            site: m.site.clone(),
+            source: m.source.clone(),
+            author: m.author.clone(),
+            published_at: m.published_at,
+            excerpt: excerpt(body, &terms, EXCERPT_LEN),
+            terms,
+        }
+    }
+
+    /// The excerpt as plain text.
+    pub fn excerpt_text(&self) -> String {
+        self.excerpt.iter().map(|f| f.text.as_str()).collect()
+    }
+}
+
+/// Cuts a window of about `max` bytes around the first matched word, split into
+/// highlighted and plain pieces.
+pub fn excerpt(body: &str, terms: &[String], max: usize) -> Vec<Fragment> {
+    let mut hits = Vec::new();
+    text::tokenize(body, |t| {
+        if terms.iter().any(|x| x == t.text) {
+            hits.push((t.start, t.end));
+        }
+    });
+    let floor = |mut i: usize| {
+        while !body.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut start = match hits.first() {
+        Some(&(s, _)) if s > max / 3 => floor(s - max / 3),
+        _ => 0,
+    };
+    // Start on a word boundary.
+    if start > 0 {
+        if let Some(sp) = body[start..].find(char::is_whitespace) {
+            if sp < 30 {
+                start += sp + 1;
+            }
+        }
+    }
+    let end = floor((start + max).min(body.len()));
+    let mut out = Vec::new();
+    let mut push = |text: &str, hit: bool| {
+        if !text.is_empty() {
+            out.push(Fragment {
+                text: text.to_string(),
+                hit,
+            });
+        }
+    };
+    if start > 0 {
+        push("…", false);
+    }
+    let mut cursor = start;
+    for &(s, e) in hits.iter().filter(|&&(s, e)| s >= start && e <= end) {
+        push(&body[cursor..s], false);
+        push(&body[s..e], true);
+        cursor = e;
+    }
+    push(&body[cursor..end], false);
+    if end < body.len() {
+        push("…", false);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(f: &[Fragment]) -> String {
+        f.iter()
+            .map(|f| {
+                if f.hit {
+                    format!("[{}]", f.text)
+                } else {
+                    f.text.clone()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn highlights_folded_terms_in_original_text() {
+        let f = excerpt(
+            "Le SCANDALE Acmé continue",
+            &["acme".into(), "scandale".into()],
+            200,
+        );
+        assert_eq!(render(&f), "Le [SCANDALE] [Acmé] continue");
+    }
+
+    #[test]
+    fn window_around_first_hit() {
+        let body = format!("{} acme {}", "blabla ".repeat(100), "fin ".repeat(100));
+        let r = render(&excerpt(&body, &["acme".into()], 100));
+        assert!(r.starts_with('…') && r.ends_with('…'), "{r}");
+        assert!(r.contains("[acme]"));
+        assert!(r.len() < 120, "{}", r.len());
+    }
+
+    #[test]
+    fn no_hit_gives_the_beginning() {
+        assert_eq!(render(&excerpt("court", &[], 100)), "court");
+    }
+}

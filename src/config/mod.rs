@@ -1,0 +1,347 @@
+//! The config file (`/etc/veille/veille.toml`) and the rule files it points to: types,
+//! loading, validation. Every problem is reported as `FILE:LINE:COLUMN: what was expected`,
+//! and loading goes on after a problem so that `veille check` lists them all at once.
+
+pub mod diag;
+mod duration;
+mod secret;
+mod size;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+pub use diag::{Diagnostic, Diagnostics, SourceFile};
+pub use duration::Duration;
+pub use secret::{Secret, SecretRef};
+pub use size::ByteSize;
+
+use crate::crawl::CrawlConfig;
+use crate::matching::{Brand, BrandConfig, QueryError};
+use crate::notify::Notifier;
+use crate::rules::Rule;
+use crate::sources::Source;
+
+/// `[daemon]`: where veille keeps its data and listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Index and state live here (relative paths are relative to the config file).
+    pub data_dir: PathBuf,
+    /// Address of the HTTP API and metrics.
+    pub listen: String,
+    /// Directory of rule files (`*.toml` with `[[rule]]` entries).
+    pub rules_dir: PathBuf,
+    /// Also index items that match no brand (lets a brand added later search the past,
+    /// at the cost of a larger index). Off by default.
+    pub keep_unmatched: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            data_dir: PathBuf::from("/var/lib/veille"),
+            listen: "127.0.0.1:8650".into(),
+            rules_dir: PathBuf::from("rules"),
+            keep_unmatched: false,
+        }
+    }
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    pub crawl: CrawlConfig,
+    pub brands: Vec<Brand>,
+    pub sources: Vec<Source>,
+    pub notifiers: BTreeMap<String, Notifier>,
+    pub rules: Vec<Rule>,
+}
+
+const SECTIONS: &[&str] = &["daemon", "crawl", "brand", "source", "notifier"];
+
+impl Config {
+    /// Loads the config file and every rule file of its rules directory.
+    pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic {
+                file: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Config::from_str(path, &text)
+    }
+
+    /// Loads from `text` as if read from `path` (relative paths resolve against its
+    /// directory).
+    pub fn from_str(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut file = SourceFile::new(path, text);
+        let parsed = parse_main(&mut file, &base_dir);
+        let mut diags = file.diags;
+        let Some(mut cfg) = parsed else {
+            return Err(Diagnostics(diags));
+        };
+        cfg.daemon.data_dir = base_dir.join(&cfg.daemon.data_dir);
+        cfg.daemon.rules_dir = base_dir.join(&cfg.daemon.rules_dir);
+
+        // Rules, each file reported on its own.
+        let brand_ids: HashSet<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+        let mut rule_ids: HashSet<String> = HashSet::new();
+        match crate::rules::rule_files(&cfg.daemon.rules_dir) {
+            Err(e) => diags.push(Diagnostic {
+                file: cfg.daemon.rules_dir.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read the rules directory: {e}"),
+            }),
+            Ok(files) => {
+                for rf in files {
+                    let rtext = match std::fs::read_to_string(&rf) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            diags.push(Diagnostic {
+                                file: rf.clone(),
+                                line: 1,
+                                column: 1,
+                                message: format!("cannot read the rule file: {e}"),
+                            });
+                            continue;
+                        }
+                    };
+                    let mut f = SourceFile::new(&rf, &rtext);
+                    for p in crate::rules::parse_file(&mut f) {
+                        let c = &p.config;
+                        if !rule_ids.insert(p.rule.id.clone()) {
+                            f.error(c.id.span(), format!("duplicate rule id `{}`", p.rule.id));
+                            continue;
+                        }
+                        if !brand_ids.contains(p.rule.brand.as_str()) {
+                            f.error(
+                                c.brand.span(),
+                                format!(
+                                    "unknown brand `{}`: expected one of the configured brands ({})",
+                                    p.rule.brand,
+                                    list(brand_ids.iter().copied())
+                                ),
+                            );
+                            continue;
+                        }
+                        let mut ok = true;
+                        for n in &c.notify {
+                            if !cfg.notifiers.contains_key(n.get_ref()) {
+                                f.error(
+                                    n.span(),
+                                    format!(
+                                        "unknown notifier `{}`: expected one of the configured notifiers ({})",
+                                        n.get_ref(),
+                                        list(cfg.notifiers.keys().map(String::as_str))
+                                    ),
+                                );
+                                ok = false;
+                            }
+                        }
+                        if ok {
+                            cfg.rules.push(p.rule);
+                        }
+                    }
+                    diags.extend(f.diags);
+                }
+            }
+        }
+        if diags.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(Diagnostics(diags))
+        }
+    }
+
+    pub fn brand(&self, id: &str) -> Option<&Brand> {
+        self.brands.iter().find(|b| b.id == id)
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.daemon.data_dir.join("index")
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.daemon.data_dir.join("state.sqlite")
+    }
+}
+
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = items.collect();
+    if v.is_empty() {
+        return "none configured".into();
+    }
+    v.sort();
+    v.join(", ")
+}
+
+fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
+    let root = match DeTable::parse(file.text) {
+        Ok(r) => r,
+        Err(e) => {
+            file.toml_error(0..0, &e);
+            return None;
+        }
+    };
+    let mut daemon = DaemonConfig::default();
+    let mut crawl = CrawlConfig::default();
+    let mut brand_cfgs: Vec<BrandConfig> = Vec::new();
+    let mut sources: Vec<Source> = Vec::new();
+    let mut notifiers: BTreeMap<String, Notifier> = BTreeMap::new();
+    let mut brand_tables = Vec::new();
+    let mut source_tables = Vec::new();
+
+    for (key, value) in root.into_inner() {
+        match key.get_ref().as_ref() {
+            "daemon" => {
+                if let Some(d) = file.de::<DaemonConfig>(value) {
+                    daemon = d;
+                }
+            }
+            "crawl" => {
+                if let Some(c) = file.de::<CrawlConfig>(value) {
+                    crawl = c;
+                }
+            }
+            "brand" => brand_tables = array_of_tables(file, value, "brand"),
+            "source" => source_tables = array_of_tables(file, value, "source"),
+            "notifier" => {
+                let span = value.span();
+                let DeValue::Table(t) = value.into_inner() else {
+                    file.error(span, "expected `[notifier.NAME]` tables");
+                    continue;
+                };
+                for (name, nv) in t {
+                    if let Some(n) = Notifier::from_toml(file, name.get_ref(), nv, base_dir) {
+                        notifiers.insert(n.name.clone(), n);
+                    }
+                }
+            }
+            other => file.error(
+                key.span(),
+                format!(
+                    "unknown section `{other}`: expected one of {}",
+                    SECTIONS.join(", ")
+                ),
+            ),
+        }
+    }
+    for t in brand_tables {
+        if let Some(b) = file.de::<BrandConfig>(t) {
+            brand_cfgs.push(b);
+        }
+    }
+    for t in source_tables {
+        if let Some(s) = Source::from_toml(file, t) {
+            sources.push(s);
+        }
+    }
+
+    // Brands: unique ids, valid queries, known competitors.
+    let mut brands = Vec::new();
+    let ids: HashSet<String> = brand_cfgs.iter().map(|b| b.id.get_ref().clone()).collect();
+    let mut seen = HashSet::new();
+    for bc in &brand_cfgs {
+        if !seen.insert(bc.id.get_ref().clone()) {
+            file.error(
+                bc.id.span(),
+                format!("duplicate brand id `{}`", bc.id.get_ref()),
+            );
+            continue;
+        }
+        for c in &bc.competitors {
+            if !ids.contains(c.get_ref()) {
+                file.error(
+                    c.span(),
+                    format!(
+                        "unknown competitor `{}`: expected the id of another [[brand]]",
+                        c.get_ref()
+                    ),
+                );
+            }
+        }
+        for l in &bc.languages {
+            if l.len() < 2 || l.len() > 3 || !l.chars().all(|c| c.is_ascii_alphabetic()) {
+                file.error(
+                    bc.id.span(),
+                    format!("invalid language `{l}` in brand `{}`: expected an ISO 639-1 code like \"fr\"", bc.id.get_ref()),
+                );
+            }
+        }
+        match bc.build() {
+            Ok(b) => brands.push(b),
+            Err((s, e)) => query_error(file, &s, &e),
+        }
+    }
+    let mut seen = HashSet::new();
+    for s in &sources {
+        if !seen.insert(s.id.clone()) {
+            file.error(s.id_span.clone(), format!("duplicate source id `{}`", s.id));
+        }
+    }
+    if !file.diags.is_empty() {
+        return None;
+    }
+    Some(Config {
+        path: file.path.to_path_buf(),
+        daemon,
+        crawl,
+        brands,
+        sources,
+        notifiers,
+        rules: Vec::new(),
+    })
+}
+
+fn array_of_tables<'i>(
+    file: &mut SourceFile<'_>,
+    value: Spanned<DeValue<'i>>,
+    name: &str,
+) -> Vec<Spanned<DeValue<'i>>> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Array(a) => a.into_iter().collect(),
+        _ => {
+            file.error(span, format!("expected `[[{name}]]` (an array of tables)"));
+            Vec::new()
+        }
+    }
+}
+
+/// Reports a query error at its column inside the TOML string.
+pub fn query_error(file: &mut SourceFile<'_>, s: &Spanned<String>, e: &QueryError) {
+    let span = s.span();
+    let raw = &file.text[span.clone()];
+    // Skip the opening quote(s) and, for multi-line strings, the newline after them.
+    let mut start = span.start
+        + if raw.starts_with("'''") || raw.starts_with("\"\"\"") {
+            3
+        } else {
+            1
+        };
+    if file.text[start..].starts_with('\n') {
+        start += 1;
+    }
+    let offset = file.text[start..span.end]
+        .char_indices()
+        .nth(e.column)
+        .map(|(i, _)| start + i)
+        .unwrap_or(span.end.saturating_sub(1));
+    file.error(offset..offset, format!("invalid query: {}", e.message));
+}
+
+#[cfg(test)]
+mod tests;

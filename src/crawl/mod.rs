@@ -1,0 +1,124 @@
+//! Crawling: the HTTP client every source and webhook uses, with its limits, the
+//! private-address guard, conditional GET, and the scheduler that decides what is due.
+
+pub mod fetch;
+pub mod guard;
+pub mod scheduler;
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::config::{ByteSize, Duration};
+
+pub use fetch::{FetchError, Fetched, Validators};
+
+/// `[crawl]` in the config: how veille behaves on the network.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlConfig {
+    /// Contact URL or e-mail put in the User-Agent, so site owners can reach you.
+    pub contact: Option<String>,
+    /// Time allowed to open a connection (TCP + TLS).
+    pub connect_timeout: Duration,
+    /// Total time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Largest body accepted, after decompression (a gzip bomb is cut off here).
+    pub max_body: ByteSize,
+    /// Redirects followed before giving up (at most 5).
+    pub max_redirects: usize,
+    /// Fetches running at once, over all sources.
+    pub concurrency: usize,
+    /// Allow every source and webhook to reach private addresses (loopback, LAN).
+    pub allow_private: bool,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        CrawlConfig {
+            contact: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body: ByteSize(10 << 20),
+            max_redirects: 5,
+            concurrency: 32,
+            allow_private: false,
+        }
+    }
+}
+
+impl CrawlConfig {
+    pub fn user_agent(&self) -> String {
+        let contact = self
+            .contact
+            .as_deref()
+            .unwrap_or("https://github.com/veille/veille");
+        format!(
+            "veille/{} (brand-mention monitor; +{contact})",
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+}
+
+/// The HTTP clients: one that refuses private addresses, one that allows them (for
+/// sources and notifiers configured with `allow_private = true`).
+#[derive(Clone)]
+pub struct Http {
+    guarded: reqwest::Client,
+    open: reqwest::Client,
+    pub limits: Arc<CrawlConfig>,
+}
+
+impl Http {
+    pub fn new(config: &CrawlConfig) -> anyhow::Result<Http> {
+        let build = |guarded: bool| -> anyhow::Result<reqwest::Client> {
+            let max_redirects = config.max_redirects.min(5);
+            let policy = reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    return attempt.error(format!("more than {max_redirects} redirects"));
+                }
+                let url = attempt.url().to_string();
+                if attempt.previous().contains(attempt.url()) {
+                    return attempt.error(format!("redirect loop at {url}"));
+                }
+                if !matches!(attempt.url().scheme(), "http" | "https") {
+                    return attempt.error(format!("redirect to a non-HTTP URL {url}"));
+                }
+                if guarded && let Err(e) = guard::check_url(attempt.url()) {
+                    return attempt.error(e);
+                }
+                attempt.follow()
+            });
+            let mut b = reqwest::Client::builder()
+                .user_agent(config.user_agent())
+                .connect_timeout(config.connect_timeout.std())
+                .timeout(config.timeout.std())
+                .redirect(policy)
+                .pool_idle_timeout(std::time::Duration::from_secs(30))
+                .pool_max_idle_per_host(2)
+                .no_proxy();
+            if guarded {
+                b = b.dns_resolver(guard::PublicOnlyResolver);
+            }
+            Ok(b.build()?)
+        };
+        Ok(Http {
+            guarded: build(true)?,
+            open: build(false)?,
+            limits: Arc::new(config.clone()),
+        })
+    }
+
+    /// The client to use; `allow_private` comes from the source or notifier config.
+    pub fn client(&self, allow_private: bool) -> &reqwest::Client {
+        if allow_private || self.limits.allow_private {
+            &self.open
+        } else {
+            &self.guarded
+        }
+    }
+
+    pub fn allows_private(&self, allow_private: bool) -> bool {
+        allow_private || self.limits.allow_private
+    }
+}

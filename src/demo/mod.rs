@@ -1,0 +1,256 @@
+//! `veille demo`: the real pipeline, offline. A loopback web server serves four sample
+//! feeds (French and English, RSS/Atom/JSON Feed, one in windows-1252, duplicates, a
+//! homonym, crisis vocabulary) and receives chat webhooks; a loopback SMTP server takes
+//! the e-mails. The daemon runs once over them with the example rules of `rules/`.
+
+pub mod server;
+pub mod smtp;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::crawl::scheduler::Mode;
+use crate::daemon::{self, RunOptions};
+
+/// The example rules, as shipped in `rules/`.
+pub const RULES: &[(&str, &str)] = &[
+    ("acme.toml", include_str!("../../rules/acme.toml")),
+    (
+        "competitors.toml",
+        include_str!("../../rules/competitors.toml"),
+    ),
+];
+
+fn config_text(web: std::net::SocketAddr, smtp: std::net::SocketAddr) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"# Written by `veille demo`: every server is on loopback, hence allow_private.
+[daemon]
+data_dir = "data"
+rules_dir = "rules"
+
+[crawl]
+contact = "https://github.com/veille/veille (demo)"
+timeout = "10s"
+
+[[brand]]
+id = "acme"
+name = "Acme"
+query = '"acme corp" OR acme NOT "road runner"'
+languages = ["fr", "en"]
+competitors = ["globex"]
+
+[[brand]]
+id = "globex"
+name = "Globex"
+query = "globex"
+"#
+    );
+    for (name, _, _) in server::FEEDS {
+        let id = name.split('.').next().unwrap_or(name);
+        let _ = write!(
+            s,
+            "\n[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"http://{web}/feeds/{name}\"\nevery = \"5m\"\nallow_private = true\n"
+        );
+    }
+    let _ = write!(
+        s,
+        r#"
+[notifier.crisis-mail]
+kind = "email"
+smtp_url = "smtp://{smtp}"
+from = "Veille <veille@demo.example>"
+to = ["community@demo.example"]
+
+[notifier.team-chat]
+kind = "slack"
+url_file = "secrets/team-chat-url"
+allow_private = true
+
+[notifier.competitor-feed]
+kind = "webhook"
+url_file = "secrets/competitor-feed-url"
+allow_private = true
+"#
+    );
+    s
+}
+
+fn write_setup(
+    dir: &Path,
+    web: std::net::SocketAddr,
+    smtp: std::net::SocketAddr,
+) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir.join("rules"))?;
+    std::fs::create_dir_all(dir.join("secrets"))?;
+    for (name, text) in RULES {
+        std::fs::write(dir.join("rules").join(name), text)?;
+    }
+    std::fs::write(
+        dir.join("secrets/team-chat-url"),
+        format!("http://{web}/hooks/team-chat\n"),
+    )?;
+    std::fs::write(
+        dir.join("secrets/competitor-feed-url"),
+        format!("http://{web}/hooks/competitor-feed\n"),
+    )?;
+    let path = dir.join("veille.toml");
+    std::fs::write(&path, config_text(web, smtp))?;
+    Ok(path)
+}
+
+pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (web, received) = server::start()
+        .await
+        .context("cannot start the demo web server")?;
+    let (smtp, inbox) = smtp::start()
+        .await
+        .context("cannot start the demo SMTP server")?;
+    let tmp;
+    let dir: PathBuf = match &keep {
+        Some(d) => {
+            if d.exists() && std::fs::read_dir(d)?.next().is_some() {
+                anyhow::bail!(
+                    "{} is not empty: give --keep a new or empty directory",
+                    d.display()
+                );
+            }
+            std::fs::create_dir_all(d)?;
+            d.canonicalize()?
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let config_path = write_setup(&dir, web, smtp)?;
+    let config = Config::load(&config_path).map_err(|d| anyhow::anyhow!("demo config: {d}"))?;
+
+    println!("veille demo — the whole pipeline, offline\n");
+    println!(
+        "  sample feeds   http://{web}/feeds/  ({} feeds)",
+        server::FEEDS.len()
+    );
+    println!("  SMTP server    {smtp}");
+    println!("  chat webhooks  http://{web}/hooks/");
+    println!("  data dir       {}", dir.display());
+    println!(
+        "  brands         {}",
+        config
+            .brands
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  rules          {}\n",
+        config
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let brands: Vec<(String, String)> = config
+        .brands
+        .iter()
+        .map(|b| (b.id.clone(), b.name.clone()))
+        .collect();
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (_stop, stop_rx) = watch::channel(false);
+    let opts = RunOptions {
+        mode: Mode::Once,
+        clock: Arc::new(SystemClock),
+        deliver: true,
+        events: Some(events_tx),
+        outbox_timeout: Duration::from_secs(20),
+        drain_timeout: Duration::from_secs(10),
+    };
+    let report = daemon::run(config, opts, stop_rx).await?;
+
+    println!("Sources polled");
+    for (id, s) in &report.per_source {
+        match &s.last_error {
+            Some(e) => println!("  ✗ {id:<12} {e}"),
+            None => println!("  ✓ {id:<12} {} items, {} new", s.items, s.new),
+        }
+    }
+    println!(
+        "  {} items fetched, {} new after de-duplication, {} mentioning a brand\n",
+        report.items, report.new_mentions, report.indexed
+    );
+    println!("Mentions per brand");
+    for (id, name) in &brands {
+        println!(
+            "  {name:<12} {}",
+            report.per_brand.get(id).copied().unwrap_or(0)
+        );
+    }
+    println!("\nAlerts raised");
+    for a in &report.alerts {
+        println!(
+            "  [{}] {} · {}: {}",
+            a.severity.as_str().to_uppercase(),
+            a.brand_name,
+            a.rule,
+            crate::text::truncate(&a.summary, 90)
+        );
+        for m in a.mentions.iter().take(3) {
+            println!(
+                "      - {} ({})",
+                crate::text::truncate(&m.title, 80),
+                m.site
+            );
+        }
+        if a.mentions.len() > 3 {
+            println!("      - … {} more", a.total_mentions - 3);
+        }
+    }
+    println!("\nDeliveries");
+    let mut delivered = 0;
+    let mut failed = 0;
+    while let Ok(e) = events_rx.try_recv() {
+        if e.ok {
+            delivered += 1;
+            println!("  ✓ {} ({}): {}", e.notifier, e.kind, e.subject);
+        } else {
+            failed += 1;
+            println!(
+                "  ✗ {} ({}): {}",
+                e.notifier,
+                e.kind,
+                e.error.unwrap_or_default()
+            );
+        }
+    }
+    let mails = inbox.lock().unwrap().len();
+    let hooks = received.lock().unwrap().len();
+    println!(
+        "\n  the SMTP server received {mails} e-mail(s); the webhooks received {hooks} payload(s)"
+    );
+    if let Some(d) = &keep {
+        println!(
+            "\nData kept in {}. Try:\n  veille search --config {} acme\n  veille search --config {} --brand acme 'arnaque OR boycott'\n  veille alerts --config {}",
+            d.display(),
+            config_path.display(),
+            config_path.display(),
+            config_path.display()
+        );
+    }
+    Ok(if failed == 0 && delivered > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

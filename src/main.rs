@@ -1,0 +1,225 @@
+//! The `veille` command line: run the daemon, check a config, search mentions, run the
+//! offline demo.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use veille::config::{Config, Duration};
+
+#[derive(Parser)]
+#[command(
+    name = "veille",
+    version,
+    about = "Watch what is said online about your brands, and get alerted when it matters.",
+    long_about = "veille polls news feeds, forums and social networks, keeps every mention of your \
+brands searchable, and sends alerts by e-mail and team chat when a rule says so.\n\n\
+Start with `veille demo` to see the whole pipeline run offline on sample data."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct ConfigArg {
+    /// Config file.
+    #[arg(
+        long,
+        short,
+        env = "VEILLE_CONFIG",
+        default_value = "/etc/veille/veille.toml"
+    )]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: poll the sources, index mentions, raise and deliver alerts.
+    ///
+    /// Stops cleanly on SIGTERM or Ctrl-C: fetches in flight finish (or are redone at
+    /// next start), the index is committed, undelivered alerts stay in the outbox.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Poll every source once, deliver the alerts, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Check the config file and every rule file; print each problem as
+    /// FILE:LINE:COLUMN: message. Exit status 2 when there is a problem.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Search indexed mentions, newest first.
+    ///
+    /// QUERY uses the brand query language: words, "quoted phrases", AND, OR, NOT (ET,
+    /// OU, SAUF) and parentheses. Without QUERY, every mention matches.
+    Search {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only mentions of this brand (its id).
+        #[arg(long)]
+        brand: Option<String>,
+        /// Only mentions from this source (its id).
+        #[arg(long)]
+        source: Option<String>,
+        /// Only mentions published within this duration, e.g. 24h or 7d.
+        #[arg(long)]
+        since: Option<Duration>,
+        /// Only mentions published before this long ago, e.g. 1d.
+        #[arg(long)]
+        until: Option<Duration>,
+        /// How many mentions to print.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per line, for scripts.
+        #[arg(long)]
+        json: bool,
+        /// The query.
+        query: Vec<String>,
+    },
+    /// List the configured sources with their state: last success, last error, failures,
+    /// items seen.
+    Sources {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List recent alerts and their delivery state per notifier.
+    Alerts {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+    },
+    /// Run the whole pipeline offline on bundled samples: a local feed server, a local
+    /// SMTP server and a local chat webhook; prints what veille found and delivered.
+    Demo {
+        /// Keep the data directory (index, state, config) here, to try `veille search`
+        /// on it afterwards.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Loads the config, printing every problem; `None` means exit status 2.
+fn load(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(d) => {
+            for x in &d.0 {
+                eprintln!("{x}");
+            }
+            eprintln!("{} problem(s) found", d.0.len());
+            None
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Command::Demo { .. } | Command::Search { .. } | Command::Check { .. }
+    );
+    init_logging(if quiet { "warn" } else { "info" });
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Check { config } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            println!(
+                "{}: OK — {} brand(s), {} source(s), {} notifier(s), {} rule(s) from {}",
+                config.config.display(),
+                c.brands.len(),
+                c.sources.len(),
+                c.notifiers.len(),
+                c.rules.len(),
+                c.daemon.rules_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config, once } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            rt.block_on(async {
+                let shutdown = veille::daemon::signal_shutdown();
+                let opts = veille::daemon::RunOptions {
+                    mode: if once {
+                        veille::crawl::scheduler::Mode::Once
+                    } else {
+                        veille::crawl::scheduler::Mode::Forever
+                    },
+                    ..Default::default()
+                };
+                veille::daemon::run(c, opts, shutdown).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search {
+            config,
+            brand,
+            source,
+            since,
+            until,
+            limit,
+            json,
+            query,
+        } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::search(
+                &c,
+                brand,
+                source,
+                since,
+                until,
+                limit,
+                json,
+                &query.join(" "),
+            )
+        }
+        Command::Sources { config } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::sources(&c)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts { config, limit } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::alerts(&c, limit)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
+    }
+}

@@ -1,0 +1,213 @@
+//! The one `Mention` type that flows through the whole pipeline, canonical URLs and
+//! stable ids.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// Something said online that a source served: a post, an article, a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mention {
+    /// Stable id: derived from the canonical URL (or, without a link, from the source's own
+    /// id), so the same item served twice or by two feeds is one mention.
+    pub id: String,
+    /// Canonical permalink (tracking parameters and fragment removed).
+    pub url: String,
+    /// Host of `url`, lower case, without "www.".
+    pub site: String,
+    /// Id of the configured source that fetched it.
+    pub source: String,
+    /// Kind of that source ("rss", "mastodon", …).
+    pub source_kind: String,
+    /// The source's own id for the item (RSS guid, Atom id, status URI), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_id: Option<String>,
+    pub title: String,
+    /// Plain text (HTML already turned into text).
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub fetched_at: DateTime<Utc>,
+    /// Language code when known (declared by the source or detected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Audience estimate (followers, subscribers) when the source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<u64>,
+    #[serde(default, skip_serializing_if = "Engagement::is_empty")]
+    pub engagement: Engagement,
+    /// Brands this mention matched (filled by the matching stage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brands: Vec<BrandHit>,
+}
+
+/// Likes, replies, shares and score as the source reports them; `None` is "unknown",
+/// not zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engagement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<i64>,
+}
+
+impl Engagement {
+    pub fn is_empty(&self) -> bool {
+        self == &Engagement::default()
+    }
+}
+
+/// A brand a mention matched, with the folded terms that made it match (for highlighting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandHit {
+    pub brand: String,
+    #[serde(default)]
+    pub terms: Vec<String>,
+}
+
+impl Mention {
+    pub fn brand_ids(&self) -> impl Iterator<Item = &str> {
+        self.brands.iter().map(|b| b.brand.as_str())
+    }
+
+    pub fn hit(&self, brand: &str) -> Option<&BrandHit> {
+        self.brands.iter().find(|b| b.brand == brand)
+    }
+}
+
+/// Query parameters that only track the reader and never change the page.
+fn is_tracking_param(name: &str, extra: &[String]) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("utm_")
+        || matches!(
+            n.as_str(),
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "gclsrc"
+                | "msclkid"
+                | "yclid"
+                | "igshid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_hsenc"
+                | "_hsmi"
+                | "mkt_tok"
+                | "oly_anon_id"
+                | "oly_enc_id"
+                | "vero_id"
+                | "wt_mc"
+                | "xtor"
+                | "at_medium"
+                | "at_campaign"
+                | "ref_src"
+                | "spm"
+        )
+        || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
+}
+
+/// Canonical form of a URL: host lower-cased (the `url` crate does it), default port and
+/// fragment dropped, tracking parameters (and `extra_params`, e.g. phpBB `sid`) removed.
+pub fn canonical_url(raw: &str, extra_params: &[String]) -> Option<Url> {
+    let mut url = Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.host_str()?;
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k, extra_params))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url)
+}
+
+/// Host without "www.", lower case.
+pub fn site_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    host.strip_prefix("www.").unwrap_or(&host).to_string()
+}
+
+/// Stable mention id from a canonical URL. The scheme and a leading "www." are left out,
+/// so http/https and www/bare copies of one page are one mention.
+pub fn id_from_url(url: &Url) -> String {
+    let mut key = site_of(url);
+    if let Some(port) = url.port() {
+        key.push(':');
+        key.push_str(&port.to_string());
+    }
+    key.push_str(url.path());
+    if let Some(q) = url.query() {
+        key.push('?');
+        key.push_str(q);
+    }
+    hash_id("url", &key)
+}
+
+/// Stable id from a source-specific key (e.g. `mastodon:<uri>`), for items with no link.
+pub fn hash_id(namespace: &str, key: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(namespace.as_bytes());
+    h.update([0u8]);
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(32);
+    for b in &digest[..16] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_url_drops_tracking_and_fragment() {
+        let u = canonical_url(
+            "HTTPS://News.Example.COM:443/a/b?id=3&utm_source=x&fbclid=y&gclid=z#comments",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(u.as_str(), "https://news.example.com/a/b?id=3");
+    }
+
+    #[test]
+    fn canonical_url_strips_configured_params() {
+        let u = canonical_url(
+            "http://forum.example/viewtopic.php?p=12&sid=abcdef",
+            &["sid".into()],
+        )
+        .unwrap();
+        assert_eq!(u.as_str(), "http://forum.example/viewtopic.php?p=12");
+    }
+
+    #[test]
+    fn same_page_same_id() {
+        let a = canonical_url("https://www.example.com/x?utm_medium=rss", &[]).unwrap();
+        let b = canonical_url("http://example.com/x#top", &[]).unwrap();
+        assert_eq!(id_from_url(&a), id_from_url(&b));
+        let c = canonical_url("http://example.com/y", &[]).unwrap();
+        assert_ne!(id_from_url(&a), id_from_url(&c));
+    }
+
+    #[test]
+    fn rejects_non_http() {
+        assert!(canonical_url("javascript:alert(1)", &[]).is_none());
+        assert!(canonical_url("not a url", &[]).is_none());
+    }
+}

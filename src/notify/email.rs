@@ -1,0 +1,313 @@
+//! `kind = "email"`: alerts by SMTP through lettre — implicit TLS (`smtps://`),
+//! STARTTLS (`smtp://…?tls=required`) or plain for a local relay (`smtp://localhost:25`).
+//!
+//! Where an email is built: [`build_message`]. Mention text only ever reaches the HTML
+//! part through minijinja's auto-escaping, and the subject through [`text::single_line`].
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use lettre::message::{Mailbox, MultiPart, header};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::Environment;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::{DeliveryError, load_secret};
+use crate::alerts::{Alert, Fragment};
+use crate::config::Duration;
+use crate::config::diag::SourceFile;
+use crate::rules::Severity;
+use crate::text;
+
+/// Settings of a `kind = "email"` notifier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// `smtps://user@smtp.example.org:465`, `smtp://user@smtp.example.org:587?tls=required`
+    /// or `smtp://localhost:25`. No password here: use `password_file` or `password_env`.
+    pub smtp_url: Spanned<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Sender, e.g. `veille@example.org` or `"Veille <veille@example.org>"`.
+    pub from: Spanned<String>,
+    /// Recipients.
+    pub to: Vec<Spanned<String>>,
+    /// Time allowed for one SMTP exchange (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+pub struct Email {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub server: String,
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("server", &self.server)
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+fn mailbox(file: &mut SourceFile<'_>, s: &Spanned<String>) -> Option<Mailbox> {
+    match s.get_ref().parse::<Mailbox>() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            file.error(
+                s.span(),
+                format!("invalid e-mail address `{}`: {e}", s.get_ref()),
+            );
+            None
+        }
+    }
+}
+
+impl EmailConfig {
+    pub fn build(self, file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Email> {
+        let span = self.smtp_url.span();
+        let url = match url::Url::parse(self.smtp_url.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => u,
+            _ => {
+                file.error(
+                    span,
+                    "invalid smtp_url: expected smtps://user@host:465, smtp://user@host:587?tls=required or smtp://host:25",
+                );
+                return None;
+            }
+        };
+        if url.password().is_some() {
+            file.error(
+                span,
+                "smtp_url must not contain the password: put it in a file named by password_file (or an environment variable named by password_env)",
+            );
+            return None;
+        }
+        let password = load_secret(
+            file,
+            span.clone(),
+            "password",
+            self.password_file.clone(),
+            self.password_env.clone(),
+            base_dir,
+        )?;
+        let user = percent_decode(url.username());
+        if !user.is_empty() && password.is_none() {
+            file.error(
+                span,
+                format!("smtp_url names the user `{user}`: set password_file or password_env"),
+            );
+            return None;
+        }
+        let from = mailbox(file, &self.from)?;
+        if self.to.is_empty() {
+            file.error(
+                span.clone(),
+                "`to` is empty: expected at least one recipient",
+            );
+            return None;
+        }
+        let to: Option<Vec<Mailbox>> = self.to.iter().map(|t| mailbox(file, t)).collect();
+        let to = to?;
+        let mut clean = url.clone();
+        let _ = clean.set_username("");
+        let mut builder = match AsyncSmtpTransport::<Tokio1Executor>::from_url(clean.as_str()) {
+            Ok(b) => b,
+            Err(e) => {
+                file.error(span, format!("invalid smtp_url: {e}"));
+                return None;
+            }
+        };
+        if let Some(pw) = password {
+            builder = builder.credentials(Credentials::new(user, pw.expose().to_string()));
+        }
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
+        Some(Email {
+            transport: builder.timeout(Some(timeout.std())).build(),
+            from,
+            to,
+            server: format!(
+                "{}:{}",
+                url.host_str().unwrap_or_default(),
+                url.port().map(|p| p.to_string()).unwrap_or_default()
+            ),
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("u={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+impl Email {
+    pub async fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
+        let msg = build_message(alert, &self.from, &self.to)
+            .map_err(|e| DeliveryError::permanent(format!("cannot build the e-mail: {e}")))?;
+        match self.transport.send(msg).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = crate::crawl::fetch::error_chain(&e);
+                if e.is_permanent() {
+                    Err(DeliveryError::permanent(format!(
+                        "SMTP server {} refused the message: {text}",
+                        self.server
+                    )))
+                } else {
+                    Err(DeliveryError::retryable(format!(
+                        "SMTP server {}: {text}",
+                        self.server
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// A mention as the templates see it (dates formatted, text already split for marks).
+#[derive(Serialize)]
+struct MentionView<'a> {
+    title: &'a str,
+    url: &'a str,
+    site: &'a str,
+    source: &'a str,
+    author: Option<&'a str>,
+    date: String,
+    excerpt: &'a [Fragment],
+}
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .expect("default delimiters"),
+        );
+        // Names ending in .html are auto-escaped by minijinja; .txt is plain text.
+        env.add_template("alert.html", include_str!("templates/alert.html"))
+            .expect("bundled template alert.html is valid");
+        env.add_template("alert.txt", include_str!("templates/alert.txt"))
+            .expect("bundled template alert.txt is valid");
+        env
+    })
+}
+
+pub fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#d93025",
+        Severity::Warning => "#e37400",
+        Severity::Info => "#1a73e8",
+    }
+}
+
+/// Subject line: severity, brand, rule, summary — one line, no control characters.
+pub fn subject(alert: &Alert) -> String {
+    text::truncate(
+        &text::single_line(&format!(
+            "[{}] {} · {}: {}",
+            alert.severity.as_str().to_uppercase(),
+            alert.brand_name,
+            alert.rule,
+            alert.summary
+        )),
+        200,
+    )
+}
+
+/// Renders both parts of the alert e-mail.
+pub fn render(alert: &Alert) -> Result<(String, String), minijinja::Error> {
+    let mentions: Vec<MentionView<'_>> = alert
+        .mentions
+        .iter()
+        .map(|m| MentionView {
+            title: &m.title,
+            url: &m.url,
+            site: &m.site,
+            source: &m.source,
+            author: m.author.as_deref(),
+            date: m.published_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            excerpt: &m.excerpt,
+        })
+        .collect();
+    let ctx = minijinja::context! {
+        alert => minijinja::Value::from(minijinja::value::Serde(alert)),
+        subject => subject(alert),
+        color => severity_color(alert.severity),
+        created => alert.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        mentions => minijinja::Value::from(minijinja::value::Serde(&mentions)),
+        more => alert.total_mentions.saturating_sub(alert.mentions.len()),
+    };
+    let env = templates();
+    let html = env.get_template("alert.html")?.render(&ctx)?;
+    let txt = env.get_template("alert.txt")?.render(&ctx)?;
+    Ok((txt, html))
+}
+
+/// Builds the multipart (text + HTML) message. The Message-ID derives from the alert's
+/// dedup key: a copy re-sent after a crash is recognised as the same message.
+pub fn build_message(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> anyhow::Result<Message> {
+    let (txt, html) = render(alert)?;
+    let domain = from.email.domain().to_string();
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(subject(alert))
+        .date(alert.created_at.into())
+        .message_id(Some(format!(
+            "<{}@{}>",
+            crate::mention::hash_id("alert", &alert.key),
+            domain
+        )))
+        .header(header::MIME_VERSION_1_0);
+    for t in to {
+        b = b.to(t.clone());
+    }
+    Ok(b.multipart(MultiPart::alternative_plain_html(txt, html))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil;
+
+    #[test]
+    fn hostile_text_is_escaped_in_html_and_subject_is_one_line() {
+        let mut alert = testutil::alert();
+        alert.summary = "line1\r\nBcc: victim@example.org".into();
+        alert.mentions[0].title = "<script>alert(1)</script>".into();
+        alert.mentions[0].excerpt = vec![
+            Fragment {
+                text: "<img src=x onerror=alert(1)> ".into(),
+                hit: false,
+            },
+            Fragment {
+                text: "Acme".into(),
+                hit: true,
+            },
+        ];
+        let (txt, html) = render(&alert).unwrap();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<img src=x"));
+        assert!(html.contains("<mark"));
+        assert!(txt.contains("*Acme*"));
+        assert!(!subject(&alert).contains('\n'));
+        let from: Mailbox = "veille@example.org".parse().unwrap();
+        let msg = build_message(&alert, &from, std::slice::from_ref(&from)).unwrap();
+        let raw = String::from_utf8(msg.formatted()).unwrap();
+        assert!(!raw.contains("\nBcc:"), "{raw}");
+        assert!(raw.contains("multipart/alternative"));
+    }
+}

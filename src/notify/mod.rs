@@ -1,0 +1,253 @@
+//! Notifiers: where alerts go. `[notifier.NAME]` in the config, one file per format:
+//! [`email`] (where an email is built: [`email::build_message`]), [`chat`] (Slack,
+//! Mattermost), [`webhook`] (generic JSON).
+//!
+//! A delivery returns whether a retry makes sense; the outbox decides about retries.
+
+pub mod chat;
+pub mod email;
+pub mod webhook;
+
+use std::path::Path;
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::DeValue;
+
+use crate::alerts::Alert;
+use crate::config::diag::SourceFile;
+use crate::crawl::Http;
+
+/// Keys every `[notifier.NAME]` takes.
+pub const COMMON_KEYS: &[&str] = &["kind", "allow_private"];
+pub const KINDS: &[&str] = &["email", "slack", "mattermost", "webhook"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifierCommon {
+    /// email | slack | mattermost | webhook
+    #[allow(dead_code)]
+    kind: String,
+    /// Allow the webhook URL to be a private address (a chat server on the LAN).
+    #[serde(default)]
+    allow_private: bool,
+}
+
+/// Why a delivery failed, and whether trying again may help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DeliveryError {
+    pub message: String,
+    /// False for errors that will not go away (bad address, 404, rejected payload).
+    pub retryable: bool,
+    /// The channel asked us to wait this long (429 Retry-After).
+    pub retry_after: Option<StdDuration>,
+}
+
+impl DeliveryError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: true,
+            retry_after: None,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: false,
+            retry_after: None,
+        }
+    }
+}
+
+/// A configured notifier.
+#[derive(Debug)]
+pub struct Notifier {
+    pub name: String,
+    pub allow_private: bool,
+    pub kind: NotifierKind,
+}
+
+#[derive(Debug)]
+pub enum NotifierKind {
+    Email(email::Email),
+    Chat(chat::Chat),
+    Webhook(webhook::Webhook),
+}
+
+impl Notifier {
+    /// Reads one `[notifier.NAME]` table; secrets are read now so `veille check` reports
+    /// a missing secret file.
+    pub fn from_toml(
+        file: &mut SourceFile<'_>,
+        name: &str,
+        value: Spanned<DeValue<'_>>,
+        base_dir: &Path,
+    ) -> Option<Notifier> {
+        let span = value.span();
+        let DeValue::Table(t) = value.into_inner() else {
+            file.error(span, format!("expected a table `[notifier.{name}]`"));
+            return None;
+        };
+        let Some(kind) = t
+            .get("kind")
+            .and_then(|k| k.get_ref().as_str().map(|s| (s.to_string(), k.span())))
+        else {
+            file.error(
+                span,
+                format!(
+                    "missing `kind` in [notifier.{name}]: expected one of {}",
+                    KINDS.join(", ")
+                ),
+            );
+            return None;
+        };
+        let t = Spanned::new(span.clone(), t);
+        let (common, kind) = match kind.0.as_str() {
+            "email" => {
+                let (c, k) = file.de_split::<NotifierCommon, email::EmailConfig>(
+                    t,
+                    COMMON_KEYS,
+                    "notifier",
+                )?;
+                (c, NotifierKind::Email(k.build(file, base_dir)?))
+            }
+            "slack" | "mattermost" => {
+                let flavor = if kind.0 == "slack" {
+                    chat::Flavor::Slack
+                } else {
+                    chat::Flavor::Mattermost
+                };
+                let (c, k) =
+                    file.de_split::<NotifierCommon, chat::ChatConfig>(t, COMMON_KEYS, "notifier")?;
+                (
+                    c,
+                    NotifierKind::Chat(k.build(file, span, base_dir, flavor)?),
+                )
+            }
+            "webhook" => {
+                let (c, k) = file.de_split::<NotifierCommon, webhook::WebhookConfig>(
+                    t,
+                    COMMON_KEYS,
+                    "notifier",
+                )?;
+                (c, NotifierKind::Webhook(k.build(file, span, base_dir)?))
+            }
+            other => {
+                file.error(
+                    kind.1,
+                    format!(
+                        "unknown notifier kind `{other}`: expected one of {}",
+                        KINDS.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(Notifier {
+            name: name.to_string(),
+            allow_private: common.allow_private,
+            kind,
+        })
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            NotifierKind::Email(_) => "email",
+            NotifierKind::Chat(c) => c.flavor.name(),
+            NotifierKind::Webhook(_) => "webhook",
+        }
+    }
+
+    /// Delivers one alert.
+    pub async fn deliver(&self, alert: &Alert, http: &Http) -> Result<(), DeliveryError> {
+        match &self.kind {
+            NotifierKind::Email(e) => e.send(alert).await,
+            NotifierKind::Chat(c) => c.send(alert, http, self.allow_private).await,
+            NotifierKind::Webhook(w) => w.send(alert, http, self.allow_private).await,
+        }
+    }
+}
+
+/// POSTs a JSON body and classifies the answer: 2xx delivered; 408, 425, 429 and 5xx
+/// worth a retry (honouring Retry-After); other 4xx permanent.
+pub(crate) async fn post_json(
+    http: &Http,
+    allow_private: bool,
+    url: &url::Url,
+    body: &serde_json::Value,
+    headers: &[(&str, String)],
+) -> Result<(), DeliveryError> {
+    if !http.allows_private(allow_private)
+        && let Err(e) = crate::crawl::guard::check_url(url)
+    {
+        return Err(DeliveryError::permanent(e.to_string()));
+    }
+    let mut req = http.client(allow_private).post(url.clone()).json(body);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let timeout = http.limits.timeout.std();
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = crate::crawl::FetchError::from_reqwest(e, timeout);
+            let private = matches!(e, crate::crawl::FetchError::PrivateAddress(_));
+            return Err(DeliveryError {
+                message: e.to_string(),
+                retryable: !private,
+                retry_after: None,
+            });
+        }
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::crawl::fetch::parse_retry_after(v, chrono::Utc::now()));
+    // A short, single-line excerpt of the body helps (Slack says "invalid_payload").
+    let body = resp.text().await.unwrap_or_default();
+    let detail = crate::text::truncate(&crate::text::single_line(&body), 200);
+    let code = status.as_u16();
+    let retryable = matches!(code, 408 | 425 | 429) || status.is_server_error();
+    Err(DeliveryError {
+        message: if detail.is_empty() {
+            format!("HTTP {code}")
+        } else {
+            format!("HTTP {code}: {detail}")
+        },
+        retryable,
+        retry_after,
+    })
+}
+
+/// Reads a secret given as `<name>_file` / `<name>_env`, reporting problems at `span`.
+pub(crate) fn load_secret(
+    file: &mut SourceFile<'_>,
+    span: std::ops::Range<usize>,
+    name: &str,
+    path: Option<std::path::PathBuf>,
+    env: Option<String>,
+    base_dir: &Path,
+) -> Option<Option<crate::config::Secret>> {
+    match crate::config::SecretRef::from_keys(name, path, env, base_dir) {
+        Err(e) => {
+            file.error(span, e);
+            None
+        }
+        Ok(None) => Some(None),
+        Ok(Some(r)) => match r.load() {
+            Ok(s) => Some(Some(s)),
+            Err(e) => {
+                file.error(span, e);
+                None
+            }
+        },
+    }
+}

@@ -1,0 +1,252 @@
+//! The ingest stage: what happens to a batch of fetched items, top to bottom.
+//!
+//! 1. drop items already processed (SQLite `seen`), and copies within the batch;
+//! 2. match them against the brands;
+//! 3. index them in tantivy (upsert by id) and commit — searchable from here on;
+//! 4. in one SQLite transaction: mark them processed, save each source's new state
+//!    (validators, cursor), evaluate rules and write their alerts to the outbox;
+//! 5. wake the delivery workers.
+//!
+//! A crash between 3 and 4 redoes the batch at the next start: the upsert keeps one copy
+//! in the index and the rules run once, because step 4 never happened.
+//! It runs on its own thread: tantivy and SQLite calls block.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+use crate::alerts::Alert;
+use crate::alerts::outbox::Wake;
+use crate::clock::Clock;
+use crate::matching::Matcher;
+use crate::mention::Mention;
+use crate::rules::eval::Evaluator;
+use crate::sources::{Poll, SourceState};
+use crate::store::index::{MentionIndex, MentionWriter};
+use crate::store::state::{self, State};
+
+/// Saved state of every source, as of the last committed batch. The scheduler polls with
+/// it; the ingest stage updates it only after a commit, so a failed batch is refetched.
+pub type SharedStates = Arc<Mutex<HashMap<String, SourceState>>>;
+
+/// What a poll produced, sent from the scheduler to the ingest stage.
+#[derive(Debug)]
+pub enum Event {
+    Polled { source: String, poll: Poll },
+    Failed { source: String, error: String },
+}
+
+/// Running totals, for the demo's report, `veille run` logs and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub polls: u64,
+    pub not_modified: u64,
+    pub failures: u64,
+    pub items: u64,
+    pub new_mentions: u64,
+    pub indexed: u64,
+    pub per_brand: BTreeMap<String, u64>,
+    pub per_source: BTreeMap<String, SourceReport>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SourceReport {
+    pub polls: u64,
+    pub items: u64,
+    pub new: u64,
+    pub not_modified: u64,
+    pub last_error: Option<String>,
+}
+
+pub struct Ingest {
+    pub matcher: Matcher,
+    pub evaluator: Evaluator,
+    pub index: Arc<MentionIndex>,
+    pub writer: MentionWriter,
+    pub state: Arc<Mutex<State>>,
+    pub states: SharedStates,
+    pub wake: Wake,
+    pub clock: Arc<dyn Clock>,
+    pub report: Arc<Mutex<Report>>,
+    pub keep_unmatched: bool,
+}
+
+/// Events taken from the channel at once: one commit covers them all.
+const MAX_EVENTS_PER_BATCH: usize = 512;
+
+impl Ingest {
+    /// Processes events until the channel closes (all senders dropped).
+    pub fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut events = vec![first];
+            while events.len() < MAX_EVENTS_PER_BATCH {
+                match rx.try_recv() {
+                    Ok(e) => events.push(e),
+                    Err(_) => break,
+                }
+            }
+            let sources: Vec<String> = events
+                .iter()
+                .map(|e| match e {
+                    Event::Polled { source, .. } | Event::Failed { source, .. } => source.clone(),
+                })
+                .collect();
+            if let Err(e) = self.process(events) {
+                // Nothing was recorded: these sources will be fetched again.
+                error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again");
+            }
+        }
+    }
+
+    pub fn process(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+        let now = self.clock.now();
+
+        // 1. Candidates: each id once per batch, then only those never processed.
+        let mut in_batch = HashSet::new();
+        let mut candidates: Vec<Mention> = Vec::new();
+        let mut items = 0u64;
+        for e in &events {
+            if let Event::Polled { poll, .. } = e {
+                items += poll.mentions.len() as u64;
+                for m in &poll.mentions {
+                    if in_batch.insert(m.id.clone()) {
+                        candidates.push(m.clone());
+                    }
+                }
+            }
+        }
+        let fresh_flags = {
+            let mut st = self.state.lock().unwrap();
+            let tx = st.transaction()?;
+            let ids: Vec<&str> = candidates.iter().map(|m| m.id.as_str()).collect();
+            state::unseen(&tx, &ids)?
+        };
+        let mut fresh: Vec<Mention> = candidates
+            .into_iter()
+            .zip(fresh_flags)
+            .filter_map(|(m, f)| f.then_some(m))
+            .collect();
+
+        // 2. Match.
+        for m in &mut fresh {
+            m.brands = self.matcher.match_mention(m);
+        }
+        let to_index: Vec<Mention> = fresh
+            .iter()
+            .filter(|m| self.keep_unmatched || !m.brands.is_empty())
+            .cloned()
+            .collect();
+
+        // 3. Index, then make it visible.
+        if !to_index.is_empty() {
+            self.writer.upsert(&to_index)?;
+            self.writer.commit()?;
+            self.index.reload()?;
+        }
+
+        // 4. Record everything in one transaction.
+        let matched: Vec<Mention> = fresh
+            .iter()
+            .filter(|m| !m.brands.is_empty())
+            .cloned()
+            .collect();
+        let mut new_per_source: HashMap<&str, u64> = HashMap::new();
+        for m in &fresh {
+            *new_per_source.entry(m.source.as_str()).or_default() += 1;
+        }
+        let firings = {
+            let mut st = self.state.lock().unwrap();
+            let tx = st.transaction()?;
+            for m in &fresh {
+                state::mark_seen(&tx, &m.id, &m.source, now)?;
+            }
+            for e in &events {
+                match e {
+                    Event::Polled { source, poll } => state::source_success(
+                        &tx,
+                        source,
+                        &poll.state,
+                        new_per_source.get(source.as_str()).copied().unwrap_or(0),
+                        now,
+                    )?,
+                    Event::Failed { source, error } => {
+                        state::source_failure(&tx, source, error, now)?
+                    }
+                }
+            }
+            let firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
+            let mut enqueued = Vec::new();
+            for f in firings {
+                if state::enqueue_alert(&tx, &f.alert, &f.notify)? {
+                    enqueued.push(f);
+                }
+            }
+            tx.commit()?;
+            enqueued
+        };
+
+        // 5. After the commit: new source states, wake delivery, report.
+        {
+            let mut states = self.states.lock().unwrap();
+            for e in &events {
+                if let Event::Polled { source, poll } = e {
+                    states.insert(source.clone(), poll.state.clone());
+                }
+            }
+        }
+        if !firings.is_empty() {
+            self.wake.wake();
+        }
+        for f in &firings {
+            info!(rule = %f.alert.rule, brand = %f.alert.brand, severity = %f.alert.severity,
+                  mentions = f.alert.total_mentions, key = %f.alert.key, "alert raised");
+        }
+        if !fresh.is_empty() {
+            info!(
+                new = fresh.len(),
+                matched = matched.len(),
+                indexed = to_index.len(),
+                "batch ingested"
+            );
+        }
+        let mut r = self.report.lock().unwrap();
+        r.items += items;
+        r.new_mentions += fresh.len() as u64;
+        r.indexed += to_index.len() as u64;
+        for m in &matched {
+            for b in m.brand_ids() {
+                *r.per_brand.entry(b.to_string()).or_default() += 1;
+            }
+        }
+        for e in &events {
+            match e {
+                Event::Polled { source, poll } => {
+                    r.polls += 1;
+                    let s = r.per_source.entry(source.clone()).or_default();
+                    s.polls += 1;
+                    s.items += poll.mentions.len() as u64;
+                    s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
+                    s.last_error = None;
+                    if poll.not_modified {
+                        s.not_modified += 1;
+                        r.not_modified += 1;
+                    }
+                }
+                Event::Failed { source, error } => {
+                    r.failures += 1;
+                    let s = r.per_source.entry(source.clone()).or_default();
+                    s.polls += 1;
+                    s.last_error = Some(error.clone());
+                    if error.is_empty() {
+                        warn!(source = %source, "poll failed without a message");
+                    }
+                }
+            }
+        }
+        r.alerts.extend(firings.into_iter().map(|f| f.alert));
+        Ok(())
+    }
+}

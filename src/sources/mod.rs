@@ -1,0 +1,177 @@
+//! Sources: where mentions come from. One file per `kind = "..."`.
+//!
+//! A source is polled by the scheduler with its last saved [`SourceState`] and returns a
+//! [`Poll`]: the mentions it found and the state to save once they are committed.
+
+pub mod rss;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::config::Duration;
+use crate::config::diag::SourceFile;
+use crate::crawl::{FetchError, Http, Validators};
+use crate::mention::Mention;
+
+/// Keys every `[[source]]` takes, whatever its kind.
+pub const COMMON_KEYS: &[&str] = &["id", "kind", "every", "allow_private", "enabled"];
+
+/// Source kinds this build knows.
+pub const KINDS: &[&str] = &["rss"];
+
+/// The part of `[[source]]` shared by every kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceCommon {
+    /// Unique id, used in logs, state and search (`source:`).
+    pub id: Spanned<String>,
+    /// What the source is: "rss", …
+    pub kind: Spanned<String>,
+    /// Polling interval, e.g. "10m" (default 10m). A random jitter of ±10 % is added.
+    #[serde(default)]
+    pub every: Option<Spanned<Duration>>,
+    /// Allow this source to reach private addresses (loopback, LAN). Off by default.
+    #[serde(default)]
+    pub allow_private: bool,
+    /// Set to false to keep a source configured but not polled.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A source ready to poll.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    /// Where `id` is written in the config file (for duplicate-id errors).
+    pub id_span: std::ops::Range<usize>,
+    pub every: Duration,
+    pub allow_private: bool,
+    pub enabled: bool,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Rss(rss::Rss),
+}
+
+/// What is saved between polls: HTTP validators and a kind-specific cursor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    #[serde(default)]
+    pub validators: Validators,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<serde_json::Value>,
+}
+
+/// The result of one poll.
+#[derive(Debug, Default)]
+pub struct Poll {
+    pub mentions: Vec<Mention>,
+    /// State to save once `mentions` are committed.
+    pub state: SourceState,
+    pub not_modified: bool,
+    pub bytes: usize,
+}
+
+/// Minimum polling interval: below it a source is hammered.
+const MIN_EVERY: Duration = Duration::from_secs(10);
+const DEFAULT_EVERY: Duration = Duration::from_secs(600);
+
+impl Source {
+    /// Reads one `[[source]]` table, reporting problems at their position in `file`.
+    pub fn from_toml(file: &mut SourceFile<'_>, table: Spanned<DeValue<'_>>) -> Option<Source> {
+        let span = table.span();
+        let DeValue::Table(t) = table.into_inner() else {
+            file.error(span, "expected a table `[[source]]`");
+            return None;
+        };
+        let kind = t
+            .get("kind")
+            .and_then(|k| k.get_ref().as_str().map(|s| (s.to_string(), k.span())));
+        let Some((kind, kind_span)) = kind else {
+            file.error(
+                span,
+                format!(
+                    "missing `kind` in [[source]]: expected one of {}",
+                    KINDS.join(", ")
+                ),
+            );
+            return None;
+        };
+        let t = Spanned::new(span.clone(), t);
+        let (common, kind) = match kind.as_str() {
+            "rss" => {
+                let (c, k) = split::<rss::RssConfig>(file, t)?;
+                (c, k.build(file).map(SourceKind::Rss)?)
+            }
+            other => {
+                file.error(
+                    kind_span,
+                    format!(
+                        "unknown source kind `{other}`: expected one of {}",
+                        KINDS.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let every = match &common.every {
+            Some(e) if *e.get_ref() < MIN_EVERY => {
+                file.error(
+                    e.span(),
+                    format!("`every` is too short: expected at least {MIN_EVERY}"),
+                );
+                return None;
+            }
+            Some(e) => *e.get_ref(),
+            None => DEFAULT_EVERY,
+        };
+        Some(Source {
+            id: common.id.get_ref().clone(),
+            id_span: common.id.span(),
+            every,
+            allow_private: common.allow_private,
+            enabled: common.enabled,
+            kind,
+        })
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            SourceKind::Rss(_) => "rss",
+        }
+    }
+
+    /// Host polled, for per-host politeness and logs.
+    pub fn host(&self) -> String {
+        match &self.kind {
+            SourceKind::Rss(r) => r.url.host_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// Fetches what is new since `state`.
+    pub async fn poll(
+        &self,
+        http: &Http,
+        state: &SourceState,
+        now: DateTime<Utc>,
+    ) -> Result<Poll, FetchError> {
+        match &self.kind {
+            SourceKind::Rss(r) => r.poll(self, http, state, now).await,
+        }
+    }
+}
+
+fn split<K: serde::de::DeserializeOwned>(
+    file: &mut SourceFile<'_>,
+    t: Spanned<DeTable<'_>>,
+) -> Option<(SourceCommon, K)> {
+    file.de_split::<SourceCommon, K>(t, COMMON_KEYS, "source")
+}

@@ -1,0 +1,446 @@
+//! The tantivy index of mentions: searchable text, brand, source, site, language, dates.
+//!
+//! Text fields use veille's own tokenizer ([`crate::text::tokenize`]), the one the live
+//! matcher uses, and brand queries are translated into tantivy queries term for term:
+//! a query finds the same mentions in search as it matches live.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, STORED, STRING,
+    Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{Token as TToken, TokenStream, Tokenizer};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+use crate::matching::Query;
+use crate::mention::Mention;
+use crate::text;
+
+/// Bumped when the schema changes; an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+const TOKENIZER: &str = "veille";
+
+/// tantivy adapter around [`text::tokenize`].
+#[derive(Clone, Default)]
+pub struct VeilleTokenizer;
+
+pub struct VeilleTokenStream {
+    tokens: Vec<TToken>,
+    next: usize,
+}
+
+impl Tokenizer for VeilleTokenizer {
+    type TokenStream<'a> = VeilleTokenStream;
+    fn token_stream<'a>(&'a mut self, s: &'a str) -> VeilleTokenStream {
+        let mut tokens = Vec::new();
+        text::tokenize(s, |t| {
+            tokens.push(TToken {
+                offset_from: t.start,
+                offset_to: t.end,
+                position: t.position as usize,
+                text: t.text.to_string(),
+                position_length: 1,
+            })
+        });
+        VeilleTokenStream { tokens, next: 0 }
+    }
+}
+
+impl TokenStream for VeilleTokenStream {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+    fn token(&self) -> &TToken {
+        &self.tokens[self.next - 1]
+    }
+    fn token_mut(&mut self) -> &mut TToken {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    json: Field,
+    title: Field,
+    text: Field,
+    author: Field,
+    brand: Field,
+    source: Field,
+    source_kind: Field,
+    site: Field,
+    lang: Field,
+    published: Field,
+    fetched: Field,
+    reach: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let date = DateOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_precision(DateTimePrecision::Seconds);
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        json: b.add_text_field("json", STORED),
+        title: b.add_text_field("title", words.clone()),
+        text: b.add_text_field("text", words.clone()),
+        author: b.add_text_field("author", words),
+        brand: b.add_text_field("brand", STRING),
+        source: b.add_text_field("source", STRING),
+        source_kind: b.add_text_field("source_kind", STRING),
+        site: b.add_text_field("site", STRING),
+        lang: b.add_text_field("lang", STRING),
+        published: b.add_date_field("published", date.clone()),
+        fetched: b.add_date_field("fetched", date),
+        reach: b.add_u64_field("reach", NumericOptions::default().set_fast()),
+    };
+    (b.build(), fields)
+}
+
+/// A search: a query plus filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: Option<Query>,
+    pub brand: Option<String>,
+    pub source: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+pub struct MentionIndex {
+    index: Index,
+    reader: IndexReader,
+    f: Fields,
+}
+
+/// The single writer; only the ingest stage holds one.
+pub struct MentionWriter {
+    writer: IndexWriter,
+    f: Fields,
+}
+
+impl MentionIndex {
+    /// Opens (or creates) the index in `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<MentionIndex> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create index directory {}", dir.display()))?;
+        let (schema, f) = schema();
+        let version_file = dir.join("veille-schema-version");
+        let has_index = dir.join("meta.json").exists();
+        let index = if has_index {
+            let v: u32 = std::fs::read_to_string(&version_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            anyhow::ensure!(
+                v == SCHEMA_VERSION,
+                "index in {} has schema version {v}, this veille needs {SCHEMA_VERSION}: move it away and run again to rebuild",
+                dir.display()
+            );
+            Index::open_in_dir(dir)
+                .with_context(|| format!("cannot open index in {}", dir.display()))?
+        } else {
+            let i = Index::create_in_dir(dir, schema)
+                .with_context(|| format!("cannot create index in {}", dir.display()))?;
+            std::fs::write(&version_file, SCHEMA_VERSION.to_string())?;
+            i
+        };
+        index.tokenizers().register(TOKENIZER, VeilleTokenizer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(MentionIndex { index, reader, f })
+    }
+
+    /// Takes the index writer (fails if another process holds it).
+    pub fn writer(&self) -> anyhow::Result<MentionWriter> {
+        let writer = self.index.writer_with_num_threads(2, 64 << 20).context(
+            "cannot lock the index for writing (is another veille running on this data_dir?)",
+        )?;
+        Ok(MentionWriter { writer, f: self.f })
+    }
+
+    /// Makes the last commit visible to searches.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn filters(&self, req: &SearchRequest) -> Box<dyn TQuery> {
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        if let Some(q) = &req.query {
+            clauses.push((Occur::Must, self.translate(q)));
+        }
+        if let Some(b) = &req.brand {
+            clauses.push((Occur::Must, term_query(self.f.brand, b)));
+        }
+        if let Some(s) = &req.source {
+            clauses.push((Occur::Must, term_query(self.f.source, s)));
+        }
+        if req.since.is_some() || req.until.is_some() {
+            let bound = |d: Option<DateTime<Utc>>, incl: bool| match d {
+                Some(d) => {
+                    let t = Term::from_field_date(self.f.published, to_tantivy(d));
+                    if incl {
+                        Bound::Included(t)
+                    } else {
+                        Bound::Excluded(t)
+                    }
+                }
+                None => Bound::Unbounded,
+            };
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    bound(req.since, true),
+                    bound(req.until, false),
+                )),
+            ));
+        }
+        if clauses.is_empty() {
+            return Box::new(AllQuery);
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Mentions matching `req`, newest first.
+    pub fn search(&self, req: &SearchRequest) -> anyhow::Result<Vec<Mention>> {
+        let searcher = self.reader.searcher();
+        let q = self.filters(req);
+        let limit = req.limit.max(1);
+        let top: Vec<(Option<tantivy::DateTime>, DocAddress)> = searcher.search(
+            &q,
+            &TopDocs::with_limit(limit)
+                .and_offset(req.offset)
+                .order_by_fast_field("published", Order::Desc),
+        )?;
+        top.into_iter()
+            .map(|(_, addr)| self.load(&searcher, addr))
+            .collect()
+    }
+
+    /// How many mentions match `req` (limit and offset ignored).
+    pub fn count(&self, req: &SearchRequest) -> anyhow::Result<usize> {
+        let searcher = self.reader.searcher();
+        Ok(searcher.search(&self.filters(req), &Count)?)
+    }
+
+    /// Total number of mentions.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn load(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> anyhow::Result<Mention> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.f.json)
+            .and_then(|v| v.as_str())
+            .context("indexed document without its stored mention")?;
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// Translates a brand query into a tantivy query over title and text.
+    pub fn translate(&self, q: &Query) -> Box<dyn TQuery> {
+        let fields = [self.f.title, self.f.text];
+        match q {
+            Query::Term(t) => either(fields.iter().map(|&f| {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f, t),
+                    IndexRecordOption::WithFreqs,
+                )) as Box<dyn TQuery>
+            })),
+            Query::Phrase(words) => either(fields.iter().map(|&f| {
+                let terms = words.iter().map(|w| Term::from_field_text(f, w)).collect();
+                Box::new(PhraseQuery::new(terms)) as Box<dyn TQuery>
+            })),
+            Query::And(v) => {
+                let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = v
+                    .iter()
+                    .map(|sub| match sub {
+                        Query::Not(inner) => (Occur::MustNot, self.translate(inner)),
+                        other => (Occur::Must, self.translate(other)),
+                    })
+                    .collect();
+                if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Query::Or(v) => either(v.iter().map(|sub| self.translate(sub))),
+            // A lone NOT: everything except.
+            Query::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+                (Occur::MustNot, self.translate(inner)),
+            ])),
+        }
+    }
+}
+
+fn either(qs: impl Iterator<Item = Box<dyn TQuery>>) -> Box<dyn TQuery> {
+    Box::new(BooleanQuery::new(qs.map(|q| (Occur::Should, q)).collect()))
+}
+
+fn term_query(field: Field, value: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn to_tantivy(d: DateTime<Utc>) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_secs(d.timestamp())
+}
+
+impl MentionWriter {
+    /// Adds mentions, replacing any earlier copy with the same id (so a batch redone
+    /// after a crash is indexed once).
+    pub fn upsert(&mut self, mentions: &[Mention]) -> anyhow::Result<()> {
+        let f = self.f;
+        for m in mentions {
+            self.writer.delete_term(Term::from_field_text(f.id, &m.id));
+            let mut doc = TantivyDocument::default();
+            doc.add_text(f.id, &m.id);
+            doc.add_text(f.json, serde_json::to_string(m)?);
+            doc.add_text(f.title, &m.title);
+            doc.add_text(f.text, &m.text);
+            if let Some(a) = &m.author {
+                doc.add_text(f.author, a);
+            }
+            for b in m.brand_ids() {
+                doc.add_text(f.brand, b);
+            }
+            doc.add_text(f.source, &m.source);
+            doc.add_text(f.source_kind, &m.source_kind);
+            doc.add_text(f.site, &m.site);
+            if let Some(l) = &m.language {
+                doc.add_text(f.lang, l);
+            }
+            doc.add_date(f.published, to_tantivy(m.published_at));
+            doc.add_date(f.fetched, to_tantivy(m.fetched_at));
+            if let Some(r) = m.reach {
+                doc.add_u64(f.reach, r);
+            }
+            self.writer.add_document(doc)?;
+        }
+        Ok(())
+    }
+
+    /// Makes added mentions durable. Call [`MentionIndex::reload`] to see them in search.
+    pub fn commit(&mut self) -> anyhow::Result<()> {
+        self.writer.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mention::BrandHit;
+    use crate::testutil::mention;
+
+    fn setup(mentions: Vec<Mention>) -> (tempfile::TempDir, MentionIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = MentionIndex::open(dir.path()).unwrap();
+        let mut w = idx.writer().unwrap();
+        w.upsert(&mentions).unwrap();
+        w.commit().unwrap();
+        idx.reload().unwrap();
+        (dir, idx)
+    }
+
+    fn ids(idx: &MentionIndex, q: &str) -> Vec<String> {
+        let req = SearchRequest {
+            query: Some(Query::parse(q).unwrap()),
+            limit: 100,
+            ..Default::default()
+        };
+        let mut v: Vec<String> = idx
+            .search(&req)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.title)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn queries_mean_the_same_as_live_matching() {
+        let (_d, idx) = setup(vec![
+            mention("Le service Acme en panne", "rien"),
+            mention("Acme Corp rachète Globex", ""),
+            mention("acmetal", "la maison Dorée"),
+            mention("Road runner", "Acme Corp et road runner"),
+        ]);
+        assert_eq!(
+            ids(&idx, "acme"),
+            vec![
+                "Acme Corp rachète Globex",
+                "Le service Acme en panne",
+                "Road runner"
+            ]
+        );
+        assert_eq!(ids(&idx, "doree"), vec!["acmetal"]);
+        assert_eq!(
+            ids(
+                &idx,
+                r#""acme corp" OR (acme AND (produit OR service)) NOT "road runner""#
+            ),
+            vec!["Acme Corp rachète Globex", "Le service Acme en panne"]
+        );
+        assert_eq!(ids(&idx, "NOT acme OR doree"), vec!["acmetal"]);
+    }
+
+    #[test]
+    fn upsert_keeps_one_copy_and_filters_work() {
+        let mut a = mention("Acme", "x");
+        a.brands = vec![BrandHit {
+            brand: "acme".into(),
+            terms: vec![],
+        }];
+        let (_d, idx) = setup(vec![a.clone(), mention("Other", "y")]);
+        let mut w = idx.writer().unwrap();
+        w.upsert(&[a.clone()]).unwrap();
+        w.commit().unwrap();
+        idx.reload().unwrap();
+        assert_eq!(idx.len(), 2);
+        let req = SearchRequest {
+            brand: Some("acme".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(idx.count(&req).unwrap(), 1);
+        assert_eq!(idx.search(&req).unwrap()[0], a);
+        let later = SearchRequest {
+            since: Some(a.published_at + chrono::Duration::hours(1)),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(idx.count(&later).unwrap(), 0);
+    }
+}

@@ -1,0 +1,471 @@
+//! SQLite state: per-source state, mentions already processed, rule state, alerts and
+//! their outbox. WAL mode; versioned migrations from the first release.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::alerts::Alert;
+use crate::sources::SourceState;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+/// Never edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: first release
+    r#"
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL DEFAULT '{}',
+        last_polled INTEGER,
+        last_success INTEGER,
+        last_error TEXT,
+        last_error_at INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        items_seen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE seen (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE rule_state (
+        rule TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        last_fired_at INTEGER NOT NULL,
+        PRIMARY KEY (rule, brand)
+    ) WITHOUT ROWID;
+    CREATE TABLE alerts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        rule TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        alert_seq INTEGER NOT NULL REFERENCES alerts(seq),
+        notifier TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER,
+        PRIMARY KEY (alert_seq, notifier)
+    );
+    CREATE INDEX deliveries_queue ON deliveries (notifier, state, alert_seq);
+    CREATE TABLE attempts (
+        alert_seq INTEGER NOT NULL,
+        notifier TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        error TEXT
+    );
+    "#,
+];
+
+pub fn ms(d: DateTime<Utc>) -> i64 {
+    d.timestamp_millis()
+}
+
+pub fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+/// A connection to the state database.
+pub struct State {
+    conn: Connection,
+}
+
+/// One source's row, for `veille sources` and the scheduler.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRow {
+    pub id: String,
+    pub state: SourceState,
+    pub last_polled: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub failures: u32,
+    pub items_seen: u64,
+}
+
+/// A delivery waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub alert_seq: i64,
+    pub notifier: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub alert: Alert,
+}
+
+/// An alert with its delivery states, for listings.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub seq: i64,
+    pub alert: Alert,
+    pub deliveries: Vec<(String, String, u32, Option<String>)>,
+}
+
+impl State {
+    pub fn open(path: &Path) -> anyhow::Result<State> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open state database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut s = State { conn };
+        s.migrate()
+            .with_context(|| format!("cannot migrate state database {}", path.display()))?;
+        Ok(s)
+    }
+
+    fn migrate(&mut self) -> anyhow::Result<()> {
+        let version: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+            as usize;
+        anyhow::ensure!(
+            version <= MIGRATIONS.len(),
+            "state database has schema version {version}, newer than this veille ({}): upgrade veille",
+            MIGRATIONS.len()
+        );
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    pub fn transaction(&mut self) -> anyhow::Result<Transaction<'_>> {
+        Ok(self.conn.transaction()?)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ---- sources ----
+
+    pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen FROM sources ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let state: String = r.get(1)?;
+            Ok(SourceRow {
+                id: r.get(0)?,
+                state: serde_json::from_str(&state).unwrap_or_default(),
+                last_polled: r.get::<_, Option<i64>>(2)?.map(from_ms),
+                last_success: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                last_error: r.get(4)?,
+                last_error_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                failures: r.get(6)?,
+                items_seen: r.get::<_, i64>(7)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- outbox ----
+
+    /// The oldest undelivered alert for `notifier` (deliveries go out in order).
+    pub fn next_delivery(&self, notifier: &str) -> anyhow::Result<Option<PendingDelivery>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT d.alert_seq, d.attempts, d.next_attempt_at, a.payload
+                 FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
+                 WHERE d.notifier = ?1 AND d.state = 'pending'
+                 ORDER BY d.alert_seq LIMIT 1",
+                params![notifier],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((seq, attempts, next, payload)) = row else {
+            return Ok(None);
+        };
+        let alert: Alert = serde_json::from_str(&payload)
+            .with_context(|| format!("alert #{seq} in the outbox cannot be read"))?;
+        Ok(Some(PendingDelivery {
+            alert_seq: seq,
+            notifier: notifier.to_string(),
+            attempts,
+            next_attempt_at: from_ms(next),
+            alert,
+        }))
+    }
+
+    pub fn mark_delivered(
+        &mut self,
+        seq: i64,
+        notifier: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3, last_error = NULL
+             WHERE alert_seq = ?1 AND notifier = ?2",
+            params![seq, notifier, ms(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO attempts (alert_seq, notifier, at, ok, error) VALUES (?1, ?2, ?3, 1, NULL)",
+            params![seq, notifier, ms(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; `next_attempt_at = None` means give up (permanent error).
+    pub fn mark_failed(
+        &mut self,
+        seq: i64,
+        notifier: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        match next_attempt_at {
+            Some(next) => tx.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
+                 WHERE alert_seq = ?1 AND notifier = ?2",
+                params![seq, notifier, error, ms(next)],
+            )?,
+            None => tx.execute(
+                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?3
+                 WHERE alert_seq = ?1 AND notifier = ?2",
+                params![seq, notifier, error],
+            )?,
+        };
+        tx.execute(
+            "INSERT INTO attempts (alert_seq, notifier, at, ok, error) VALUES (?1, ?2, ?3, 0, ?4)",
+            params![seq, notifier, ms(now), error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deliveries not yet accepted by their channel.
+    pub fn pending_count(&self) -> anyhow::Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Latest alerts with their delivery states.
+    pub fn alerts(&self, limit: usize) -> anyhow::Result<Vec<AlertRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, payload FROM alerts ORDER BY seq DESC LIMIT ?1")?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut d = self.conn.prepare(
+            "SELECT notifier, state, attempts, last_error FROM deliveries WHERE alert_seq = ?1 ORDER BY notifier",
+        )?;
+        let mut out = Vec::new();
+        for (seq, payload) in rows {
+            let deliveries = d
+                .query_map(params![seq], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            out.push(AlertRow {
+                seq,
+                alert: serde_json::from_str(&payload)?,
+                deliveries,
+            });
+        }
+        Ok(out)
+    }
+}
+
+// ---- writes made inside the ingest transaction ----
+
+/// Which of `ids` were never processed.
+pub fn unseen(tx: &Transaction<'_>, ids: &[&str]) -> anyhow::Result<Vec<bool>> {
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?;
+    ids.iter()
+        .map(|id| Ok(!stmt.exists(params![id])?))
+        .collect()
+}
+
+pub fn mark_seen(
+    tx: &Transaction<'_>,
+    id: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO seen (id, source, seen_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, source, ms(now)])?;
+    Ok(())
+}
+
+/// Records a successful poll (with its new validators/cursor).
+pub fn source_success(
+    tx: &Transaction<'_>,
+    id: &str,
+    state: &SourceState,
+    new_items: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sources (id, state, last_polled, last_success, failures, items_seen)
+         VALUES (?1, ?2, ?3, ?3, 0, ?4)
+         ON CONFLICT (id) DO UPDATE SET state = ?2, last_polled = ?3, last_success = ?3,
+             failures = 0, items_seen = items_seen + ?4",
+    )?
+    .execute(params![
+        id,
+        serde_json::to_string(state)?,
+        ms(now),
+        new_items as i64
+    ])?;
+    Ok(())
+}
+
+pub fn source_failure(
+    tx: &Transaction<'_>,
+    id: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sources (id, last_polled, last_error, last_error_at, failures)
+         VALUES (?1, ?2, ?3, ?2, 1)
+         ON CONFLICT (id) DO UPDATE SET last_polled = ?2, last_error = ?3, last_error_at = ?2,
+             failures = failures + 1",
+    )?
+    .execute(params![id, ms(now), error])?;
+    Ok(())
+}
+
+pub fn last_fired(
+    tx: &Transaction<'_>,
+    rule: &str,
+    brand: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    Ok(tx
+        .prepare_cached("SELECT last_fired_at FROM rule_state WHERE rule = ?1 AND brand = ?2")?
+        .query_row(params![rule, brand], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(from_ms))
+}
+
+pub fn set_fired(
+    tx: &Transaction<'_>,
+    rule: &str,
+    brand: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rule_state (rule, brand, last_fired_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (rule, brand) DO UPDATE SET last_fired_at = ?3",
+    )?
+    .execute(params![rule, brand, ms(at)])?;
+    Ok(())
+}
+
+/// Writes an alert and one pending delivery per notifier. An alert whose key exists is
+/// ignored: the dedup key makes a redone batch harmless. Returns whether it was new.
+pub fn enqueue_alert(
+    tx: &Transaction<'_>,
+    alert: &Alert,
+    notifiers: &[String],
+) -> anyhow::Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO alerts (key, rule, brand, severity, created_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            alert.key,
+            alert.rule,
+            alert.brand,
+            alert.severity.as_str(),
+            ms(alert.created_at),
+            serde_json::to_string(alert)?
+        ])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let seq = tx.last_insert_rowid();
+    for n in notifiers {
+        tx.prepare_cached(
+            "INSERT INTO deliveries (alert_seq, notifier, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
+        )?
+        .execute(params![seq, n, ms(alert.created_at)])?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_record_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.sqlite");
+        let s = State::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        // Reopening runs nothing again.
+        let s = State::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = s
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn source_state_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open(&dir.path().join("s.sqlite")).unwrap();
+        let now = Utc::now();
+        let st = SourceState {
+            validators: crate::crawl::Validators {
+                etag: Some("W/\"abc\"".into()),
+                last_modified: None,
+            },
+            cursor: None,
+        };
+        let tx = s.transaction().unwrap();
+        source_success(&tx, "feed", &st, 3, now).unwrap();
+        source_failure(&tx, "feed", "HTTP 500", now).unwrap();
+        tx.commit().unwrap();
+        let rows = s.sources().unwrap();
+        assert_eq!(rows[0].state, st);
+        assert_eq!(rows[0].failures, 1);
+        assert_eq!(rows[0].items_seen, 3);
+        assert_eq!(rows[0].last_error.as_deref(), Some("HTTP 500"));
+    }
+}

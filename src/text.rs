@@ -250,8 +250,8 @@ fn is_block(name: &str) -> bool {
     )
 }
 
-/// Collapses runs of spaces (including no-break spaces) into one, keeps at most one
-/// blank line between paragraphs, trims the ends.
+/// Collapses runs of spaces (including no-break spaces) into one and runs of line breaks
+/// into one (paragraphs stay on their own lines), trims the ends.
 pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
@@ -271,7 +271,7 @@ pub fn collapse_whitespace(s: &str) -> String {
         }
         if !out.is_empty() {
             if newlines > 0 {
-                out.push_str(if newlines > 1 { "\n\n" } else { "\n" });
+                out.push('\n');
             } else if pending_space {
                 out.push(' ');
             }
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn plain_text_untouched() {
-        assert_eq!(html_to_text("  a   b \n\n\n c "), "a b\n\nc");
+        assert_eq!(html_to_text("  a   b \n\n\n c "), "a b\nc");
     }
 
     #[test]

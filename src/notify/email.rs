@@ -42,7 +42,12 @@ pub struct EmailConfig {
 }
 
 pub struct Email {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// URL without credentials; the transport is built at first use, inside the runtime
+    /// (lettre's connection pool spawns a task when built).
+    url: String,
+    credentials: Option<(String, crate::config::Secret)>,
+    timeout: Duration,
+    transport: OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub server: String,
@@ -118,19 +123,15 @@ impl EmailConfig {
         let to = to?;
         let mut clean = url.clone();
         let _ = clean.set_username("");
-        let mut builder = match AsyncSmtpTransport::<Tokio1Executor>::from_url(clean.as_str()) {
-            Ok(b) => b,
-            Err(e) => {
-                file.error(span, format!("invalid smtp_url: {e}"));
-                return None;
-            }
-        };
-        if let Some(pw) = password {
-            builder = builder.credentials(Credentials::new(user, pw.expose().to_string()));
+        if let Err(e) = AsyncSmtpTransport::<Tokio1Executor>::from_url(clean.as_str()) {
+            file.error(span, format!("invalid smtp_url: {e}"));
+            return None;
         }
-        let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
         Some(Email {
-            transport: builder.timeout(Some(timeout.std())).build(),
+            url: clean.to_string(),
+            credentials: password.map(|pw| (user, pw)),
+            timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
+            transport: OnceLock::new(),
             from,
             to,
             server: format!(
@@ -150,10 +151,24 @@ fn percent_decode(s: &str) -> String {
 }
 
 impl Email {
+    fn transport(&self) -> Result<&AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
+        if let Some(t) = self.transport.get() {
+            return Ok(t);
+        }
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.url)
+            .map_err(|e| DeliveryError::permanent(format!("invalid smtp_url: {e}")))?;
+        if let Some((user, pw)) = &self.credentials {
+            b = b.credentials(Credentials::new(user.clone(), pw.expose().to_string()));
+        }
+        Ok(self
+            .transport
+            .get_or_init(|| b.timeout(Some(self.timeout.std())).build()))
+    }
+
     pub async fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
         let msg = build_message(alert, &self.from, &self.to)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the e-mail: {e}")))?;
-        match self.transport.send(msg).await {
+        match self.transport()?.send(msg).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let text = crate::crawl::fetch::error_chain(&e);
@@ -307,7 +322,8 @@ mod tests {
         let from: Mailbox = "veille@example.org".parse().unwrap();
         let msg = build_message(&alert, &from, std::slice::from_ref(&from)).unwrap();
         let raw = String::from_utf8(msg.formatted()).unwrap();
-        assert!(!raw.contains("\nBcc:"), "{raw}");
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("\nBcc:"), "{headers}");
         assert!(raw.contains("multipart/alternative"));
     }
 }

@@ -413,7 +413,10 @@ mod tests {
             ),
             vec!["Acme Corp rachète Globex", "Le service Acme en panne"]
         );
-        assert_eq!(ids(&idx, "NOT acme OR doree"), vec!["acmetal"]);
+        assert_eq!(
+            ids(&idx, "doree OR (acme AND NOT service AND NOT corp)"),
+            vec!["acmetal"]
+        );
     }
 
     #[test]

@@ -89,14 +89,16 @@ impl Config {
         let mut file = SourceFile::new(path, text);
         let parsed = parse_main(&mut file, &base_dir);
         let mut diags = file.diags;
-        let Some(mut cfg) = parsed else {
+        // Rule files are checked even when the main file has problems, against the brands
+        // and notifiers it declares, so one `veille check` lists everything.
+        let Some((mut cfg, declared)) = parsed else {
             return Err(Diagnostics(diags));
         };
         cfg.daemon.data_dir = base_dir.join(&cfg.daemon.data_dir);
         cfg.daemon.rules_dir = base_dir.join(&cfg.daemon.rules_dir);
 
         // Rules, each file reported on its own.
-        let brand_ids: HashSet<&str> = cfg.brands.iter().map(|b| b.id.as_str()).collect();
+        let brand_ids: HashSet<&str> = declared.brands.iter().map(String::as_str).collect();
         let mut rule_ids: HashSet<String> = HashSet::new();
         match crate::rules::rule_files(&cfg.daemon.rules_dir) {
             Err(e) => diags.push(Diagnostic {
@@ -139,13 +141,13 @@ impl Config {
                         }
                         let mut ok = true;
                         for n in &c.notify {
-                            if !cfg.notifiers.contains_key(n.get_ref()) {
+                            if !declared.notifiers.contains(n.get_ref()) {
                                 f.error(
                                     n.span(),
                                     format!(
                                         "unknown notifier `{}`: expected one of the configured notifiers ({})",
                                         n.get_ref(),
-                                        list(cfg.notifiers.keys().map(String::as_str))
+                                        list(declared.notifiers.iter().map(String::as_str))
                                     ),
                                 );
                                 ok = false;
@@ -188,7 +190,16 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     v.join(", ")
 }
 
-fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
+/// Ids declared in the main file, even those whose definition has a problem.
+#[derive(Default)]
+struct Declared {
+    brands: HashSet<String>,
+    notifiers: HashSet<String>,
+}
+
+/// Parses the main file. `None` only for a TOML syntax error; otherwise what could be
+/// built, problems being recorded in `file`.
+fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Declared)> {
     let root = match DeTable::parse(file.text) {
         Ok(r) => r,
         Err(e) => {
@@ -203,6 +214,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
     let mut notifiers: BTreeMap<String, Notifier> = BTreeMap::new();
     let mut brand_tables = Vec::new();
     let mut source_tables = Vec::new();
+    let mut declared = Declared::default();
 
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
@@ -225,6 +237,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
                     continue;
                 };
                 for (name, nv) in t {
+                    declared.notifiers.insert(name.get_ref().to_string());
                     if let Some(n) = Notifier::from_toml(file, name.get_ref(), nv, base_dir) {
                         notifiers.insert(n.name.clone(), n);
                     }
@@ -240,6 +253,14 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
         }
     }
     for t in brand_tables {
+        if let Some(id) = t
+            .get_ref()
+            .as_table()
+            .and_then(|t| t.get("id"))
+            .and_then(|v| v.get_ref().as_str())
+        {
+            declared.brands.insert(id.to_string());
+        }
         if let Some(b) = file.de::<BrandConfig>(t) {
             brand_cfgs.push(b);
         }
@@ -292,18 +313,18 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Config> {
             file.error(s.id_span.clone(), format!("duplicate source id `{}`", s.id));
         }
     }
-    if !file.diags.is_empty() {
-        return None;
-    }
-    Some(Config {
-        path: file.path.to_path_buf(),
-        daemon,
-        crawl,
-        brands,
-        sources,
-        notifiers,
-        rules: Vec::new(),
-    })
+    Some((
+        Config {
+            path: file.path.to_path_buf(),
+            daemon,
+            crawl,
+            brands,
+            sources,
+            notifiers,
+            rules: Vec::new(),
+        },
+        declared,
+    ))
 }
 
 fn array_of_tables<'i>(

@@ -1,0 +1,309 @@
+//! The `veille` binary: check, search, demo, crash safety and graceful shutdown.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn veille() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_veille"));
+    c.env_remove("VEILLE_CONFIG").env_remove("RUST_LOG");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    veille().args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Waits (bounded) for a condition on an external process.
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    if !db.exists() {
+        return 0;
+    }
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_column() {
+    let s = Setup::new();
+    let cfg = base_config().replace("[crawl]", "[crawl]\nconcurency = 4")
+        + "\n[[source]]\nid = \"x\"\nkind = \"rss\"\nurl = \"ftp://nope\"\n";
+    let path = s.write(&cfg);
+    s.rules(
+        "bad.toml",
+        "[[rule]]\nid = \"r\"\nbrand = \"nobody\"\nkind = \"match\"\n",
+    );
+    let out = run(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let p = path.display().to_string();
+    let line = cfg
+        .lines()
+        .position(|l| l.starts_with("concurency"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("{p}:{line}:1: unknown field `concurency`")),
+        "{err}"
+    );
+    assert!(err.contains("unsupported URL scheme `ftp`"), "{err}");
+    let rp = s.path().join("rules/bad.toml").display().to_string();
+    assert!(
+        err.contains(&format!("{rp}:3:9: unknown brand `nobody`")),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_accepts_the_shipped_example_config_and_rules() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let s = Setup::new();
+    for name in ["smtp-password", "slack-webhook", "competitor-webhook"] {
+        s.secret(name, "https://chat.example.org/hooks/abc\n");
+    }
+    let cfg = std::fs::read_to_string(repo.join("deploy/veille.toml"))
+        .unwrap()
+        .replace(
+            "/etc/veille/secrets/",
+            &format!("{}/secrets/", s.path().display()),
+        )
+        .replace(
+            "/etc/veille/rules",
+            &repo.join("rules").display().to_string(),
+        )
+        .replace(
+            "/var/lib/veille",
+            &s.path().join("data").display().to_string(),
+        );
+    let path = s.write(&cfg);
+    let out = run(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("OK") && stdout.contains("3 rule(s)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_runs_offline_and_delivers() {
+    let keep = tempfile::tempdir().unwrap();
+    let dir = keep.path().join("demo");
+    let out = run(&["demo", "--keep", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for expected in [
+        "Sources polled",
+        "Mentions per brand",
+        "Alerts raised",
+        "✓ crisis-mail (email)",
+        "✓ team-chat (slack)",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains('✗'), "{stdout}");
+    // The kept data can be searched afterwards, newest first.
+    let config = dir.join("veille.toml");
+    let out = run(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--brand",
+        "acme",
+        "arnaque OR boycott",
+    ]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}{}", text(&out.stderr));
+    let dates: Vec<&str> = s
+        .lines()
+        .filter(|l| l.starts_with("20"))
+        .map(|l| &l[..16])
+        .collect();
+    assert!(dates.len() >= 2, "{s}");
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {s}");
+    // JSON for scripts.
+    let out = run(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+        "--limit",
+        "1",
+        "globex",
+    ]);
+    let line = text(&out.stdout);
+    let m: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert!(m["title"].as_str().unwrap().contains("Globex"));
+    // A query that does not parse points at the column.
+    let out = run(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "acme AND (x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("column 12"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Config with one feed holding a crisis item and a webhook notifier at `hook_url`.
+async fn crash_setup(feeds: &FeedServer, hook_url: &str) -> Setup {
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[(
+            "Boycott Acme",
+            "https://b.example/1",
+            "x",
+            &ago(1),
+        )])),
+    );
+    let s = Setup::new();
+    s.write(
+        &(base_config()
+            + &rss_source("f", &feeds.url("/f.xml"))
+            + &format!("\n[notifier.hook]\nkind = \"webhook\"\nurl = \"{hook_url}\"\nallow_private = true\n")),
+    );
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"hook\"]\n",
+    );
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_outbox_write_and_delivery_delivers_exactly_once() {
+    let feeds = FeedServer::start().await;
+    let port = free_port();
+    let hook_url = format!("http://127.0.0.1:{port}/hook");
+    let s = crash_setup(&feeds, &hook_url).await;
+    let config = s.config_path();
+    let db = s.path().join("data/state.sqlite");
+
+    // The daemon writes the alert to the outbox; the receiver is down, so it cannot be
+    // delivered. Kill it hard (SIGKILL: no cleanup at all).
+    let mut child = veille()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the alert in the outbox", Duration::from_secs(20), || {
+        count(&db, "SELECT COUNT(*) FROM alerts") == 1
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
+        ),
+        1
+    );
+
+    // The receiver comes up; a new process delivers the alert once...
+    let hooks = WebhookReceiver::start_on(&format!("127.0.0.1:{port}")).await;
+    let config2 = config.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        veille()
+            .args(["run", "--once", "--config", config2.to_str().unwrap()])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(hooks.received().len(), 1);
+    // ...and another restart sends nothing more.
+    let out = tokio::task::spawn_blocking(move || {
+        veille()
+            .args(["run", "--once", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    assert_eq!(hooks.received().len(), 1);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM alerts"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_and_secrets_stay_out_of_logs() {
+    let feeds = FeedServer::start().await;
+    let hooks = WebhookReceiver::start().await;
+    let secret_url = hooks.url("/T0KEN-s3cr3t-path");
+    let s = crash_setup(&feeds, "http://127.0.0.1:9/unused").await;
+    // The chat URL is a secret: it comes from a file and must never be logged.
+    s.secret("chat", &secret_url);
+    let cfg = std::fs::read_to_string(s.config_path()).unwrap()
+        + "\n[notifier.chat]\nkind = \"mattermost\"\nurl_file = \"secrets/chat\"\nallow_private = true\n";
+    s.write(&cfg);
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"chat\"]\n",
+    );
+    let db = s.path().join("data/state.sqlite");
+    let child = veille()
+        .args(["run", "--config", s.config_path().to_str().unwrap()])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let hooks_ref = &hooks;
+    tokio::task::block_in_place(|| {
+        wait_until("the alert delivered", Duration::from_secs(20), || {
+            !hooks_ref.received().is_empty()
+        })
+    });
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM sources WHERE last_success IS NOT NULL"
+        ) == 1
+    );
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded shutdown"
+    );
+    let logs = text(&out.stderr);
+    assert!(out.status.success(), "{logs}");
+    assert!(
+        logs.contains("SIGTERM received") && logs.contains("veille stopped"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("T0KEN-s3cr3t-path"),
+        "a secret leaked into the logs"
+    );
+}

@@ -24,6 +24,7 @@ pub struct Validators {
 
 /// What a GET brought back.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per fetch, moved once: boxing buys nothing
 pub enum Fetched {
     /// 304: nothing new since the validators we sent.
     NotModified,

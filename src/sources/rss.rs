@@ -418,6 +418,30 @@ mod tests {
     }
 
     #[test]
+    fn rss_1_0_rdf_and_rss_0_91() {
+        let rdf = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://old.example/"><title>Old</title><link>https://old.example/</link><description>d</description></channel>
+<item rdf:about="https://old.example/1"><title>Acme en RDF</title><link>https://old.example/1</link><dc:date>2026-03-10T09:00:00+01:00</dc:date><dc:creator>Anne</dc:creator></item>
+</rdf:RDF>"#;
+        let m = parse(rdf.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();
+        assert_eq!(m[0].title, "Acme en RDF");
+        assert_eq!(m[0].author.as_deref(), Some("Anne"));
+        assert_eq!(
+            m[0].published_at,
+            Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap()
+        );
+        let rss091 = r#"<?xml version="1.0"?><rss version="0.91"><channel><title>t</title><link>https://o.example/</link><description>d</description><language>en-us</language>
+<item><title>Acme 0.91</title><link>https://o.example/a</link><description>old &amp; plain</description></item></channel></rss>"#;
+        let m = parse(rss091.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();
+        assert_eq!(
+            (m[0].title.as_str(), m[0].text.as_str()),
+            ("Acme 0.91", "old & plain")
+        );
+        assert_eq!(m[0].language.as_deref(), Some("en"));
+    }
+
+    #[test]
     fn future_dates_clamped() {
         let xml = r#"<rss version="2.0"><channel><title>t</title><item><title>x</title><link>https://a.example/1</link><pubDate>Tue, 10 Mar 2099 08:15:00 GMT</pubDate></item></channel></rss>"#;
         let m = parse(xml.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();

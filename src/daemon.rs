@@ -14,7 +14,8 @@ use crate::alerts::outbox::{DeliveryEvent, Outbox, Wake};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crawl::Http;
-use crate::crawl::scheduler::{Mode, Scheduler};
+use crate::crawl::scheduler::{AfterPoll, HttpPoller, Mode, Scheduler};
+use crate::crawl::websub::Registry;
 use crate::matching::Matcher;
 use crate::pipeline::{Ingest, Report, SharedStates};
 use crate::rules::eval::Evaluator;
@@ -78,6 +79,14 @@ pub async fn run(
         .iter()
         .map(|s| failures_by_id.get(s.id.as_str()).copied().unwrap_or(0))
         .collect();
+    let auto_every = sources
+        .iter()
+        .map(|s| {
+            rows.iter()
+                .find(|r| r.id == s.id)
+                .and_then(|r| r.auto_every)
+        })
+        .collect();
     info!(
         sources = sources.len(),
         brands = config.brands.len(),
@@ -100,6 +109,7 @@ pub async fn run(
         clock: opts.clock.clone(),
         report: report.clone(),
         keep_unmatched: config.daemon.keep_unmatched,
+        unhealthy_after: config.crawl.unhealthy_after.chrono(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("veille-ingest".into())
@@ -125,17 +135,64 @@ pub async fn run(
         .deliver
         .then(|| tokio::spawn(outbox.clone().run(outbox_stop_rx)));
 
+    // WebSub, when hubs can reach us.
+    let websub = match &config.daemon.public_url {
+        Some(url) => Some(Registry::load(
+            url.clone(),
+            http.clone(),
+            state.clone(),
+            opts.clock.clone(),
+            &sources,
+            tx.clone(),
+            config.crawl.push_poll_every.std(),
+        )?),
+        None => None,
+    };
+    let after_poll: Option<AfterPoll> = websub.clone().map(|reg| {
+        Arc::new(move |s: &crate::sources::Source, p: &crate::sources::Poll| reg.after_poll(s, p))
+            as AfterPoll
+    });
+
+    // HTTP server (health, WebSub callbacks).
+    let (api_stop_tx, api_stop_rx) = watch::channel(false);
+    let api_task = if config.daemon.listen.is_empty() {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(&config.daemon.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} ([daemon] listen)",
+                    config.daemon.listen
+                )
+            })?;
+        info!(listen = %listener.local_addr()?, "HTTP server listening");
+        let app = crate::api::router(crate::api::ApiState {
+            websub: websub.clone(),
+        });
+        Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
+    };
+
     // Scheduler, in this task.
     let scheduler = Scheduler {
         sources,
-        http,
+        poller: Arc::new(HttpPoller(http.clone())),
+        limits: config.crawl.clone(),
         states,
         tx,
         clock: opts.clock.clone(),
         failures,
+        auto_every,
         drain_timeout: opts.drain_timeout,
+        after_poll,
     };
     scheduler.run(opts.mode, shutdown.clone()).await;
+    // The WebSub registry holds a sender too: drop it so the ingest stage can finish.
+    drop(websub);
+    let _ = api_stop_tx.send(true);
+    if let Some(t) = api_task {
+        let _ = t.await;
+    }
 
     // The scheduler dropped its sender: the ingest thread finishes what is queued.
     tokio::task::spawn_blocking(move || ingest_thread.join())

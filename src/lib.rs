@@ -28,6 +28,7 @@
 //! - [`demo`]: `veille demo`, the whole pipeline offline on bundled samples.
 
 pub mod alerts;
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -35,6 +35,18 @@ struct ConfigArg {
 }
 
 #[derive(Subcommand)]
+enum SourcesAction {
+    /// Fetch one source right now and print what it yields (title, author, date, URL,
+    /// first words, brands matched); nothing is stored.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The source id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the daemon: poll the sources, index mentions, raise and deliver alerts.
     ///
@@ -81,11 +93,13 @@ enum Command {
         /// The query.
         query: Vec<String>,
     },
-    /// List the configured sources with their state: last success, last error, failures,
-    /// items seen.
+    /// List the configured sources with their state: health, last success, next poll,
+    /// failures, items seen, last error. `veille sources test ID` fetches one now.
     Sources {
         #[command(flatten)]
         config: ConfigArg,
+        #[command(subcommand)]
+        action: Option<SourcesAction>,
     },
     /// List recent alerts and their delivery state per notifier.
     Alerts {
@@ -131,7 +145,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Demo { .. } | Command::Search { .. } | Command::Check { .. }
+        Command::Demo { .. }
+            | Command::Search { .. }
+            | Command::Check { .. }
+            | Command::Sources { .. }
+            | Command::Alerts { .. }
     );
     init_logging(if quiet { "warn" } else { "info" });
     match real_main(cli) {
@@ -206,13 +224,21 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 &query.join(" "),
             )
         }
-        Command::Sources { config } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
-            veille::cli::sources(&c)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Sources { config, action } => match action {
+            None => {
+                let Some(c) = load(&config.config) else {
+                    return Ok(ExitCode::from(2));
+                };
+                veille::cli::sources(&c)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(SourcesAction::Test { config, id }) => {
+                let Some(c) = load(&config.config) else {
+                    return Ok(ExitCode::from(2));
+                };
+                rt.block_on(veille::cli::source_test(&c, &id))
+            }
+        },
         Command::Alerts { config, limit } => {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));

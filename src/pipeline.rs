@@ -34,8 +34,44 @@ pub type SharedStates = Arc<Mutex<HashMap<String, SourceState>>>;
 /// What a poll produced, sent from the scheduler to the ingest stage.
 #[derive(Debug)]
 pub enum Event {
-    Polled { source: String, poll: Poll },
-    Failed { source: String, error: String },
+    Polled {
+        source: String,
+        poll: Poll,
+    },
+    Failed {
+        source: String,
+        error: String,
+    },
+    /// When the source is due next (for `veille sources`), and its adaptive interval.
+    Scheduled {
+        source: String,
+        next_due: chrono::DateTime<chrono::Utc>,
+        auto_every: Option<u64>,
+    },
+    /// Items pushed by a WebSub hub: new mentions, no change to the source's state.
+    Pushed {
+        source: String,
+        mentions: Vec<Mention>,
+    },
+}
+
+impl Event {
+    pub fn source(&self) -> &str {
+        match self {
+            Event::Polled { source, .. }
+            | Event::Failed { source, .. }
+            | Event::Scheduled { source, .. }
+            | Event::Pushed { source, .. } => source,
+        }
+    }
+
+    fn mentions(&self) -> &[Mention] {
+        match self {
+            Event::Polled { poll, .. } => &poll.mentions,
+            Event::Pushed { mentions, .. } => mentions,
+            _ => &[],
+        }
+    }
 }
 
 /// Running totals, for the demo's report, `veille run` logs and tests.
@@ -72,6 +108,8 @@ pub struct Ingest {
     pub clock: Arc<dyn Clock>,
     pub report: Arc<Mutex<Report>>,
     pub keep_unmatched: bool,
+    /// A source failing without interruption this long is marked unhealthy.
+    pub unhealthy_after: chrono::Duration,
 }
 
 /// Events taken from the channel at once: one commit covers them all.
@@ -88,12 +126,7 @@ impl Ingest {
                     Err(_) => break,
                 }
             }
-            let sources: Vec<String> = events
-                .iter()
-                .map(|e| match e {
-                    Event::Polled { source, .. } | Event::Failed { source, .. } => source.clone(),
-                })
-                .collect();
+            let sources: Vec<String> = events.iter().map(|e| e.source().to_string()).collect();
             if let Err(e) = self.process(events) {
                 // Nothing was recorded: these sources will be fetched again.
                 error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again");
@@ -109,12 +142,10 @@ impl Ingest {
         let mut candidates: Vec<Mention> = Vec::new();
         let mut items = 0u64;
         for e in &events {
-            if let Event::Polled { poll, .. } = e {
-                items += poll.mentions.len() as u64;
-                for m in &poll.mentions {
-                    if in_batch.insert(m.id.clone()) {
-                        candidates.push(m.clone());
-                    }
+            items += e.mentions().len() as u64;
+            for m in e.mentions() {
+                if in_batch.insert(m.id.clone()) {
+                    candidates.push(m.clone());
                 }
             }
         }
@@ -165,16 +196,23 @@ impl Ingest {
             }
             for e in &events {
                 match e {
-                    Event::Polled { source, poll } => state::source_success(
-                        &tx,
-                        source,
-                        &poll.state,
-                        new_per_source.get(source.as_str()).copied().unwrap_or(0),
-                        now,
-                    )?,
-                    Event::Failed { source, error } => {
-                        state::source_failure(&tx, source, error, now)?
+                    Event::Polled { source, poll } => {
+                        let new = new_per_source.get(source.as_str()).copied().unwrap_or(0);
+                        if state::source_success(&tx, source, &poll.state, new, now)? {
+                            info!(source = %source, "source recovered");
+                        }
                     }
+                    Event::Failed { source, error } => {
+                        if state::source_failure(&tx, source, error, now, self.unhealthy_after)? {
+                            warn!(source = %source, error = %error, "source unhealthy: failing for a long time");
+                        }
+                    }
+                    Event::Scheduled {
+                        source,
+                        next_due,
+                        auto_every,
+                    } => state::source_scheduled(&tx, source, *next_due, *auto_every)?,
+                    Event::Pushed { .. } => {}
                 }
             }
             let firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
@@ -240,10 +278,13 @@ impl Ingest {
                     let s = r.per_source.entry(source.clone()).or_default();
                     s.polls += 1;
                     s.last_error = Some(error.clone());
-                    if error.is_empty() {
-                        warn!(source = %source, "poll failed without a message");
-                    }
                 }
+                Event::Pushed { source, mentions } => {
+                    let s = r.per_source.entry(source.clone()).or_default();
+                    s.items += mentions.len() as u64;
+                    s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
+                }
+                Event::Scheduled { .. } => {}
             }
         }
         r.alerts.extend(firings.into_iter().map(|f| f.alert));

@@ -40,6 +40,7 @@ impl Harness {
             clock: Arc::new(clock.clone()),
             report: Arc::new(Mutex::new(Report::default())),
             keep_unmatched: false,
+            unhealthy_after: chrono::Duration::hours(1),
         };
         Harness {
             ingest,

@@ -31,8 +31,11 @@ use crate::sources::Source;
 pub struct DaemonConfig {
     /// Index and state live here (relative paths are relative to the config file).
     pub data_dir: PathBuf,
-    /// Address of the HTTP API and metrics.
+    /// Address of the HTTP API, metrics and WebSub callbacks; "" turns it off.
     pub listen: String,
+    /// Public base URL at which hubs can reach this daemon (e.g. "https://veille.example.org").
+    /// When set, feeds that advertise a WebSub hub are subscribed to.
+    pub public_url: Option<url::Url>,
     /// Directory of rule files (`*.toml` with `[[rule]]` entries).
     pub rules_dir: PathBuf,
     /// Also index items that match no brand (lets a brand added later search the past,
@@ -45,6 +48,7 @@ impl Default for DaemonConfig {
         DaemonConfig {
             data_dir: PathBuf::from("/var/lib/veille"),
             listen: "127.0.0.1:8650".into(),
+            public_url: None,
             rules_dir: PathBuf::from("rules"),
             keep_unmatched: false,
         }

@@ -3,7 +3,9 @@
 
 pub mod fetch;
 pub mod guard;
+pub mod robots;
 pub mod scheduler;
+pub mod websub;
 
 use std::sync::Arc;
 
@@ -29,6 +31,17 @@ pub struct CrawlConfig {
     pub max_redirects: usize,
     /// Fetches running at once, over all sources.
     pub concurrency: usize,
+    /// Fetches running at once against one host.
+    pub per_host: usize,
+    /// Minimum time between two requests to the same host.
+    pub per_host_delay: Duration,
+    /// Bounds of the interval of `every = "auto"` sources.
+    pub auto_min: Duration,
+    pub auto_max: Duration,
+    /// A source failing without interruption for this long is marked unhealthy.
+    pub unhealthy_after: Duration,
+    /// Interval of the safety-net poll of a feed pushed through WebSub.
+    pub push_poll_every: Duration,
     /// Allow every source and webhook to reach private addresses (loopback, LAN).
     pub allow_private: bool,
 }
@@ -42,6 +55,12 @@ impl Default for CrawlConfig {
             max_body: ByteSize(10 << 20),
             max_redirects: 5,
             concurrency: 32,
+            per_host: 2,
+            per_host_delay: Duration::from_secs(1),
+            auto_min: Duration::from_secs(120),
+            auto_max: Duration::from_secs(6 * 3600),
+            unhealthy_after: Duration::from_secs(3600),
+            push_poll_every: Duration::from_secs(3600),
             allow_private: false,
         }
     }

@@ -1,21 +1,31 @@
-//! The scheduler: polls each source at its own interval (with jitter), runs at most
-//! `concurrency` fetches at once, backs off after errors, and hands results to the
-//! ingest stage through a bounded channel (a slow ingest slows fetching, not memory).
+//! The scheduler: decides which source is fetched when.
+//!
+//! - each source has its interval (`every`, ±10 % jitter) or an adaptive one (`auto`);
+//! - due sources start in order of lateness (a heap keyed by due time);
+//! - at most `concurrency` fetches run at once, and at most `per_host` per host, with
+//!   `per_host_delay` between two starts on one host: a source whose host is busy is
+//!   parked and the next due source of another host goes first, so one slow host never
+//!   delays the others;
+//! - after an error, exponential backoff with jitter; 429/503 Retry-After is honoured;
+//! - results go to the ingest stage through a bounded channel (a slow ingest slows
+//!   fetching, not memory).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::Http;
+use super::{CrawlConfig, FetchError, Http};
 use crate::clock::Clock;
 use crate::pipeline::{Event, SharedStates};
-use crate::sources::Source;
+use crate::sources::{Poll, Source, SourceState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -25,16 +35,49 @@ pub enum Mode {
     Forever,
 }
 
+/// What fetches a source. The daemon uses [`HttpPoller`]; scheduling tests use a fake one
+/// with a paused clock.
+pub trait Poller: Send + Sync + 'static {
+    fn poll<'a>(
+        &'a self,
+        source: &'a Source,
+        state: &'a SourceState,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Poll, FetchError>>;
+}
+
+pub struct HttpPoller(pub Http);
+
+impl Poller for HttpPoller {
+    fn poll<'a>(
+        &'a self,
+        source: &'a Source,
+        state: &'a SourceState,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Poll, FetchError>> {
+        Box::pin(source.poll(&self.0, state, now))
+    }
+}
+
+/// Called after each successful poll (WebSub subscription, for instance).
+pub type AfterPoll = Arc<dyn Fn(&Source, &Poll) -> Option<StdDuration> + Send + Sync>;
+
 pub struct Scheduler {
     pub sources: Vec<Arc<Source>>,
-    pub http: Http,
+    pub poller: Arc<dyn Poller>,
+    pub limits: CrawlConfig,
     pub states: SharedStates,
     pub tx: mpsc::Sender<Event>,
     pub clock: Arc<dyn Clock>,
     /// Consecutive failures per source at start (from the state database).
     pub failures: Vec<u32>,
+    /// Saved interval of `every = "auto"` sources, in seconds (from the state database).
+    pub auto_every: Vec<Option<u64>>,
     /// How long in-flight fetches may run after shutdown is asked.
     pub drain_timeout: StdDuration,
+    /// Optional hook after a successful poll; may return a minimum interval before the
+    /// next poll (a source pushed through WebSub is only polled as a safety net).
+    pub after_poll: Option<AfterPoll>,
 }
 
 /// Interval with ±10 % jitter, so sources configured alike do not fire together.
@@ -53,19 +96,76 @@ pub fn error_backoff(failures: u32, retry_after: Option<StdDuration>) -> StdDura
     retry_after.map_or(d, |r| d.max(r))
 }
 
+/// Next interval of an `every = "auto"` source.
+///
+/// From the dates of the items served: half the median gap between consecutive items (a
+/// feed that publishes every 20 min is polled every 10). Unchanged (304): 1.5 times
+/// longer. One item: a bit shorter. Always within `[min, max]`.
+pub fn auto_interval(
+    current: StdDuration,
+    new_items: &[DateTime<Utc>],
+    min: StdDuration,
+    max: StdDuration,
+) -> StdDuration {
+    let next = if new_items.is_empty() {
+        current.mul_f64(1.5)
+    } else if new_items.len() >= 2 {
+        let mut d: Vec<i64> = new_items.iter().map(|t| t.timestamp()).collect();
+        d.sort_unstable();
+        let mut gaps: Vec<i64> = d.windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_unstable();
+        let median = gaps[gaps.len() / 2].max(1) as u64;
+        StdDuration::from_secs(median / 2)
+    } else {
+        current.mul_f64(0.75)
+    };
+    next.clamp(min, max)
+}
+
+#[derive(Default)]
+struct Host {
+    in_flight: usize,
+    next_allowed: Option<Instant>,
+    /// Due sources waiting for a free connection to this host: (due, index).
+    parked: VecDeque<(Instant, usize)>,
+}
+
 struct Done {
     idx: usize,
-    ok: bool,
-    retry_after: Option<StdDuration>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Ok {
+        /// Publication dates of the items served, to estimate how often the source publishes.
+        item_dates: Vec<DateTime<Utc>>,
+        min_next: Option<StdDuration>,
+    },
+    Failed {
+        retry_after: Option<StdDuration>,
+    },
 }
 
 impl Scheduler {
     pub async fn run(self, mode: Mode, mut shutdown: watch::Receiver<bool>) {
-        let concurrency = self.http.limits.concurrency.max(1);
-        let sem = Arc::new(Semaphore::new(concurrency));
+        let concurrency = self.limits.concurrency.max(1);
+        let per_host = self.limits.per_host.max(1);
+        let per_host_delay = self.limits.per_host_delay.std();
         let mut failures = self.failures.clone();
         failures.resize(self.sources.len(), 0);
+        // Current interval per source (adaptive ones start from their saved value).
+        let mut interval: Vec<StdDuration> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match self.auto_every.get(i).copied().flatten() {
+                Some(secs) if s.auto => StdDuration::from_secs(secs),
+                _ => s.every.std(),
+            })
+            .collect();
         let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+        let mut hosts: HashMap<String, Host> = HashMap::new();
+        let host_of: Vec<String> = self.sources.iter().map(|s| s.host()).collect();
         let start = Instant::now();
         for (i, s) in self.sources.iter().enumerate() {
             if !s.enabled {
@@ -85,34 +185,78 @@ impl Scheduler {
         }
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         let mut tasks = JoinSet::new();
+        let mut in_flight = 0usize;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if mode == Mode::Once && heap.is_empty() && tasks.is_empty() {
+            // Start whatever is due, latest first, within the limits.
+            let now = Instant::now();
+            while in_flight < concurrency {
+                let Some(&Reverse((due, idx))) = heap.peek() else {
+                    break;
+                };
+                if due > now {
+                    break;
+                }
+                heap.pop();
+                let host = hosts.entry(host_of[idx].clone()).or_default();
+                if host.in_flight >= per_host {
+                    host.parked.push_back((due, idx));
+                    continue;
+                }
+                if let Some(at) = host.next_allowed
+                    && at > now
+                {
+                    heap.push(Reverse((at, idx)));
+                    continue;
+                }
+                host.in_flight += 1;
+                host.next_allowed = Some(now + per_host_delay);
+                in_flight += 1;
+                tasks.spawn(self.poll_task(idx, done_tx.clone()));
+            }
+            let parked = hosts.values().any(|h| !h.parked.is_empty());
+            if mode == Mode::Once && heap.is_empty() && in_flight == 0 && !parked {
                 break;
             }
             let next = heap.peek().map(|Reverse((at, _))| *at);
+            let can_start = in_flight < concurrency && next.is_some();
             tokio::select! {
-                _ = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + StdDuration::from_secs(3600))), if next.is_some() => {
-                    let now = Instant::now();
-                    while let Some(Reverse((at, idx))) = heap.peek().copied() {
-                        if at > now {
-                            break;
-                        }
-                        heap.pop();
-                        tasks.spawn(self.poll_task(idx, sem.clone(), done_tx.clone()));
-                    }
-                }
+                _ = tokio::time::sleep_until(next.unwrap_or(now)), if can_start => {}
                 Some(d) = done_rx.recv() => {
+                    in_flight -= 1;
+                    let host = hosts.get_mut(&host_of[d.idx]).expect("host of a running fetch");
+                    host.in_flight -= 1;
+                    if let Some(p) = host.parked.pop_front() {
+                        heap.push(Reverse(p));
+                    }
                     let s = &self.sources[d.idx];
-                    let delay = if d.ok {
-                        failures[d.idx] = 0;
-                        jittered(s.every.std())
-                    } else {
-                        failures[d.idx] += 1;
-                        error_backoff(failures[d.idx], d.retry_after)
+                    let delay = match d.outcome {
+                        Outcome::Ok { item_dates, min_next } => {
+                            failures[d.idx] = 0;
+                            if s.auto {
+                                interval[d.idx] = auto_interval(
+                                    interval[d.idx],
+                                    &item_dates,
+                                    self.limits.auto_min.std(),
+                                    self.limits.auto_max.std(),
+                                );
+                            }
+                            let base = jittered(interval[d.idx]);
+                            min_next.map_or(base, |m| base.max(m))
+                        }
+                        Outcome::Failed { retry_after } => {
+                            failures[d.idx] += 1;
+                            error_backoff(failures[d.idx], retry_after)
+                        }
                     };
+                    let next_due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                    let _ = self.tx.try_send(Event::Scheduled {
+                        source: s.id.clone(),
+                        next_due,
+                        auto_every: s.auto.then(|| interval[d.idx].as_secs()),
+                    });
                     if mode == Mode::Forever {
                         heap.push(Reverse((Instant::now() + delay, d.idx)));
                     }
@@ -138,18 +282,15 @@ impl Scheduler {
     fn poll_task(
         &self,
         idx: usize,
-        sem: Arc<Semaphore>,
         done: mpsc::UnboundedSender<Done>,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let source = self.sources[idx].clone();
-        let http = self.http.clone();
+        let poller = self.poller.clone();
         let states = self.states.clone();
         let tx = self.tx.clone();
         let clock = self.clock.clone();
+        let after_poll = self.after_poll.clone();
         async move {
-            let Ok(_permit) = sem.acquire_owned().await else {
-                return;
-            };
             let state = states
                 .lock()
                 .unwrap()
@@ -157,22 +298,30 @@ impl Scheduler {
                 .cloned()
                 .unwrap_or_default();
             let started = std::time::Instant::now();
-            let result = source.poll(&http, &state, clock.now()).await;
+            let result = poller.poll(&source, &state, clock.now()).await;
             let ms = started.elapsed().as_millis() as u64;
-            let (event, ok, retry_after) = match result {
+            let (event, outcome) = match result {
                 Ok(poll) => {
                     if poll.not_modified {
                         info!(source = %source.id, ms, "not modified");
                     } else {
                         info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, ms, "fetched");
                     }
+                    let min_next = after_poll.as_ref().and_then(|f| f(&source, &poll));
+                    let item_dates = if poll.not_modified {
+                        Vec::new()
+                    } else {
+                        poll.mentions.iter().map(|m| m.published_at).collect()
+                    };
                     (
                         Event::Polled {
                             source: source.id.clone(),
                             poll,
                         },
-                        true,
-                        None,
+                        Outcome::Ok {
+                            item_dates,
+                            min_next,
+                        },
                     )
                 }
                 Err(e) => {
@@ -183,8 +332,7 @@ impl Scheduler {
                             source: source.id.clone(),
                             error: e.to_string(),
                         },
-                        false,
-                        retry_after,
+                        Outcome::Failed { retry_after },
                     )
                 }
             };
@@ -192,11 +340,7 @@ impl Scheduler {
             if tx.send(event).await.is_err() {
                 return;
             }
-            let _ = done.send(Done {
-                idx,
-                ok,
-                retry_after,
-            });
+            let _ = done.send(Done { idx, outcome });
         }
     }
 }
@@ -224,5 +368,29 @@ mod tests {
             let j = jittered(StdDuration::from_secs(600));
             assert!(j >= StdDuration::from_secs(540) && j <= StdDuration::from_secs(660));
         }
+    }
+
+    #[test]
+    fn auto_interval_follows_the_publication_rate() {
+        let min = StdDuration::from_secs(120);
+        let max = StdDuration::from_secs(21_600);
+        let t0 = Utc::now();
+        let every_20_min: Vec<_> = (0..6)
+            .map(|i| t0 - chrono::Duration::minutes(20 * i))
+            .collect();
+        let cur = StdDuration::from_secs(3600);
+        assert_eq!(
+            auto_interval(cur, &every_20_min, min, max),
+            StdDuration::from_secs(600)
+        );
+        // Nothing new: slower, up to the bound.
+        assert_eq!(
+            auto_interval(cur, &[], min, max),
+            StdDuration::from_secs(5400)
+        );
+        assert_eq!(auto_interval(max, &[], min, max), max);
+        // A burst: never below the bound.
+        let burst: Vec<_> = (0..5).map(|i| t0 - chrono::Duration::seconds(i)).collect();
+        assert_eq!(auto_interval(cur, &burst, min, max), min);
     }
 }

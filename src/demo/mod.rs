@@ -37,10 +37,13 @@ fn config_text(web: std::net::SocketAddr, smtp: std::net::SocketAddr) -> String 
 [daemon]
 data_dir = "data"
 rules_dir = "rules"
+listen = ""             # no HTTP server for a one-shot run
+
 
 [crawl]
 contact = "https://github.com/veille/veille (demo)"
 timeout = "10s"
+per_host_delay = "0s"   # the four sample "sites" share one loopback server
 
 [[brand]]
 id = "acme"

@@ -29,9 +29,11 @@ pub struct SourceCommon {
     pub id: Spanned<String>,
     /// What the source is: "rss", …
     pub kind: Spanned<String>,
-    /// Polling interval, e.g. "10m" (default 10m). A random jitter of ±10 % is added.
+    /// Polling interval, e.g. "10m" (default 10m), or "auto": polled more often when it
+    /// publishes often, less when it rarely changes, within `[crawl] auto_min`/`auto_max`.
+    /// A random jitter of ±10 % is added.
     #[serde(default)]
-    pub every: Option<Spanned<Duration>>,
+    pub every: Option<Spanned<Every>>,
     /// Allow this source to reach private addresses (loopback, LAN). Off by default.
     #[serde(default)]
     pub allow_private: bool,
@@ -44,13 +46,35 @@ fn yes() -> bool {
     true
 }
 
+/// `every = "10m"` or `every = "auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    Fixed(Duration),
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Every {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "auto" {
+            return Ok(Every::Auto);
+        }
+        s.parse()
+            .map(Every::Fixed)
+            .map_err(|e| serde::de::Error::custom(format!("{e}, or \"auto\"")))
+    }
+}
+
 /// A source ready to poll.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub id: String,
     /// Where `id` is written in the config file (for duplicate-id errors).
     pub id_span: std::ops::Range<usize>,
+    /// Polling interval (for `every = "auto"`, the starting point).
     pub every: Duration,
+    /// Adapt the interval to how often the source publishes.
+    pub auto: bool,
     pub allow_private: bool,
     pub enabled: bool,
     pub kind: SourceKind,
@@ -78,6 +102,11 @@ pub struct Poll {
     pub state: SourceState,
     pub not_modified: bool,
     pub bytes: usize,
+    /// WebSub hub advertised by the feed: (hub URL, topic = the feed's self URL).
+    pub hub: Option<(url::Url, url::Url)>,
+    /// Things a person setting the source up should know (a selector that matched
+    /// nothing, for instance); shown by `veille sources test`.
+    pub warnings: Vec<String>,
 }
 
 /// Minimum polling interval: below it a source is hammered.
@@ -122,21 +151,23 @@ impl Source {
                 return None;
             }
         };
-        let every = match &common.every {
-            Some(e) if *e.get_ref() < MIN_EVERY => {
+        let (every, auto) = match common.every.as_ref().map(|e| (e.span(), *e.get_ref())) {
+            Some((span, Every::Fixed(d))) if d < MIN_EVERY => {
                 file.error(
-                    e.span(),
+                    span,
                     format!("`every` is too short: expected at least {MIN_EVERY}"),
                 );
                 return None;
             }
-            Some(e) => *e.get_ref(),
-            None => DEFAULT_EVERY,
+            Some((_, Every::Fixed(d))) => (d, false),
+            Some((_, Every::Auto)) => (DEFAULT_EVERY, true),
+            None => (DEFAULT_EVERY, false),
         };
         Some(Source {
             id: common.id.get_ref().clone(),
             id_span: common.id.span(),
             every,
+            auto,
             allow_private: common.allow_private,
             enabled: common.enabled,
             kind,

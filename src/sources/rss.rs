@@ -90,9 +90,9 @@ impl Rss {
                 content_type,
                 validators,
                 url,
-                ..
+                headers,
             } => {
-                let mentions = parse(
+                let parsed = parse_feed(
                     &bytes,
                     content_type.as_deref(),
                     &url,
@@ -101,14 +101,18 @@ impl Rss {
                     now,
                 )
                 .map_err(FetchError::Invalid)?;
+                // WebSub discovery: HTTP Link headers first, then the feed's own links.
+                let hub = crate::crawl::websub::discover(&headers, &url).or(parsed.hub);
                 Ok(Poll {
-                    mentions,
+                    mentions: parsed.mentions,
                     state: SourceState {
                         validators,
                         cursor: None,
                     },
                     not_modified: false,
                     bytes: bytes.len(),
+                    hub,
+                    warnings: Vec::new(),
                 })
             }
         }
@@ -180,6 +184,12 @@ fn to_utf8(bytes: &[u8], enc: &'static encoding_rs::Encoding) -> Cow<'static, [u
     Cow::Owned(s.into_bytes())
 }
 
+/// A parsed feed: its items, and the WebSub hub it advertises (hub URL, self URL).
+pub struct ParsedFeed {
+    pub mentions: Vec<Mention>,
+    pub hub: Option<(Url, Url)>,
+}
+
 /// Parses a feed document into mentions.
 pub fn parse(
     bytes: &[u8],
@@ -189,17 +199,48 @@ pub fn parse(
     strip_params: &[String],
     fetched_at: DateTime<Utc>,
 ) -> Result<Vec<Mention>, String> {
+    parse_feed(
+        bytes,
+        content_type,
+        feed_url,
+        source_id,
+        strip_params,
+        fetched_at,
+    )
+    .map(|p| p.mentions)
+}
+
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    feed_url: &Url,
+    source_id: &str,
+    strip_params: &[String],
+    fetched_at: DateTime<Utc>,
+) -> Result<ParsedFeed, String> {
     let bytes = prepare(bytes, content_type);
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .build()
         .parse(&bytes[..])
         .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}"))?;
-    Ok(feed
-        .entries
-        .iter()
-        .filter_map(|e| entry_to_mention(&feed, e, feed_url, source_id, strip_params, fetched_at))
-        .collect())
+    let link = |rel: &str| {
+        feed.links
+            .iter()
+            .find(|l| l.rel.as_deref() == Some(rel))
+            .and_then(|l| feed_url.join(l.href.trim()).ok())
+    };
+    let hub = link("hub").map(|h| (h, link("self").unwrap_or_else(|| feed_url.clone())));
+    Ok(ParsedFeed {
+        mentions: feed
+            .entries
+            .iter()
+            .filter_map(|e| {
+                entry_to_mention(&feed, e, feed_url, source_id, strip_params, fetched_at)
+            })
+            .collect(),
+        hub,
+    })
 }
 
 fn text_of(t: &Text) -> String {

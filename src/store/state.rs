@@ -64,6 +64,24 @@ const MIGRATIONS: &[&str] = &[
         error TEXT
     );
     "#,
+    // 2: crawler health and schedule, WebSub subscriptions
+    r#"
+    ALTER TABLE sources ADD COLUMN next_due INTEGER;
+    ALTER TABLE sources ADD COLUMN auto_every INTEGER;
+    ALTER TABLE sources ADD COLUMN failing_since INTEGER;
+    ALTER TABLE sources ADD COLUMN unhealthy INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE websub (
+        token TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        hub TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        requested_at INTEGER NOT NULL,
+        verified_at INTEGER,
+        lease_until INTEGER
+    );
+    CREATE INDEX websub_source ON websub (source);
+    "#,
 ];
 
 pub fn ms(d: DateTime<Utc>) -> i64 {
@@ -90,6 +108,10 @@ pub struct SourceRow {
     pub last_error_at: Option<DateTime<Utc>>,
     pub failures: u32,
     pub items_seen: u64,
+    pub next_due: Option<DateTime<Utc>>,
+    pub auto_every: Option<u64>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub unhealthy: bool,
 }
 
 /// A delivery waiting in the outbox.
@@ -165,7 +187,9 @@ impl State {
 
     pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen FROM sources ORDER BY id",
+            "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen,
+                    next_due, auto_every, failing_since, unhealthy
+             FROM sources ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             let state: String = r.get(1)?;
@@ -178,6 +202,10 @@ impl State {
                 last_error_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
                 failures: r.get(6)?,
                 items_seen: r.get::<_, i64>(7)? as u64,
+                next_due: r.get::<_, Option<i64>>(8)?.map(from_ms),
+                auto_every: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+                failing_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
+                unhealthy: r.get::<_, i64>(11)? != 0,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -327,19 +355,26 @@ pub fn mark_seen(
     Ok(())
 }
 
-/// Records a successful poll (with its new validators/cursor).
+/// Records a successful poll (with its new validators/cursor). Returns true when the
+/// source was unhealthy and has now recovered.
 pub fn source_success(
     tx: &Transaction<'_>,
     id: &str,
     state: &SourceState,
     new_items: u64,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
+    let was_unhealthy = tx
+        .prepare_cached("SELECT unhealthy FROM sources WHERE id = ?1")?
+        .query_row(params![id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0)
+        != 0;
     tx.prepare_cached(
         "INSERT INTO sources (id, state, last_polled, last_success, failures, items_seen)
          VALUES (?1, ?2, ?3, ?3, 0, ?4)
          ON CONFLICT (id) DO UPDATE SET state = ?2, last_polled = ?3, last_success = ?3,
-             failures = 0, items_seen = items_seen + ?4",
+             failures = 0, items_seen = items_seen + ?4, failing_since = NULL, unhealthy = 0",
     )?
     .execute(params![
         id,
@@ -347,22 +382,48 @@ pub fn source_success(
         ms(now),
         new_items as i64
     ])?;
-    Ok(())
+    Ok(was_unhealthy)
 }
 
+/// Records a failed poll. Returns true when the source has been failing for
+/// `unhealthy_after` and this failure marks it unhealthy.
 pub fn source_failure(
     tx: &Transaction<'_>,
     id: &str,
     error: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+    unhealthy_after: chrono::Duration,
+) -> anyhow::Result<bool> {
     tx.prepare_cached(
-        "INSERT INTO sources (id, last_polled, last_error, last_error_at, failures)
-         VALUES (?1, ?2, ?3, ?2, 1)
+        "INSERT INTO sources (id, last_polled, last_error, last_error_at, failures, failing_since)
+         VALUES (?1, ?2, ?3, ?2, 1, ?2)
          ON CONFLICT (id) DO UPDATE SET last_polled = ?2, last_error = ?3, last_error_at = ?2,
-             failures = failures + 1",
+             failures = failures + 1, failing_since = COALESCE(failing_since, ?2)",
     )?
     .execute(params![id, ms(now), error])?;
+    let (since, unhealthy): (i64, i64) = tx
+        .prepare_cached("SELECT failing_since, unhealthy FROM sources WHERE id = ?1")?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if unhealthy == 0 && now - from_ms(since) >= unhealthy_after {
+        tx.prepare_cached("UPDATE sources SET unhealthy = 1 WHERE id = ?1")?
+            .execute(params![id])?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Records when a source is due next (and its adaptive interval).
+pub fn source_scheduled(
+    tx: &Transaction<'_>,
+    id: &str,
+    next_due: DateTime<Utc>,
+    auto_every: Option<u64>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sources (id, next_due, auto_every) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET next_due = ?2, auto_every = COALESCE(?3, auto_every)",
+    )?
+    .execute(params![id, ms(next_due), auto_every.map(|v| v as i64)])?;
     Ok(())
 }
 
@@ -460,7 +521,7 @@ mod tests {
         };
         let tx = s.transaction().unwrap();
         source_success(&tx, "feed", &st, 3, now).unwrap();
-        source_failure(&tx, "feed", "HTTP 500", now).unwrap();
+        source_failure(&tx, "feed", "HTTP 500", now, chrono::Duration::hours(1)).unwrap();
         tx.commit().unwrap();
         let rows = s.sources().unwrap();
         assert_eq!(rows[0].state, st);

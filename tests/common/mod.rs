@@ -352,11 +352,13 @@ pub fn base_config() -> String {
 [daemon]
 data_dir = "data"
 rules_dir = "rules"
+listen = ""
 
 [crawl]
 timeout = "3s"
 connect_timeout = "2s"
 contact = "mailto:tests@example.org"
+per_host_delay = "0s"   # every test server is 127.0.0.1
 
 [[brand]]
 id = "acme"

@@ -79,6 +79,29 @@ impl CrawlConfig {
     }
 }
 
+/// Whether to follow a redirect to `url`: at most `max` redirects, no loop, HTTP(S) only,
+/// and no private address when `guarded` (names are checked again at connection time).
+pub fn redirect_decision(
+    url: &url::Url,
+    previous: &[url::Url],
+    max: usize,
+    guarded: bool,
+) -> Result<(), String> {
+    if previous.len() > max {
+        return Err(format!("more than {max} redirects"));
+    }
+    if previous.contains(url) {
+        return Err(format!("redirect loop at {url}"));
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("redirect to a non-HTTP URL {url}"));
+    }
+    if guarded {
+        guard::check_url(url).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// The HTTP clients: one that refuses private addresses, one that allows them (for
 /// sources and notifiers configured with `allow_private = true`).
 #[derive(Clone)]
@@ -90,24 +113,29 @@ pub struct Http {
 
 impl Http {
     pub fn new(config: &CrawlConfig) -> anyhow::Result<Http> {
+        Http::with_resolver(config, None)
+    }
+
+    /// Like [`Http::new`], with the name resolution of private-allowed requests replaced
+    /// (the crawl benchmark resolves thousands of host names to loopback this way).
+    pub fn with_resolver(
+        config: &CrawlConfig,
+        resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    ) -> anyhow::Result<Http> {
         let build = |guarded: bool| -> anyhow::Result<reqwest::Client> {
             let max_redirects = config.max_redirects.min(5);
-            let policy = reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > max_redirects {
-                    return attempt.error(format!("more than {max_redirects} redirects"));
-                }
-                let url = attempt.url().to_string();
-                if attempt.previous().contains(attempt.url()) {
-                    return attempt.error(format!("redirect loop at {url}"));
-                }
-                if !matches!(attempt.url().scheme(), "http" | "https") {
-                    return attempt.error(format!("redirect to a non-HTTP URL {url}"));
-                }
-                if guarded && let Err(e) = guard::check_url(attempt.url()) {
-                    return attempt.error(e);
-                }
-                attempt.follow()
-            });
+            let policy =
+                reqwest::redirect::Policy::custom(move |attempt| {
+                    match redirect_decision(
+                        attempt.url(),
+                        attempt.previous(),
+                        max_redirects,
+                        guarded,
+                    ) {
+                        Ok(()) => attempt.follow(),
+                        Err(e) => attempt.error(e),
+                    }
+                });
             let mut b = reqwest::Client::builder()
                 .user_agent(config.user_agent())
                 .connect_timeout(config.connect_timeout.std())
@@ -118,6 +146,8 @@ impl Http {
                 .no_proxy();
             if guarded {
                 b = b.dns_resolver(guard::PublicOnlyResolver);
+            } else if let Some(r) = &resolver {
+                b = b.dns_resolver(r.clone());
             }
             Ok(b.build()?)
         };
@@ -139,5 +169,48 @@ impl Http {
 
     pub fn allows_private(&self, allow_private: bool) -> bool {
         allow_private || self.limits.allow_private
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn redirects_are_bounded_and_guarded() {
+        let start = u("https://news.example/feed");
+        assert!(
+            redirect_decision(&u("https://news.example/new"), &[start.clone()], 5, true).is_ok()
+        );
+        let e = redirect_decision(&start, &[start.clone()], 5, true).unwrap_err();
+        assert!(e.contains("redirect loop"), "{e}");
+        let chain: Vec<Url> = (0..6)
+            .map(|i| u(&format!("https://n.example/{i}")))
+            .collect();
+        assert!(
+            redirect_decision(&u("https://n.example/x"), &chain, 5, true)
+                .unwrap_err()
+                .contains("more than 5")
+        );
+        let e = redirect_decision(
+            &u("http://169.254.169.254/latest/meta-data"),
+            &[start.clone()],
+            5,
+            true,
+        )
+        .unwrap_err();
+        assert!(e.contains("private address"), "{e}");
+        let e = redirect_decision(&u("http://[::1]:8080/"), &[start.clone()], 5, true).unwrap_err();
+        assert!(e.contains("private address"), "{e}");
+        assert!(
+            redirect_decision(&u("http://10.0.0.1/"), &[start.clone()], 5, false).is_ok(),
+            "allowed when configured"
+        );
+        assert!(redirect_decision(&u("file:///etc/passwd"), &[start], 5, false).is_err());
     }
 }

@@ -1,0 +1,254 @@
+//! The scheduler with a paused tokio clock and a fake poller: per-host limits and delays,
+//! lateness order, backoff and Retry-After, without waiting for real time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use veille::clock::SystemClock;
+use veille::config::Duration as Dur;
+use veille::crawl::scheduler::{Mode, Poller, Scheduler};
+use veille::crawl::{CrawlConfig, FetchError};
+use veille::sources::{Poll, Source, SourceKind, SourceState};
+
+/// Records when each source is polled and how many run at once per host.
+#[derive(Default)]
+struct FakePoller {
+    log: Mutex<Vec<(String, Instant)>>,
+    running: Mutex<HashMap<String, usize>>,
+    max_running: Mutex<HashMap<String, usize>>,
+    /// How long a poll takes, per source id prefix.
+    took: HashMap<&'static str, Duration>,
+    /// Sources that fail, and the Retry-After they send.
+    failing: HashMap<&'static str, Option<Duration>>,
+}
+
+impl Poller for FakePoller {
+    fn poll<'a>(
+        &'a self,
+        source: &'a Source,
+        _state: &'a SourceState,
+        _now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Poll, FetchError>> {
+        Box::pin(async move {
+            let host = source.host();
+            self.log
+                .lock()
+                .unwrap()
+                .push((source.id.clone(), Instant::now()));
+            {
+                let mut r = self.running.lock().unwrap();
+                let n = r.entry(host.clone()).or_default();
+                *n += 1;
+                let mut m = self.max_running.lock().unwrap();
+                let mx = m.entry(host.clone()).or_default();
+                *mx = (*mx).max(*n);
+            }
+            let took = self
+                .took
+                .iter()
+                .find(|(p, _)| source.id.starts_with(*p))
+                .map(|(_, d)| *d)
+                .unwrap_or(Duration::from_millis(100));
+            tokio::time::sleep(took).await;
+            *self.running.lock().unwrap().get_mut(&host).unwrap() -= 1;
+            if let Some((_, ra)) = self.failing.iter().find(|(p, _)| source.id.starts_with(*p)) {
+                return Err(match ra {
+                    Some(d) => FetchError::RateLimited {
+                        status: 429,
+                        retry_after: Some(*d),
+                    },
+                    None => FetchError::Status(500),
+                });
+            }
+            Ok(Poll::default())
+        })
+    }
+}
+
+fn source(id: &str, host: &str, every_secs: u64) -> Arc<Source> {
+    Arc::new(Source {
+        id: id.into(),
+        id_span: 0..0,
+        every: Dur::from_secs(every_secs),
+        auto: false,
+        allow_private: true,
+        enabled: true,
+        kind: SourceKind::Rss(veille::sources::rss::Rss {
+            url: url::Url::parse(&format!("http://{host}/{id}.xml")).unwrap(),
+            strip_params: vec![],
+        }),
+    })
+}
+
+/// Runs the scheduler for `span` of (paused) time; returns the poller's records.
+async fn run(
+    sources: Vec<Arc<Source>>,
+    poller: FakePoller,
+    limits: CrawlConfig,
+    mode: Mode,
+    span: Duration,
+) -> Arc<FakePoller> {
+    let poller = Arc::new(poller);
+    let (tx, mut rx) = mpsc::channel(1024);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let n = sources.len();
+    let sched = Scheduler {
+        sources,
+        poller: poller.clone(),
+        limits,
+        states: Arc::default(),
+        tx,
+        clock: Arc::new(SystemClock),
+        failures: vec![0; n],
+        auto_every: vec![None; n],
+        drain_timeout: Duration::from_secs(5),
+        after_poll: None,
+    };
+    let task = tokio::spawn(sched.run(mode, stop_rx));
+    if mode == Mode::Forever {
+        tokio::time::sleep(span).await;
+        stop_tx.send(true).unwrap();
+    }
+    task.await.unwrap();
+    poller
+}
+
+fn limits(concurrency: usize, per_host: usize, delay_ms: u64) -> CrawlConfig {
+    CrawlConfig {
+        concurrency,
+        per_host,
+        per_host_delay: Dur(Duration::from_millis(delay_ms)),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_host_limit_and_delay_never_hold_back_other_hosts() {
+    let t0 = Instant::now();
+    let mut sources: Vec<_> = (0..6)
+        .map(|i| source(&format!("slow{i}"), "slow.example", 600))
+        .collect();
+    sources.extend((0..3).map(|i| source(&format!("fast{i}"), &format!("fast{i}.example"), 600)));
+    let poller = FakePoller {
+        took: HashMap::from([("slow", Duration::from_secs(10))]),
+        ..Default::default()
+    };
+    let p = run(
+        sources,
+        poller,
+        limits(4, 2, 1000),
+        Mode::Once,
+        Duration::ZERO,
+    )
+    .await;
+    let log = p.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 9);
+    // Never more than 2 fetches at once on the slow host.
+    assert_eq!(p.max_running.lock().unwrap()["slow.example"], 2);
+    // The other hosts start at once, not behind the slow host's queue.
+    for (id, at) in &log {
+        if id.starts_with("fast") {
+            assert!(
+                *at - t0 < Duration::from_millis(50),
+                "{id} waited {:?}",
+                *at - t0
+            );
+        }
+    }
+    // Starts on the slow host are at least the per-host delay apart.
+    let mut slow: Vec<Instant> = log
+        .iter()
+        .filter(|(id, _)| id.starts_with("slow"))
+        .map(|(_, t)| *t)
+        .collect();
+    slow.sort();
+    for w in slow.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(1000),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+    // 6 polls of 10 s, 2 at a time: about 30 s in all.
+    assert!(*slow.last().unwrap() - t0 >= Duration::from_secs(20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_latest_source_goes_first() {
+    // One slot: sources run strictly one after the other, in due order.
+    let sources: Vec<_> = (0..5)
+        .map(|i| source(&format!("s{i}"), &format!("h{i}.example"), 600))
+        .collect();
+    let p = run(
+        sources,
+        FakePoller::default(),
+        limits(1, 2, 0),
+        Mode::Once,
+        Duration::ZERO,
+    )
+    .await;
+    let order: Vec<String> = p
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(order, vec!["s0", "s1", "s2", "s3", "s4"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_sources_back_off_exponentially_and_honour_retry_after() {
+    let t0 = Instant::now();
+    let sources = vec![
+        source("ok", "ok.example", 60),
+        source("broken", "broken.example", 60),
+        source("limited", "limited.example", 60),
+    ];
+    let poller = FakePoller {
+        failing: HashMap::from([
+            ("broken", None),
+            ("limited", Some(Duration::from_secs(1800))),
+        ]),
+        ..Default::default()
+    };
+    let p = run(
+        sources,
+        poller,
+        limits(8, 2, 0),
+        Mode::Forever,
+        Duration::from_secs(3600),
+    )
+    .await;
+    let log = p.log.lock().unwrap().clone();
+    let times = |id: &str| -> Vec<f64> {
+        log.iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, t)| (*t - t0).as_secs_f64())
+            .collect()
+    };
+    // A healthy source every 60 s (±10 %): about 60 polls in an hour.
+    let ok = times("ok");
+    assert!((50..=70).contains(&ok.len()), "{}", ok.len());
+    // A failing one: gaps of ~1, 2, 4, 8, 16 min (±20 %), so only a handful in an hour.
+    let broken = times("broken");
+    let gaps: Vec<f64> = broken.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 4 && gaps.len() <= 6, "{gaps:?}");
+    for (i, g) in gaps.iter().enumerate() {
+        let expected = 60.0 * 2f64.powi(i as i32);
+        assert!(
+            *g >= expected * 0.79 && *g <= expected * 1.21 + 0.2,
+            "gap {i}: {g} vs {expected}"
+        );
+    }
+    // Retry-After: 1800 s is honoured even on the first failure.
+    let limited = times("limited");
+    assert!(limited.len() <= 3, "{limited:?}");
+    assert!(limited[1] - limited[0] >= 1800.0, "{limited:?}");
+}

@@ -1,0 +1,167 @@
+//! WebSub round trip against a local hub: discovery, subscription, verification of
+//! intent, signed content distribution into the pipeline, forged content ignored.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::post;
+use common::*;
+use hmac::{Hmac, KeyInit, Mac};
+use veille::matching::Query;
+use veille::store::index::{MentionIndex, SearchRequest};
+
+#[derive(Clone, Default)]
+struct Hub {
+    subscriptions: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    /// (status, body) of our verification GET.
+    verified: Arc<Mutex<Option<(u16, String)>>>,
+}
+
+async fn subscribe(State(hub): State<Hub>, body: axum::body::Bytes) -> axum::http::StatusCode {
+    let f: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    hub.subscriptions.lock().unwrap().push(f.clone());
+    // Verification of intent, after answering 202 (as hubs do).
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let url = format!(
+            "{}?hub.mode=subscribe&hub.topic={}&hub.challenge=ch4ll3nge&hub.lease_seconds=3600",
+            f["hub.callback"],
+            url::form_urlencoded::byte_serialize(f["hub.topic"].as_bytes()).collect::<String>()
+        );
+        let r = reqwest::get(&url).await.unwrap();
+        let status = r.status().as_u16();
+        *hub.verified.lock().unwrap() = Some((status, r.text().await.unwrap()));
+    });
+    axum::http::StatusCode::ACCEPTED
+}
+
+fn atom(base: &str, hub: &str, entries: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>urn:blog</id>
+<link rel="hub" href="{hub}"/><link rel="self" href="{base}/feed.xml"/><updated>2026-03-10T08:00:00Z</updated>"#
+    );
+    for (id, title) in entries {
+        s.push_str(&format!(
+            "<entry><id>urn:{id}</id><title>{title}</title><link href=\"https://blog.example/{id}\"/><updated>{}</updated></entry>",
+            chrono::Utc::now().to_rfc3339()
+        ));
+    }
+    s.push_str("</feed>");
+    s
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(body);
+    let hex: String = m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+fn titles(setup: &Setup, q: &str) -> Vec<String> {
+    let idx = MentionIndex::open(&setup.path().join("data/index")).unwrap();
+    idx.search(&SearchRequest {
+        query: Some(Query::parse(q).unwrap()),
+        limit: 10,
+        ..Default::default()
+    })
+    .unwrap()
+    .into_iter()
+    .map(|m| m.title)
+    .collect()
+}
+
+async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_verify_and_receive_signed_content() {
+    let hub = Hub::default();
+    let hub_app = axum::Router::new().route("/hub", post(subscribe)).with_state(hub.clone());
+    let hub_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}/hub", hub_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(hub_listener, hub_app).await.unwrap() });
+
+    let feeds = FeedServer::start().await;
+    let base = feeds.url("");
+    feeds.set("/feed.xml", Route::ok("application/atom+xml", atom(&base, &hub_url, &[("1", "Acme first post")])));
+
+    let port = free_port();
+    let setup = Setup::new();
+    let cfg = base_config()
+        .replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""))
+        + &rss_source("blog", &feeds.url("/feed.xml")).replace("kind = \"rss\"", "kind = \"rss\"\nevery = \"10s\"");
+    setup.write(&cfg);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let config = setup.load();
+    let daemon = tokio::spawn(async move {
+        veille::daemon::run(config, veille::daemon::RunOptions::default(), stop_rx).await
+    });
+
+    // The first poll finds the hub and subscribes; the hub verifies our intent.
+    wait_for("the verification", || hub.verified.lock().unwrap().is_some()).await;
+    assert_eq!(hub.verified.lock().unwrap().clone().unwrap(), (200, "ch4ll3nge".to_string()));
+    let sub = hub.subscriptions.lock().unwrap()[0].clone();
+    assert_eq!(sub["hub.mode"], "subscribe");
+    assert_eq!(sub["hub.topic"], format!("{base}/feed.xml"));
+    assert!(sub["hub.callback"].starts_with(&format!("http://127.0.0.1:{port}/websub/")));
+    let secret = sub["hub.secret"].clone();
+    assert!(secret.len() >= 32);
+    wait_for("the first poll indexed", || !titles(&setup, "first").is_empty()).await;
+
+    let client = reqwest::Client::new();
+    // Forged content (wrong signature) is ignored.
+    let forged = atom(&base, &hub_url, &[("2", "Acme forged scandale")]);
+    let r = client
+        .post(&sub["hub.callback"])
+        .header("content-type", "application/atom+xml")
+        .header("x-hub-signature", sign("not-the-secret", forged.as_bytes()))
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // Signed content goes through the pipeline.
+    let pushed = atom(&base, &hub_url, &[("3", "Acme pushed scandale")]);
+    let r = client
+        .post(&sub["hub.callback"])
+        .header("content-type", "application/atom+xml")
+        .header("x-hub-signature", sign(&secret, pushed.as_bytes()))
+        .body(pushed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    wait_for("the pushed mention", || !titles(&setup, "pushed").is_empty()).await;
+    assert!(titles(&setup, "forged").is_empty());
+    // A verification for a subscription we never asked for is refused.
+    let r = client
+        .get(format!("http://127.0.0.1:{port}/websub/unknown?hub.mode=subscribe&hub.topic=x&hub.challenge=y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+
+    stop_tx.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    // The subscription is saved with its lease; the feed is now polled only as a safety net.
+    let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
+    let (verified, lease): (Option<i64>, Option<i64>) = st
+        .conn()
+        .query_row("SELECT verified_at, lease_until FROM websub", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(verified.is_some());
+    assert!(lease.unwrap() - verified.unwrap() == 3_600_000);
+    let polls = feeds.requests("/feed.xml").len();
+    assert!(polls <= 2, "no 10 s polling once pushed: {polls}");
+}

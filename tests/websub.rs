@@ -57,7 +57,12 @@ fn atom(base: &str, hub: &str, entries: &[(&str, &str)]) -> String {
 fn sign(secret: &str, body: &[u8]) -> String {
     let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
     m.update(body);
-    let hex: String = m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = m
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("sha256={hex}")
 }
 
@@ -87,20 +92,30 @@ async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_verify_and_receive_signed_content() {
     let hub = Hub::default();
-    let hub_app = axum::Router::new().route("/hub", post(subscribe)).with_state(hub.clone());
+    let hub_app = axum::Router::new()
+        .route("/hub", post(subscribe))
+        .with_state(hub.clone());
     let hub_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hub_url = format!("http://{}/hub", hub_listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(hub_listener, hub_app).await.unwrap() });
 
     let feeds = FeedServer::start().await;
     let base = feeds.url("");
-    feeds.set("/feed.xml", Route::ok("application/atom+xml", atom(&base, &hub_url, &[("1", "Acme first post")])));
+    feeds.set(
+        "/feed.xml",
+        Route::ok(
+            "application/atom+xml",
+            atom(&base, &hub_url, &[("1", "Acme first post")]),
+        ),
+    );
 
     let port = free_port();
     let setup = Setup::new();
-    let cfg = base_config()
-        .replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""))
-        + &rss_source("blog", &feeds.url("/feed.xml")).replace("kind = \"rss\"", "kind = \"rss\"\nevery = \"10s\"");
+    let cfg = base_config().replace(
+        "listen = \"\"",
+        &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""),
+    ) + &rss_source("blog", &feeds.url("/feed.xml"))
+        .replace("kind = \"rss\"", "kind = \"rss\"\nevery = \"10s\"");
     setup.write(&cfg);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let config = setup.load();
@@ -109,15 +124,24 @@ async fn subscribe_verify_and_receive_signed_content() {
     });
 
     // The first poll finds the hub and subscribes; the hub verifies our intent.
-    wait_for("the verification", || hub.verified.lock().unwrap().is_some()).await;
-    assert_eq!(hub.verified.lock().unwrap().clone().unwrap(), (200, "ch4ll3nge".to_string()));
+    wait_for("the verification", || {
+        hub.verified.lock().unwrap().is_some()
+    })
+    .await;
+    assert_eq!(
+        hub.verified.lock().unwrap().clone().unwrap(),
+        (200, "ch4ll3nge".to_string())
+    );
     let sub = hub.subscriptions.lock().unwrap()[0].clone();
     assert_eq!(sub["hub.mode"], "subscribe");
     assert_eq!(sub["hub.topic"], format!("{base}/feed.xml"));
     assert!(sub["hub.callback"].starts_with(&format!("http://127.0.0.1:{port}/websub/")));
     let secret = sub["hub.secret"].clone();
     assert!(secret.len() >= 32);
-    wait_for("the first poll indexed", || !titles(&setup, "first").is_empty()).await;
+    wait_for("the first poll indexed", || {
+        !titles(&setup, "first").is_empty()
+    })
+    .await;
 
     let client = reqwest::Client::new();
     // Forged content (wrong signature) is ignored.
@@ -142,11 +166,16 @@ async fn subscribe_verify_and_receive_signed_content() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    wait_for("the pushed mention", || !titles(&setup, "pushed").is_empty()).await;
+    wait_for("the pushed mention", || {
+        !titles(&setup, "pushed").is_empty()
+    })
+    .await;
     assert!(titles(&setup, "forged").is_empty());
     // A verification for a subscription we never asked for is refused.
     let r = client
-        .get(format!("http://127.0.0.1:{port}/websub/unknown?hub.mode=subscribe&hub.topic=x&hub.challenge=y"))
+        .get(format!(
+            "http://127.0.0.1:{port}/websub/unknown?hub.mode=subscribe&hub.topic=x&hub.challenge=y"
+        ))
         .send()
         .await
         .unwrap();
@@ -158,7 +187,9 @@ async fn subscribe_verify_and_receive_signed_content() {
     let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
     let (verified, lease): (Option<i64>, Option<i64>) = st
         .conn()
-        .query_row("SELECT verified_at, lease_until FROM websub", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT verified_at, lease_until FROM websub", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert!(verified.is_some());
     assert!(lease.unwrap() - verified.unwrap() == 3_600_000);

@@ -141,8 +141,9 @@ impl Http {
                 .connect_timeout(config.connect_timeout.std())
                 .timeout(config.timeout.std())
                 .redirect(policy)
-                .pool_idle_timeout(std::time::Duration::from_secs(30))
-                .pool_max_idle_per_host(2)
+                // No idle connections kept: a source's host is polled minutes apart, and
+                // thousands of idle sockets cost ~20 KB each (230 MB at 10,000 hosts).
+                .pool_max_idle_per_host(0)
                 .no_proxy();
             if guarded {
                 b = b.dns_resolver(guard::PublicOnlyResolver);

@@ -26,8 +26,12 @@ pub struct Mention {
     pub title: String,
     /// Plain text (HTML already turned into text).
     pub text: String,
+    /// Author handle or name, as stable as the source allows (`@user@instance`, `u/name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// Display name, when the source gives one besides the handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
     pub published_at: DateTime<Utc>,
     pub fetched_at: DateTime<Utc>,
     /// Language code when known (declared by the source or detected).

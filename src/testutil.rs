@@ -20,6 +20,7 @@ pub fn mention(title: &str, text: &str) -> Mention {
         title: title.into(),
         text: text.into(),
         author: Some("Jane Doe".into()),
+        author_name: None,
         published_at: at,
         fetched_at: at,
         language: None,

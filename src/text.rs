@@ -181,12 +181,42 @@ pub fn html_to_text(html: &str) -> String {
     }
     let doc = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    walk(doc.tree.root(), &mut out);
+    walk(doc.tree.root(), &mut out, &[]);
     collapse_whitespace(&out)
 }
 
-fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+/// Like [`html_to_text`], leaving out the elements matched by `exclude` (quoted posts in
+/// forums, Mastodon's invisible link parts…).
+pub fn html_to_text_without(html: &str, exclude: &[scraper::Selector]) -> String {
+    if exclude.is_empty() {
+        return html_to_text(html);
+    }
+    let doc = Html::parse_fragment(html);
+    let skip: Vec<ego_tree::NodeId> = exclude
+        .iter()
+        .flat_map(|s| doc.select(s).map(|e| e.id()))
+        .collect();
+    let mut out = String::with_capacity(html.len());
+    walk(doc.tree.root(), &mut out, &skip);
+    collapse_whitespace(&out)
+}
+
+/// Text of an element already parsed (forum posts), leaving out `exclude`.
+pub fn element_text(el: scraper::ElementRef<'_>, exclude: &[scraper::Selector]) -> String {
+    let skip: Vec<ego_tree::NodeId> = exclude
+        .iter()
+        .flat_map(|s| el.select(s).map(|e| e.id()))
+        .collect();
+    let mut out = String::new();
+    walk(*el, &mut out, &skip);
+    collapse_whitespace(&out)
+}
+
+fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String, skip: &[ego_tree::NodeId]) {
     for child in node.children() {
+        if skip.contains(&child.id()) {
+            continue;
+        }
         match child.value() {
             Node::Text(t) => out.push_str(&t.text),
             Node::Element(e) => {
@@ -209,14 +239,14 @@ fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
                         out.push(' ');
                     }
                 }
-                walk(child, out);
+                walk(child, out, skip);
                 if block {
                     out.push('\n');
                 } else if matches!(name, "td" | "th") {
                     out.push(' ');
                 }
             }
-            _ => walk(child, out),
+            _ => walk(child, out, skip),
         }
     }
 }

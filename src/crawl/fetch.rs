@@ -57,6 +57,9 @@ pub enum FetchError {
     TooLarge(ByteSize),
     #[error("invalid response: {0}")]
     Invalid(String),
+    /// The API refused the call and said why ("HTTP 401: invalid token").
+    #[error("{0}")]
+    Api(String),
     #[error("{0}")]
     Other(String),
 }
@@ -80,6 +83,7 @@ impl FetchError {
             FetchError::RateLimited { .. } => "rate_limited",
             FetchError::TooLarge(_) => "too_large",
             FetchError::Invalid(_) => "invalid",
+            FetchError::Api(_) => "api",
             FetchError::Other(_) => "other",
         }
     }

@@ -44,6 +44,8 @@ pub struct BrandConfig {
 pub struct Brand {
     pub id: String,
     pub name: String,
+    /// The query as written (sources derive their API searches from it).
+    pub raw_query: String,
     pub query: Query,
     pub exclude: Option<Query>,
     pub languages: Vec<String>,
@@ -64,6 +66,7 @@ impl BrandConfig {
                 .name
                 .clone()
                 .unwrap_or_else(|| self.id.get_ref().clone()),
+            raw_query: self.query.get_ref().clone(),
             query,
             exclude,
             languages: self.languages.iter().map(|l| primary_language(l)).collect(),
@@ -286,6 +289,7 @@ mod tests {
         Brand {
             id: id.into(),
             name: id.into(),
+            raw_query: query.into(),
             query: q(query),
             exclude: None,
             languages: langs.iter().map(|s| s.to_string()).collect(),

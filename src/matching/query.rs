@@ -114,6 +114,9 @@ struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
+    /// Keep words as written (accents, case) instead of folding them: used to build the
+    /// search queries sent to source APIs.
+    raw: bool,
 }
 
 impl Parser {
@@ -210,14 +213,14 @@ impl Parser {
             }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
-                words_query(&w).ok_or(QueryError {
+                words_query(&w, self.raw).ok_or(QueryError {
                     column,
                     message: format!("`{w}` has no letters or digits: expected a word"),
                 })
             }
             Some(Tok::Phrase(p)) => {
                 self.pos += 1;
-                words_query(&p).ok_or(QueryError {
+                words_query(&p, self.raw).ok_or(QueryError {
                     column,
                     message: "empty phrase: expected words between the quotes".into(),
                 })
@@ -233,8 +236,11 @@ impl Parser {
 }
 
 /// A word or phrase as the tokenizer sees it: one token is a term, several a phrase.
-fn words_query(s: &str) -> Option<Query> {
-    let mut words: Vec<String> = text::tokens(s).into_iter().map(|t| t.text).collect();
+fn words_query(s: &str, raw: bool) -> Option<Query> {
+    let mut words: Vec<String> = text::tokens(s)
+        .into_iter()
+        .map(|t| if raw { s[t.start..t.end].to_string() } else { t.text })
+        .collect();
     match words.len() {
         0 => None,
         1 => Some(Query::Term(words.pop().unwrap())),
@@ -245,11 +251,21 @@ fn words_query(s: &str) -> Option<Query> {
 impl Query {
     /// Parses a query; the error points at the column where it went wrong.
     pub fn parse(input: &str) -> Result<Query, QueryError> {
+        Query::parse_with(input, false)
+    }
+
+    /// Parses keeping words as written (for search queries sent to source APIs).
+    pub fn parse_raw(input: &str) -> Result<Query, QueryError> {
+        Query::parse_with(input, true)
+    }
+
+    fn parse_with(input: &str, raw: bool) -> Result<Query, QueryError> {
         let toks = lex(input)?;
         let mut p = Parser {
             toks,
             pos: 0,
             end: input.chars().count(),
+            raw,
         };
         if p.peek().is_none() {
             return p.err("empty query: expected a term or a phrase");
@@ -275,6 +291,33 @@ impl Query {
             Query::And(v) => v.iter().any(Query::has_positive),
             Query::Or(v) => v.iter().all(Query::has_positive),
             Query::Not(_) => false,
+        }
+    }
+
+    /// Words or phrases of which every matching text contains at least one: what to ask
+    /// a search API for, before veille's own matcher checks the results. OR takes the
+    /// union; AND takes its most selective part (fewest anchors); NOT gives nothing.
+    pub fn anchors(&self) -> Vec<Query> {
+        match self {
+            Query::Term(_) | Query::Phrase(_) => vec![self.clone()],
+            Query::Or(v) => {
+                let mut out: Vec<Query> = Vec::new();
+                for q in v {
+                    for a in q.anchors() {
+                        if !out.contains(&a) {
+                            out.push(a);
+                        }
+                    }
+                }
+                out
+            }
+            Query::And(v) => v
+                .iter()
+                .map(Query::anchors)
+                .filter(|a| !a.is_empty())
+                .min_by_key(Vec::len)
+                .unwrap_or_default(),
+            Query::Not(_) => Vec::new(),
         }
     }
 
@@ -378,6 +421,17 @@ mod tests {
             Query::parse("wi-fi").unwrap(),
             Query::Phrase(vec!["wi".into(), "fi".into()])
         );
+    }
+
+    #[test]
+    fn anchors_cover_every_match() {
+        let q = Query::parse_raw(r#""Acme Corp" OR (Acme AND (produit OR service)) NOT "road runner""#).unwrap();
+        assert_eq!(
+            q.anchors(),
+            vec![Query::Phrase(vec!["Acme".into(), "Corp".into()]), Query::Term("Acme".into())]
+        );
+        let q = Query::parse_raw("(Dorée OR doree) AND (panne OR bug OR arnaque)").unwrap();
+        assert_eq!(q.anchors(), vec![Query::Term("Dorée".into()), Query::Term("doree".into())]);
     }
 
     #[test]

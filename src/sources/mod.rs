@@ -3,6 +3,7 @@
 //! A source is polled by the scheduler with its last saved [`SourceState`] and returns a
 //! [`Poll`]: the mentions it found and the state to save once they are committed.
 
+pub mod api;
 pub mod rss;
 
 use chrono::{DateTime, Utc};
@@ -102,6 +103,8 @@ pub struct Poll {
     pub state: SourceState,
     pub not_modified: bool,
     pub bytes: usize,
+    /// Wait at least this long before the next poll (an API said its quota is spent).
+    pub retry_after: Option<std::time::Duration>,
     /// WebSub hub advertised by the feed: (hub URL, topic = the feed's self URL).
     pub hub: Option<(url::Url, url::Url)>,
     /// Things a person setting the source up should know (a selector that matched

@@ -113,6 +113,7 @@ impl Rss {
                     bytes: bytes.len(),
                     hub,
                     warnings: Vec::new(),
+                    retry_after: None,
                 })
             }
         }
@@ -328,6 +329,7 @@ fn entry_to_mention(
         title,
         text: body,
         author,
+        author_name: None,
         published_at,
         fetched_at,
         language,

@@ -270,7 +270,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
         }
     }
     for t in source_tables {
-        if let Some(s) = Source::from_toml(file, t) {
+        if let Some(s) = Source::from_toml(file, t, base_dir) {
             sources.push(s);
         }
     }
@@ -309,6 +309,21 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
         match bc.build() {
             Ok(b) => brands.push(b),
             Err((s, e)) => query_error(file, &s, &e),
+        }
+    }
+    // API sources derive their searches from the brands' queries.
+    for s in &mut sources {
+        let (id, id_span) = (s.id.clone(), s.id_span.clone());
+        if let Some(search) = s.search_mut() {
+            for b in &search.brands {
+                if !ids.contains(b) {
+                    file.error(
+                        id_span.clone(),
+                        format!("source `{id}` names the unknown brand `{b}`: expected the id of a [[brand]]"),
+                    );
+                }
+            }
+            search.resolve(&brands);
         }
     }
     let mut seen = HashSet::new();

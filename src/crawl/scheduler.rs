@@ -307,7 +307,12 @@ impl Scheduler {
                     } else {
                         info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, ms, "fetched");
                     }
-                    let min_next = after_poll.as_ref().and_then(|f| f(&source, &poll));
+                    let pushed = after_poll.as_ref().and_then(|f| f(&source, &poll));
+                    // An API that said its quota is spent is not called before it resets.
+                    let min_next = match (pushed, poll.retry_after) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
                     let item_dates = if poll.not_modified {
                         Vec::new()
                     } else {

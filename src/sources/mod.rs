@@ -4,7 +4,10 @@
 //! [`Poll`]: the mentions it found and the state to save once they are committed.
 
 pub mod api;
+pub mod mastodon;
 pub mod rss;
+
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,8 +22,6 @@ use crate::mention::Mention;
 /// Keys every `[[source]]` takes, whatever its kind.
 pub const COMMON_KEYS: &[&str] = &["id", "kind", "every", "allow_private", "enabled"];
 
-/// Source kinds this build knows.
-pub const KINDS: &[&str] = &["rss"];
 
 /// The part of `[[source]]` shared by every kind.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,10 +82,6 @@ pub struct Source {
     pub kind: SourceKind,
 }
 
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    Rss(rss::Rss),
-}
 
 /// What is saved between polls: HTTP validators and a kind-specific cursor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -116,9 +113,82 @@ pub struct Poll {
 const MIN_EVERY: Duration = Duration::from_secs(10);
 const DEFAULT_EVERY: Duration = Duration::from_secs(600);
 
+/// Declares the source kinds: each `kind = "name"` maps to a module with a `XConfig`
+/// (serde, `build()`) and a runtime type with `host()`, `poll()` and `search_mut()`.
+macro_rules! source_kinds {
+    ($($name:literal => $variant:ident($module:ident :: $config:ident, $ty:ident)),* $(,)?) => {
+        /// Source kinds this build knows.
+        pub const KINDS: &[&str] = &[$($name),*];
+
+        #[derive(Debug, Clone)]
+        pub enum SourceKind {
+            $($variant($module::$ty)),*
+        }
+
+        fn build_kind(
+            kind: &str,
+            file: &mut SourceFile<'_>,
+            t: Spanned<DeTable<'_>>,
+            base_dir: &Path,
+        ) -> Option<(SourceCommon, SourceKind)> {
+            let span = t.span();
+            match kind {
+                $($name => {
+                    let (c, k) = file.de_split::<SourceCommon, $module::$config>(t, COMMON_KEYS, "source")?;
+                    Some((c, SourceKind::$variant(k.build(file, span, base_dir)?)))
+                })*
+                _ => None,
+            }
+        }
+
+        impl Source {
+            pub fn kind_name(&self) -> &'static str {
+                match &self.kind {
+                    $(SourceKind::$variant(_) => $name),*
+                }
+            }
+
+            /// Host polled, for per-host politeness and logs.
+            pub fn host(&self) -> String {
+                match &self.kind {
+                    $(SourceKind::$variant(k) => k.host()),*
+                }
+            }
+
+            /// Fetches what is new since `state`.
+            pub async fn poll(
+                &self,
+                http: &Http,
+                state: &SourceState,
+                now: DateTime<Utc>,
+            ) -> Result<Poll, FetchError> {
+                match &self.kind {
+                    $(SourceKind::$variant(k) => k.poll(self, http, state, now).await),*
+                }
+            }
+
+            /// Search terms of API sources, to derive from the brands once they are known.
+            pub fn search_mut(&mut self) -> Option<&mut api::SearchTerms> {
+                match &mut self.kind {
+                    $(SourceKind::$variant(k) => k.search_mut()),*
+                }
+            }
+        }
+    };
+}
+
+source_kinds! {
+    "rss" => Rss(rss::RssConfig, Rss),
+    "mastodon" => Mastodon(mastodon::MastodonConfig, Mastodon),
+}
+
 impl Source {
     /// Reads one `[[source]]` table, reporting problems at their position in `file`.
-    pub fn from_toml(file: &mut SourceFile<'_>, table: Spanned<DeValue<'_>>) -> Option<Source> {
+    pub fn from_toml(
+        file: &mut SourceFile<'_>,
+        table: Spanned<DeValue<'_>>,
+        base_dir: &Path,
+    ) -> Option<Source> {
         let span = table.span();
         let DeValue::Table(t) = table.into_inner() else {
             file.error(span, "expected a table `[[source]]`");
@@ -130,36 +200,22 @@ impl Source {
         let Some((kind, kind_span)) = kind else {
             file.error(
                 span,
-                format!(
-                    "missing `kind` in [[source]]: expected one of {}",
-                    KINDS.join(", ")
-                ),
+                format!("missing `kind` in [[source]]: expected one of {}", KINDS.join(", ")),
             );
             return None;
         };
+        if !KINDS.contains(&kind.as_str()) {
+            file.error(
+                kind_span,
+                format!("unknown source kind `{kind}`: expected one of {}", KINDS.join(", ")),
+            );
+            return None;
+        }
         let t = Spanned::new(span.clone(), t);
-        let (common, kind) = match kind.as_str() {
-            "rss" => {
-                let (c, k) = split::<rss::RssConfig>(file, t)?;
-                (c, k.build(file).map(SourceKind::Rss)?)
-            }
-            other => {
-                file.error(
-                    kind_span,
-                    format!(
-                        "unknown source kind `{other}`: expected one of {}",
-                        KINDS.join(", ")
-                    ),
-                );
-                return None;
-            }
-        };
+        let (common, kind) = build_kind(&kind, file, t, base_dir)?;
         let (every, auto) = match common.every.as_ref().map(|e| (e.span(), *e.get_ref())) {
             Some((span, Every::Fixed(d))) if d < MIN_EVERY => {
-                file.error(
-                    span,
-                    format!("`every` is too short: expected at least {MIN_EVERY}"),
-                );
+                file.error(span, format!("`every` is too short: expected at least {MIN_EVERY}"));
                 return None;
             }
             Some((_, Every::Fixed(d))) => (d, false),
@@ -176,36 +232,4 @@ impl Source {
             kind,
         })
     }
-
-    pub fn kind_name(&self) -> &'static str {
-        match self.kind {
-            SourceKind::Rss(_) => "rss",
-        }
-    }
-
-    /// Host polled, for per-host politeness and logs.
-    pub fn host(&self) -> String {
-        match &self.kind {
-            SourceKind::Rss(r) => r.url.host_str().unwrap_or_default().to_string(),
-        }
-    }
-
-    /// Fetches what is new since `state`.
-    pub async fn poll(
-        &self,
-        http: &Http,
-        state: &SourceState,
-        now: DateTime<Utc>,
-    ) -> Result<Poll, FetchError> {
-        match &self.kind {
-            SourceKind::Rss(r) => r.poll(self, http, state, now).await,
-        }
-    }
-}
-
-fn split<K: serde::de::DeserializeOwned>(
-    file: &mut SourceFile<'_>,
-    t: Spanned<DeTable<'_>>,
-) -> Option<(SourceCommon, K)> {
-    file.de_split::<SourceCommon, K>(t, COMMON_KEYS, "source")
 }

@@ -34,7 +34,12 @@ pub struct Rss {
 }
 
 impl RssConfig {
-    pub fn build(self, file: &mut SourceFile<'_>) -> Option<Rss> {
+    pub fn build(
+        self,
+        file: &mut SourceFile<'_>,
+        _span: std::ops::Range<usize>,
+        _base_dir: &std::path::Path,
+    ) -> Option<Rss> {
         match Url::parse(self.url.get_ref()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => Some(Rss {
                 url: u,
@@ -64,6 +69,14 @@ impl RssConfig {
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
 
 impl Rss {
+    pub fn host(&self) -> String {
+        self.url.host_str().unwrap_or_default().to_string()
+    }
+
+    pub fn search_mut(&mut self) -> Option<&mut super::api::SearchTerms> {
+        None
+    }
+
     pub async fn poll(
         &self,
         source: &Source,

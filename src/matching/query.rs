@@ -239,7 +239,13 @@ impl Parser {
 fn words_query(s: &str, raw: bool) -> Option<Query> {
     let mut words: Vec<String> = text::tokens(s)
         .into_iter()
-        .map(|t| if raw { s[t.start..t.end].to_string() } else { t.text })
+        .map(|t| {
+            if raw {
+                s[t.start..t.end].to_string()
+            } else {
+                t.text
+            }
+        })
         .collect();
     match words.len() {
         0 => None,
@@ -425,13 +431,21 @@ mod tests {
 
     #[test]
     fn anchors_cover_every_match() {
-        let q = Query::parse_raw(r#""Acme Corp" OR (Acme AND (produit OR service)) NOT "road runner""#).unwrap();
+        let q =
+            Query::parse_raw(r#""Acme Corp" OR (Acme AND (produit OR service)) NOT "road runner""#)
+                .unwrap();
         assert_eq!(
             q.anchors(),
-            vec![Query::Phrase(vec!["Acme".into(), "Corp".into()]), Query::Term("Acme".into())]
+            vec![
+                Query::Phrase(vec!["Acme".into(), "Corp".into()]),
+                Query::Term("Acme".into())
+            ]
         );
         let q = Query::parse_raw("(Dorée OR doree) AND (panne OR bug OR arnaque)").unwrap();
-        assert_eq!(q.anchors(), vec![Query::Term("Dorée".into()), Query::Term("doree".into())]);
+        assert_eq!(
+            q.anchors(),
+            vec![Query::Term("Dorée".into()), Query::Term("doree".into())]
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| {
             FetchError::Invalid(format!(
                 "unexpected JSON ({e}): {}",
-                text::truncate(&text::single_line(&String::from_utf8_lossy(&self.body)), 160)
+                text::truncate(
+                    &text::single_line(&String::from_utf8_lossy(&self.body)),
+                    160
+                )
             ))
         })
     }
@@ -51,7 +54,10 @@ impl Response {
 
     /// A short excerpt of the body, for error messages.
     pub fn excerpt(&self) -> String {
-        text::truncate(&text::single_line(&String::from_utf8_lossy(&self.body)), 200)
+        text::truncate(
+            &text::single_line(&String::from_utf8_lossy(&self.body)),
+            200,
+        )
     }
 }
 
@@ -88,7 +94,11 @@ pub async fn send(
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     };
     match tokio::time::timeout(timeout + StdDuration::from_secs(1), work).await {
         Ok(r) => r,
@@ -141,7 +151,9 @@ impl RateLimit {
             }
             Dialect::RetryAfter => {}
         }
-        if let Some(wait) = h("retry-after").and_then(|v| crate::crawl::fetch::parse_retry_after(v, now)) {
+        if let Some(wait) =
+            h("retry-after").and_then(|v| crate::crawl::fetch::parse_retry_after(v, now))
+        {
             r.remaining = Some(0.0);
             r.reset_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
         }
@@ -259,7 +271,9 @@ impl SearchTerms {
             if !self.brands.is_empty() && !self.brands.contains(&b.id) {
                 continue;
             }
-            let Ok(q) = Query::parse_raw(&b.raw_query) else { continue };
+            let Ok(q) = Query::parse_raw(&b.raw_query) else {
+                continue;
+            };
             for a in q.anchors() {
                 if !anchors.contains(&a) {
                     anchors.push(a);
@@ -326,7 +340,10 @@ impl Item {
             text: self.text,
             author: self.author.filter(|a| !a.is_empty()),
             author_name: self.author_name.filter(|a| !a.is_empty()),
-            published_at: self.published_at.map(|d| d.min(fetched_at)).unwrap_or(fetched_at),
+            published_at: self
+                .published_at
+                .map(|d| d.min(fetched_at))
+                .unwrap_or(fetched_at),
             fetched_at,
             language: self
                 .language
@@ -345,7 +362,11 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(n) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Some(n.and_utc());
         }
@@ -370,7 +391,10 @@ pub fn secret(
 }
 
 /// A `base_url` from the config, as an http(s) URL without trailing slash issues.
-pub fn base_url(file: &mut crate::config::SourceFile<'_>, v: &toml::Spanned<String>) -> Option<Url> {
+pub fn base_url(
+    file: &mut crate::config::SourceFile<'_>,
+    v: &toml::Spanned<String>,
+) -> Option<Url> {
     let mut s = v.get_ref().trim().to_string();
     if !s.ends_with('/') {
         s.push('/');
@@ -378,7 +402,10 @@ pub fn base_url(file: &mut crate::config::SourceFile<'_>, v: &toml::Spanned<Stri
     match Url::parse(&s) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
         _ => {
-            file.error(v.span(), "invalid base_url: expected an http(s) URL such as \"https://mastodon.social\"");
+            file.error(
+                v.span(),
+                "invalid base_url: expected an http(s) URL such as \"https://mastodon.social\"",
+            );
             None
         }
     }
@@ -386,7 +413,8 @@ pub fn base_url(file: &mut crate::config::SourceFile<'_>, v: &toml::Spanned<Stri
 
 /// `base.join(path)` for API paths (base ends with '/').
 pub fn endpoint(base: &Url, path: &str) -> Url {
-    base.join(path.trim_start_matches('/')).unwrap_or_else(|_| base.clone())
+    base.join(path.trim_start_matches('/'))
+        .unwrap_or_else(|_| base.clone())
 }
 
 #[cfg(test)]
@@ -408,26 +436,38 @@ mod tests {
     fn every_dialect_comes_to_remaining_and_reset() {
         let now = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
         let m = RateLimit::parse(
-            &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "2026-03-10T08:20:00.000000Z")]),
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "2026-03-10T08:20:00.000000Z"),
+            ]),
             Dialect::Mastodon,
             now,
         );
         assert_eq!(m.wait(now), Some(StdDuration::from_secs(1200)));
         let r = RateLimit::parse(
-            &headers(&[("x-ratelimit-remaining", "88.0"), ("x-ratelimit-reset", "412")]),
+            &headers(&[
+                ("x-ratelimit-remaining", "88.0"),
+                ("x-ratelimit-reset", "412"),
+            ]),
             Dialect::Reddit,
             now,
         );
         assert_eq!(r.remaining, Some(88.0));
         assert_eq!(r.wait(now), None);
         let r = RateLimit::parse(
-            &headers(&[("x-ratelimit-remaining", "0.0"), ("x-ratelimit-reset", "412")]),
+            &headers(&[
+                ("x-ratelimit-remaining", "0.0"),
+                ("x-ratelimit-reset", "412"),
+            ]),
             Dialect::Reddit,
             now,
         );
         assert_eq!(r.wait(now), Some(StdDuration::from_secs(412)));
         let b = RateLimit::parse(
-            &headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", &(now.timestamp() + 300).to_string())]),
+            &headers(&[
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", &(now.timestamp() + 300).to_string()),
+            ]),
             Dialect::Bluesky,
             now,
         );
@@ -459,8 +499,12 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 3, 10, 8, 1, 27).unwrap()
         );
         assert_eq!(
-            parse_date("2026-03-10T08:01:27.123456").unwrap().timestamp(),
-            Utc.with_ymd_and_hms(2026, 3, 10, 8, 1, 27).unwrap().timestamp()
+            parse_date("2026-03-10T08:01:27.123456")
+                .unwrap()
+                .timestamp(),
+            Utc.with_ymd_and_hms(2026, 3, 10, 8, 1, 27)
+                .unwrap()
+                .timestamp()
         );
         assert_eq!(
             parse_date("2026-03-10T09:01:27+01:00").unwrap(),

@@ -55,16 +55,31 @@ pub struct Mastodon {
 }
 
 impl MastodonConfig {
-    pub fn build(self, file: &mut SourceFile<'_>, span: std::ops::Range<usize>, base_dir: &Path) -> Option<Mastodon> {
+    pub fn build(
+        self,
+        file: &mut SourceFile<'_>,
+        span: std::ops::Range<usize>,
+        base_dir: &Path,
+    ) -> Option<Mastodon> {
         let mut instances = Vec::new();
         for v in self.base_url.iter().chain(self.instances.iter()) {
             instances.push(api::base_url(file, v)?);
         }
         if instances.is_empty() {
-            file.error(span.clone(), "missing `base_url`: the Mastodon instance, e.g. \"https://mastodon.social\"");
+            file.error(
+                span.clone(),
+                "missing `base_url`: the Mastodon instance, e.g. \"https://mastodon.social\"",
+            );
             return None;
         }
-        let token = api::secret(file, span.clone(), "token", self.token_file, self.token_env, base_dir)?;
+        let token = api::secret(
+            file,
+            span.clone(),
+            "token",
+            self.token_file,
+            self.token_env,
+            base_dir,
+        )?;
         if self.hashtags.is_empty() && token.is_none() {
             file.error(
                 span,
@@ -171,7 +186,13 @@ impl Mastodon {
         self.instances[0].host_str().unwrap_or_default().to_string()
     }
 
-    pub async fn poll(&self, source: &Source, http: &Http, state: &SourceState, now: DateTime<Utc>) -> Result<Poll, FetchError> {
+    pub async fn poll(
+        &self,
+        source: &Source,
+        http: &Http,
+        state: &SourceState,
+        now: DateTime<Utc>,
+    ) -> Result<Poll, FetchError> {
         let mut cursors = api::cursors(state);
         let mut poll = Poll::default();
         for base in &self.instances {
@@ -179,14 +200,40 @@ impl Mastodon {
                 let key = format!("{base}|tag:{tag}");
                 let path = format!("api/v1/timelines/tag/{}", urlencode(tag));
                 let cursor = cursors.entry(key).or_default();
-                self.walk(source, http, base, &path, &[], false, cursor, now, &mut poll).await?;
+                self.walk(
+                    source,
+                    http,
+                    base,
+                    &path,
+                    &[],
+                    false,
+                    cursor,
+                    now,
+                    &mut poll,
+                )
+                .await?;
             }
             if self.token.is_some() {
                 for q in self.search.each() {
                     let key = format!("{base}|q:{q}");
                     let cursor = cursors.entry(key).or_default();
-                    let params = [("q", q.clone()), ("type", "statuses".to_string()), ("resolve", "false".to_string())];
-                    self.walk(source, http, base, "api/v2/search", &params, true, cursor, now, &mut poll).await?;
+                    let params = [
+                        ("q", q.clone()),
+                        ("type", "statuses".to_string()),
+                        ("resolve", "false".to_string()),
+                    ];
+                    self.walk(
+                        source,
+                        http,
+                        base,
+                        "api/v2/search",
+                        &params,
+                        true,
+                        cursor,
+                        now,
+                        &mut poll,
+                    )
+                    .await?;
                 }
             }
         }
@@ -222,7 +269,10 @@ impl Mastodon {
                     q.append_pair("min_id", min);
                 }
             }
-            let token = self.token.as_ref().map(|t| format!("Bearer {}", t.expose()));
+            let token = self
+                .token
+                .as_ref()
+                .map(|t| format!("Bearer {}", t.expose()));
             let resp = api::send(http, source.allow_private, &url, |c| {
                 let r = c.get(url.clone()).header("accept", "application/json");
                 match &token {
@@ -248,7 +298,8 @@ impl Mastodon {
                 }
                 let item = status_item(s);
                 if cursor.remember(&item.key) {
-                    poll.mentions.push(item.into_mention(&source.id, "mastodon", now));
+                    poll.mentions
+                        .push(item.into_mention(&source.id, "mastodon", now));
                 }
             }
             if let Some(w) = rate.wait(now) {
@@ -282,7 +333,10 @@ mod tests {
  "tags":[{"name":"acme","url":"https://mastodon.social/tags/acme"}]}"#).unwrap();
         let m = status_item(&s).into_mention("m", "mastodon", Utc::now());
         assert_eq!(m.title, "boycott");
-        assert_eq!(m.text, "Encore une arnaque chez Brioche Dorée Lumière … x.example/long");
+        assert_eq!(
+            m.text,
+            "Encore une arnaque chez Brioche Dorée Lumière … x.example/long"
+        );
         assert_eq!(m.author.as_deref(), Some("@margaux_l@piaille.fr"));
         assert_eq!(m.author_name.as_deref(), Some("Margaux L. :verified_fake:"));
         assert_eq!(m.reach, Some(342));

@@ -4,8 +4,15 @@
 //! [`Poll`]: the mentions it found and the state to save once they are committed.
 
 pub mod api;
+pub mod bluesky;
+pub mod googlenews;
+pub mod hackernews;
+pub mod lemmy;
 pub mod mastodon;
+pub mod reddit;
 pub mod rss;
+pub mod stackexchange;
+pub mod youtube;
 
 use std::path::Path;
 
@@ -21,7 +28,6 @@ use crate::mention::Mention;
 
 /// Keys every `[[source]]` takes, whatever its kind.
 pub const COMMON_KEYS: &[&str] = &["id", "kind", "every", "allow_private", "enabled"];
-
 
 /// The part of `[[source]]` shared by every kind.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,7 +87,6 @@ pub struct Source {
     pub enabled: bool,
     pub kind: SourceKind,
 }
-
 
 /// What is saved between polls: HTTP validators and a kind-specific cursor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +185,13 @@ macro_rules! source_kinds {
 source_kinds! {
     "rss" => Rss(rss::RssConfig, Rss),
     "mastodon" => Mastodon(mastodon::MastodonConfig, Mastodon),
+    "reddit" => Reddit(reddit::RedditConfig, Reddit),
+    "hackernews" => HackerNews(hackernews::HackerNewsConfig, HackerNews),
+    "bluesky" => Bluesky(bluesky::BlueskyConfig, Bluesky),
+    "lemmy" => Lemmy(lemmy::LemmyConfig, Lemmy),
+    "stackexchange" => StackExchange(stackexchange::StackExchangeConfig, StackExchange),
+    "youtube" => YouTube(youtube::YouTubeConfig, YouTube),
+    "googlenews" => GoogleNews(googlenews::GoogleNewsConfig, GoogleNews),
 }
 
 impl Source {
@@ -200,14 +212,20 @@ impl Source {
         let Some((kind, kind_span)) = kind else {
             file.error(
                 span,
-                format!("missing `kind` in [[source]]: expected one of {}", KINDS.join(", ")),
+                format!(
+                    "missing `kind` in [[source]]: expected one of {}",
+                    KINDS.join(", ")
+                ),
             );
             return None;
         };
         if !KINDS.contains(&kind.as_str()) {
             file.error(
                 kind_span,
-                format!("unknown source kind `{kind}`: expected one of {}", KINDS.join(", ")),
+                format!(
+                    "unknown source kind `{kind}`: expected one of {}",
+                    KINDS.join(", ")
+                ),
             );
             return None;
         }
@@ -215,7 +233,10 @@ impl Source {
         let (common, kind) = build_kind(&kind, file, t, base_dir)?;
         let (every, auto) = match common.every.as_ref().map(|e| (e.span(), *e.get_ref())) {
             Some((span, Every::Fixed(d))) if d < MIN_EVERY => {
-                file.error(span, format!("`every` is too short: expected at least {MIN_EVERY}"));
+                file.error(
+                    span,
+                    format!("`every` is too short: expected at least {MIN_EVERY}"),
+                );
                 return None;
             }
             Some((_, Every::Fixed(d))) => (d, false),

@@ -109,6 +109,8 @@ pub struct Http {
     guarded: reqwest::Client,
     open: reqwest::Client,
     pub limits: Arc<CrawlConfig>,
+    /// robots.txt of the sites scraped as HTML, shared by every source.
+    pub robots: Arc<robots::RobotsCache>,
 }
 
 impl Http {
@@ -156,6 +158,7 @@ impl Http {
             guarded: build(true)?,
             open: build(false)?,
             limits: Arc::new(config.clone()),
+            robots: Arc::default(),
         })
     }
 

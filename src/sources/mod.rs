@@ -5,6 +5,9 @@
 
 pub mod api;
 pub mod bluesky;
+pub mod discourse;
+pub mod flarum;
+pub mod forum;
 pub mod googlenews;
 pub mod hackernews;
 pub mod lemmy;
@@ -192,6 +195,9 @@ source_kinds! {
     "stackexchange" => StackExchange(stackexchange::StackExchangeConfig, StackExchange),
     "youtube" => YouTube(youtube::YouTubeConfig, YouTube),
     "googlenews" => GoogleNews(googlenews::GoogleNewsConfig, GoogleNews),
+    "discourse" => Discourse(discourse::DiscourseConfig, Discourse),
+    "flarum" => Flarum(flarum::FlarumConfig, Flarum),
+    "forum" => Forum(forum::ForumConfig, Forum),
 }
 
 impl Source {

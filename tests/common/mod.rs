@@ -64,12 +64,23 @@ impl Route {
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
+    pub query: HashMap<String, String>,
+    pub method: String,
     pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// Answers for a path: the first whose query conditions all hold (most specific first);
+/// a route with a queue answers its queued responses first, then the last one forever.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub when: Vec<(String, String)>,
+    pub queue: Vec<Route>,
 }
 
 #[derive(Clone, Default)]
 pub struct FeedState {
-    pub routes: Arc<Mutex<HashMap<String, Route>>>,
+    pub routes: Arc<Mutex<HashMap<String, Vec<Rule>>>>,
     pub log: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -92,8 +103,44 @@ impl FeedServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+    /// The answer for `path` (whatever the query), replacing earlier ones.
     pub fn set(&self, path: &str, route: Route) {
-        self.state.routes.lock().unwrap().insert(path.into(), route);
+        self.state.routes.lock().unwrap().insert(
+            path.into(),
+            vec![Rule {
+                when: vec![],
+                queue: vec![route],
+            }],
+        );
+    }
+
+    /// An answer for `path` when the query has all of `when`.
+    pub fn set_when(&self, path: &str, when: &[(&str, &str)], route: Route) {
+        self.set_seq(path, when, vec![route]);
+    }
+
+    /// Answers for `path` and `when`, in order, the last one repeated.
+    pub fn set_seq(&self, path: &str, when: &[(&str, &str)], routes: Vec<Route>) {
+        let when: Vec<(String, String)> = when
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut all = self.state.routes.lock().unwrap();
+        let rules = all.entry(path.into()).or_default();
+        rules.retain(|r| r.when != when);
+        rules.push(Rule {
+            when,
+            queue: routes,
+        });
+        rules.sort_by_key(|r| std::cmp::Reverse(r.when.len()));
+    }
+
+    pub fn json(&self, path: &str, value: serde_json::Value) {
+        self.set(path, Route::ok("application/json", value.to_string()));
+    }
+
+    pub fn json_when(&self, path: &str, when: &[(&str, &str)], value: serde_json::Value) {
+        self.set_when(path, when, Route::ok("application/json", value.to_string()));
     }
     pub fn requests(&self, path: &str) -> Vec<Seen> {
         self.state
@@ -107,13 +154,39 @@ impl FeedServer {
     }
 }
 
-async fn serve_route(State(st): State<FeedState>, uri: Uri, headers: HeaderMap) -> Response {
+async fn serve_route(
+    State(st): State<FeedState>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     st.log.lock().unwrap().push(Seen {
         path: path.clone(),
+        query: query.clone(),
+        method: method.to_string(),
         headers: headers.clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     });
-    let Some(route) = st.routes.lock().unwrap().get(&path).cloned() else {
+    let route = {
+        let mut all = st.routes.lock().unwrap();
+        all.get_mut(&path).and_then(|rules| {
+            let rule = rules
+                .iter_mut()
+                .find(|r| r.when.iter().all(|(k, v)| query.get(k) == Some(v)))?;
+            if rule.queue.len() > 1 {
+                Some(rule.queue.remove(0))
+            } else {
+                rule.queue.first().cloned()
+            }
+        })
+    };
+    let Some(route) = route else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     if let Some(d) = route.delay {
@@ -414,4 +487,33 @@ pub fn rss(items: &[(&str, &str, &str, &str)]) -> String {
 /// RFC 2822 date `minutes` ago.
 pub fn ago(minutes: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc2822()
+}
+
+/// Every mention in the index of `setup`, newest first.
+pub fn indexed(setup: &Setup) -> Vec<veille::mention::Mention> {
+    let idx = veille::store::index::MentionIndex::open(&setup.path().join("data/index")).unwrap();
+    idx.search(&veille::store::index::SearchRequest {
+        limit: 10_000,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// The state row of a source.
+pub fn source_row(setup: &Setup, id: &str) -> veille::store::state::SourceRow {
+    let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
+    st.sources()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == id)
+        .unwrap_or_default()
+}
+
+/// A config with the base brands and one `[[source]]` (its TOML body after `[[source]]`).
+pub fn with_source(body: &str) -> String {
+    format!(
+        "{}\n[[source]]\n{}\nallow_private = true\n",
+        base_config(),
+        body.trim()
+    )
 }

@@ -125,17 +125,23 @@ pub fn canonical_url(raw: &str, extra_params: &[String]) -> Option<Url> {
     }
     url.host_str()?;
     url.set_fragment(None);
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !is_tracking_param(k, extra_params))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    if let Some(q) = url.query() {
+        // Filter the raw segments: the rest of the query stays byte for byte as written
+        // (vBulletin's `?3301-slug&p=5` must not become `?3301-slug=&p=5`).
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|seg| !seg.is_empty())
+            .filter(|seg| {
+                let key = seg.split('=').next().unwrap_or_default();
+                let key = url::form_urlencoded::parse(key.as_bytes())
+                    .next()
+                    .map(|(k, _)| k.into_owned())
+                    .unwrap_or_default();
+                !is_tracking_param(&key, extra_params)
+            })
             .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
+        let kept = kept.join("&");
+        url.set_query((!kept.is_empty()).then_some(kept.as_str()));
     }
     Some(url)
 }
@@ -207,6 +213,21 @@ mod tests {
         assert_eq!(id_from_url(&a), id_from_url(&b));
         let c = canonical_url("http://example.com/y", &[]).unwrap();
         assert_ne!(id_from_url(&a), id_from_url(&c));
+    }
+
+    #[test]
+    fn keeps_the_rest_of_the_query_as_written() {
+        let u = canonical_url(
+            "http://f.example/showthread.php?3301-Acme-fuit&s=abc&p=51001",
+            &["s".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://f.example/showthread.php?3301-Acme-fuit&p=51001"
+        );
+        let u = canonical_url("http://f.example/?q=a%20b&utm_source=x", &[]).unwrap();
+        assert_eq!(u.as_str(), "http://f.example/?q=a%20b");
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum FetchError {
     /// The API refused the call and said why ("HTTP 401: invalid token").
     #[error("{0}")]
     Api(String),
+    /// robots.txt forbids the page (or cannot be read for now).
+    #[error("{0}")]
+    Disallowed(String),
     #[error("{0}")]
     Other(String),
 }
@@ -84,6 +87,7 @@ impl FetchError {
             FetchError::TooLarge(_) => "too_large",
             FetchError::Invalid(_) => "invalid",
             FetchError::Api(_) => "api",
+            FetchError::Disallowed(_) => "robots",
             FetchError::Other(_) => "other",
         }
     }

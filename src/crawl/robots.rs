@@ -229,12 +229,12 @@ impl RobotsCache {
         if r.allowed(url) {
             Ok(r)
         } else if r.deny_all {
-            Err(FetchError::Other(format!(
+            Err(FetchError::Disallowed(format!(
                 "robots.txt of {} is unreachable: not fetching {url} for now",
                 url.origin().ascii_serialization()
             )))
         } else {
-            Err(FetchError::Other(format!(
+            Err(FetchError::Disallowed(format!(
                 "robots.txt disallows {url} for veille"
             )))
         }

@@ -854,7 +854,15 @@ impl Forum {
                 pages.push(last.clone());
             }
             for page in &pages {
-                let doc = self.page(source, http, page, &mut first, &mut poll).await?;
+                let doc = match self.page(source, http, page, &mut first, &mut poll).await {
+                    Ok(d) => d,
+                    // A topic robots.txt forbids is skipped, not the whole forum.
+                    Err(FetchError::Disallowed(why)) => {
+                        poll.warnings.push(why);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.posts(source, &doc, page, &t.title, now, &mut posts, &mut poll);
             }
             // Only now is the topic read up to its last post.

@@ -268,8 +268,8 @@ async fn reddit_oauth_search_paging_and_subreddit_listing() {
 
 // ---------------------------------------------------------------------------------------
 
-fn hit(id: u64, title: Option<&str>, comment: Option<&str>, ago: i64) -> Value {
-    json!({"objectID": id.to_string(), "created_at": iso(ago), "created_at_i": epoch(ago), "author": "pg_fan",
+fn hit(id: u64, title: Option<&str>, comment: Option<&str>, at: i64) -> Value {
+    json!({"objectID": id.to_string(), "created_at": chrono::DateTime::from_timestamp(at, 0).unwrap().to_rfc3339(), "created_at_i": at, "author": "pg_fan",
         "title": title, "story_title": "Globex raises prices", "comment_text": comment, "points": title.map(|_| 42),
         "num_comments": title.map(|_| 7), "_tags": [if title.is_some() {"story"} else {"comment"}]})
 }
@@ -278,8 +278,9 @@ fn hit(id: u64, title: Option<&str>, comment: Option<&str>, ago: i64) -> Value {
 async fn hackernews_two_pages_then_watermark() {
     let srv = FeedServer::start().await;
     let p = "/api/v1/search_by_date";
-    srv.json_when(p, &[("page", "0")], json!({"hits": [hit(2, Some("Globex raises prices"), None, 5)], "nbHits": 2, "page": 0, "nbPages": 2, "hitsPerPage": 1}));
-    srv.json_when(p, &[("page", "1")], json!({"hits": [hit(1, None, Some("<p>Globex&#x27;s support is a scam &#x2F; avoid</p>"), 9)], "nbHits": 2, "page": 1, "nbPages": 2, "hitsPerPage": 1}));
+    let (t5, t9) = (epoch(5), epoch(9));
+    srv.json_when(p, &[("page", "0")], json!({"hits": [hit(2, Some("Globex raises prices"), None, t5)], "nbHits": 2, "page": 0, "nbPages": 2, "hitsPerPage": 1}));
+    srv.json_when(p, &[("page", "1")], json!({"hits": [hit(1, None, Some("<p>Globex&#x27;s support is a scam &#x2F; avoid</p>"), t9)], "nbHits": 2, "page": 1, "nbPages": 2, "hitsPerPage": 1}));
     let setup = Setup::new();
     setup.write(&with_source(&format!(
         "id = \"hn\"\nkind = \"hackernews\"\nbase_url = \"{}\"\nbrands = [\"globex\"]",
@@ -307,7 +308,7 @@ async fn hackernews_two_pages_then_watermark() {
     let last = srv.requests(p).last().unwrap().query.clone();
     assert_eq!(
         last["numericFilters"],
-        format!("created_at_i>={}", epoch(5) - 600)
+        format!("created_at_i>={}", t5 - 600)
     );
     assert_eq!(indexed(&setup).len(), 2);
 }

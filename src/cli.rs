@@ -63,6 +63,8 @@ pub fn search(
     let index = open_index(c)?;
     let req = SearchRequest {
         query,
+        label: None,
+        lang: None,
         brand,
         source,
         since: since.map(|d| now - d.chrono()),

@@ -45,6 +45,46 @@ pub struct Mention {
     /// Brands this mention matched (filled by the matching stage).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub brands: Vec<BrandHit>,
+    /// Tone of the mention (filled by enrichment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Sentiment>,
+    /// Near-duplicate group: copies of one story share it (filled by enrichment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
+}
+
+/// Sentiment: a score in [-1, 1] and its label.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sentiment {
+    pub score: f32,
+    pub label: Label,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Negative => "negative",
+            Label::Neutral => "neutral",
+            Label::Positive => "positive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Label> {
+        match s.to_ascii_lowercase().as_str() {
+            "negative" | "negatif" | "négatif" | "neg" => Some(Label::Negative),
+            "neutral" | "neutre" => Some(Label::Neutral),
+            "positive" | "positif" | "pos" => Some(Label::Positive),
+            _ => None,
+        }
+    }
 }
 
 /// Likes, replies, shares and score as the source reports them; `None` is "unknown",
@@ -71,8 +111,12 @@ impl Engagement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrandHit {
     pub brand: String,
+    /// Folded words that matched.
     #[serde(default)]
     pub terms: Vec<String>,
+    /// Where they are: (field 0 = title, 1 = text, 2 = author; byte range in that field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<(u8, u32, u32)>,
 }
 
 impl Mention {

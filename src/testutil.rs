@@ -27,6 +27,8 @@ pub fn mention(title: &str, text: &str) -> Mention {
         reach: None,
         engagement: Default::default(),
         brands: Vec::new(),
+        sentiment: None,
+        story: None,
     }
 }
 

@@ -85,8 +85,12 @@ pub fn fold(s: &str) -> String {
 ///
 /// Word boundaries are Unicode alphanumeric runs, so "acme" never matches inside
 /// "acmetal". French elisions (l', d', qu' …) and English possessive "'s" are dropped.
+/// A word written as a hashtag or a handle (`#acme`, `@acme`) gives two tokens at the
+/// same position: `acme` and `#acme` (or `@acme`), so `acme` matches it and `#acme` only
+/// matches the hashtag.
 pub fn tokenize(text: &str, mut sink: impl FnMut(Token<'_>)) {
     let mut buf = String::with_capacity(32);
+    let mut tagged = String::with_capacity(33);
     let mut start = 0usize;
     let mut in_word = false;
     let mut position = 0u32;
@@ -94,6 +98,9 @@ pub fn tokenize(text: &str, mut sink: impl FnMut(Token<'_>)) {
     // "s" there is an English possessive and is dropped.
     let mut after_apostrophe = false;
     let mut pending_apostrophe_break = false;
+    let mut pending_sigil: Option<char> = None;
+    let mut sigil: Option<char> = None;
+    let mut prev: Option<char> = None;
 
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -103,58 +110,85 @@ pub fn tokenize(text: &str, mut sink: impl FnMut(Token<'_>)) {
                 start = i;
                 buf.clear();
                 after_apostrophe = pending_apostrophe_break;
+                sigil = pending_sigil.take();
             }
             pending_apostrophe_break = false;
             fold_char(c, &mut buf);
+            prev = Some(c);
             continue;
         }
         let next_is_word = chars.peek().is_some_and(|&(_, n)| is_word_char(n));
+        let word = Word {
+            buf: &buf,
+            start,
+            end: i,
+            after_apostrophe,
+            sigil,
+        };
         if in_word && is_apostrophe(c) && next_is_word {
             in_word = false;
             if ELISIONS.contains(&buf.as_str()) {
                 // "l'acme": forget the elided article, the next word stands alone.
                 pending_apostrophe_break = false;
+                prev = Some(c);
                 continue;
             }
-            emit(&buf, start, i, &mut position, after_apostrophe, &mut sink);
+            emit(word, &mut tagged, &mut position, &mut sink);
             pending_apostrophe_break = true;
+            prev = Some(c);
             continue;
         }
         if in_word {
             in_word = false;
-            emit(&buf, start, i, &mut position, after_apostrophe, &mut sink);
+            emit(word, &mut tagged, &mut position, &mut sink);
         }
         pending_apostrophe_break = false;
+        // `#acme` / `@acme`, but not the `@` of an e-mail address.
+        pending_sigil = ((c == '#' || c == '@') && next_is_word && !prev.is_some_and(is_word_char))
+            .then_some(c);
+        prev = Some(c);
     }
     if in_word {
-        emit(
-            &buf,
+        let word = Word {
+            buf: &buf,
             start,
-            text.len(),
-            &mut position,
+            end: text.len(),
             after_apostrophe,
-            &mut sink,
-        );
+            sigil,
+        };
+        emit(word, &mut tagged, &mut position, &mut sink);
     }
 }
 
-fn emit(
-    buf: &str,
+struct Word<'a> {
+    buf: &'a str,
     start: usize,
     end: usize,
-    position: &mut u32,
     after_apostrophe: bool,
-    sink: &mut impl FnMut(Token<'_>),
-) {
-    if buf.is_empty() || (after_apostrophe && buf == "s") {
+    sigil: Option<char>,
+}
+
+fn emit(w: Word<'_>, tagged: &mut String, position: &mut u32, sink: &mut impl FnMut(Token<'_>)) {
+    if w.buf.is_empty() || (w.after_apostrophe && w.buf == "s") {
         return;
     }
     sink(Token {
-        text: buf,
-        start,
-        end,
+        text: w.buf,
+        start: w.start,
+        end: w.end,
         position: *position,
     });
+    if let Some(s) = w.sigil {
+        tagged.clear();
+        tagged.push(s);
+        tagged.push_str(w.buf);
+        sink(Token {
+            text: tagged,
+            start: w.start - 1,
+            end: w.end,
+            position: *position,
+        });
+    }
     *position += 1;
 }
 
@@ -370,6 +404,33 @@ mod tests {
         assert_eq!(words("l'Acme d’Acme qu'Acme"), vec!["acme", "acme", "acme"]);
         assert_eq!(words("Acme's new kettle"), vec!["acme", "new", "kettle"]);
         assert_eq!(words("it's a test"), vec!["it", "a", "test"]);
+    }
+
+    #[test]
+    fn hashtags_and_handles_are_words_too() {
+        let t = tokens("Boycott #Acme, cc @acme_fr et x@acme.com");
+        let words: Vec<(&str, u32)> = t.iter().map(|t| (t.text.as_str(), t.position)).collect();
+        assert_eq!(
+            words,
+            vec![
+                ("boycott", 0),
+                ("acme", 1),
+                ("#acme", 1),
+                ("cc", 2),
+                ("acme", 3),
+                ("@acme", 3),
+                ("fr", 4),
+                ("et", 5),
+                ("x", 6),
+                ("acme", 7),
+                ("com", 8)
+            ]
+        );
+        let tag = &t[2];
+        assert_eq!(
+            &"Boycott #Acme, cc @acme_fr et x@acme.com"[tag.start..tag.end],
+            "#Acme"
+        );
     }
 
     #[test]

@@ -1,12 +1,22 @@
-//! The brand query language: terms, "quoted phrases", AND / OR / NOT (and the French
-//! ET / OU / SAUF), parentheses, implicit AND between terms.
+//! The brand query language, as community managers write it in the commercial tools:
+//!
+//! | syntax | meaning |
+//! | --- | --- |
+//! | `acme` | the word (case, accents, elisions and possessives ignored) |
+//! | `"acme corp"` | the words next to each other, in order |
+//! | `"acme panne"~5`, `acme NEAR/5 panne` | the words within 5 words of each other, any order |
+//! | `boycott*` | words starting with "boycott" |
+//! | `#acme`, `@acme` | the hashtag, the handle |
+//! | `title:acme`, `text:(a OR b)`, `author:margaux` | only in that part of the mention |
+//! | `site:example.com`, `lang:fr`, `source:reddit` | the site (and its subdomains), the language, the source id or kind |
+//! | `a AND b`, `a b`, `a OR b`, `a NOT b`, `(…)`; `ET`, `OU`, `SAUF` | boolean logic |
 //!
 //! Operators are upper case only: "or" is a French word (gold), "et" a common one.
+//! Precedence, from tightest: NEAR, NOT directly after AND or `(` (`acme AND NOT fruit`),
+//! AND (explicit or implicit), OR, then NOT/SAUF between two expressions, which excludes
+//! from everything before it: `a OR b NOT c` means `(a OR b) AND NOT c`, the way users of
+//! the commercial tools write exclusions at the end of a query.
 //!
-//! Precedence, from tightest: NOT directly after AND or `(` (`acme AND NOT fruit`), then
-//! AND (explicit or implicit), then OR, then NOT/SAUF used between two expressions, which
-//! excludes from everything before it: `a OR b NOT c` means `(a OR b) AND NOT c`, the way
-//! users of the commercial tools write exclusions at the end of a query.
 //! Words are folded by [`crate::text`] exactly like indexed text, so a query means the
 //! same thing live, in search and in rules.
 
@@ -14,13 +24,49 @@ use std::fmt;
 
 use crate::text;
 
-/// A parsed query. Terms hold folded words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a word must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// Title or text.
+    Any,
+    Title,
+    Text,
+    Author,
+}
+
+/// Properties of the mention, not words in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Meta {
+    /// The site and its subdomains.
+    Site,
+    /// Primary language code.
+    Lang,
+    /// Source id or source kind.
+    Source,
+}
+
+/// A parsed query. Words are folded (or as written, for [`Query::parse_raw`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Query {
-    /// One folded word.
-    Term(String),
-    /// Consecutive folded words (two or more).
-    Phrase(Vec<String>),
+    Term {
+        field: Field,
+        word: String,
+    },
+    Prefix {
+        field: Field,
+        prefix: String,
+    },
+    /// Consecutive words in order (`slop: None`), or all the words within a window of
+    /// `len - 1 + slop` positions, in any order.
+    Phrase {
+        field: Field,
+        words: Vec<String>,
+        slop: Option<u32>,
+    },
+    Meta {
+        key: Meta,
+        value: String,
+    },
     And(Vec<Query>),
     Or(Vec<Query>),
     Not(Box<Query>),
@@ -34,15 +80,27 @@ pub struct QueryError {
     pub message: String,
 }
 
+/// Shortest prefix a wildcard accepts: `a*` would match half the language.
+pub const MIN_PREFIX: usize = 3;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
     Word(String),
-    Phrase(String),
+    Phrase(String, Option<u32>),
+    /// `title:`, `site:`… (the value follows)
+    Field(String),
     LParen,
     RParen,
     And,
     Or,
     Not,
+    Near(u32),
+}
+
+const FIELDS: &[&str] = &["title", "text", "author", "site", "lang", "source"];
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '“' | '”' | '«' | '»')
 }
 
 /// (token, character column)
@@ -65,7 +123,7 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
                 out.push((Tok::RParen, i));
                 i += 1;
             }
-            '"' | '“' | '”' | '«' | '»' => {
+            c if is_quote(c) => {
                 let start = i;
                 let close: &[char] = match c {
                     '«' => &['»'],
@@ -85,22 +143,63 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
                     });
                 }
                 i += 1;
-                out.push((Tok::Phrase(s), start));
+                let mut slop = None;
+                if i < chars.len() && chars[i] == '~' {
+                    let digits: String = chars[i + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_digit())
+                        .collect();
+                    if digits.is_empty() {
+                        return Err(QueryError {
+                            column: i,
+                            message: "expected a number of words after `~`, like \"acme panne\"~5"
+                                .into(),
+                        });
+                    }
+                    slop = Some(digits.parse().map_err(|_| QueryError {
+                        column: i + 1,
+                        message: "proximity too large".into(),
+                    })?);
+                    i += 1 + digits.len();
+                }
+                out.push((Tok::Phrase(s, slop), start));
             }
             _ => {
                 let start = i;
                 let mut s = String::new();
                 while i < chars.len()
                     && !chars[i].is_whitespace()
-                    && !matches!(chars[i], '(' | ')' | '"' | '“' | '”' | '«' | '»')
+                    && !matches!(chars[i], '(' | ')')
+                    && !is_quote(chars[i])
                 {
                     s.push(chars[i]);
                     i += 1;
+                    // `title:` ends a token: its value (word, phrase, group) follows.
+                    if chars[i - 1] == ':'
+                        && FIELDS.contains(&s[..s.len() - 1].to_ascii_lowercase().as_str())
+                    {
+                        break;
+                    }
                 }
                 let tok = match s.as_str() {
                     "AND" | "ET" => Tok::And,
                     "OR" | "OU" => Tok::Or,
                     "NOT" | "SAUF" => Tok::Not,
+                    w if w.starts_with("NEAR/")
+                        || w.starts_with("PRES/")
+                        || w.starts_with("PRÈS/") =>
+                    {
+                        let n = w.split('/').nth(1).unwrap_or("");
+                        Tok::Near(n.parse().map_err(|_| QueryError {
+                            column: start,
+                            message: format!("`{w}`: expected a number of words, like NEAR/5"),
+                        })?)
+                    }
+                    w if w.ends_with(':')
+                        && FIELDS.contains(&w[..w.len() - 1].to_ascii_lowercase().as_str()) =>
+                    {
+                        Tok::Field(w[..w.len() - 1].to_ascii_lowercase())
+                    }
                     _ => Tok::Word(s),
                 };
                 out.push((tok, start));
@@ -166,17 +265,17 @@ impl Parser {
     }
 
     fn and_expr(&mut self) -> Result<Query, QueryError> {
-        let mut parts = vec![self.unary()?];
+        let mut parts = vec![self.near_expr()?];
         loop {
             match self.peek() {
                 Some(Tok::And) => {
                     self.pos += 1;
-                    parts.push(self.unary()?);
+                    parts.push(self.near_expr()?);
                 }
                 // Implicit AND: `acme panne`, `acme (a OR b)`. A bare NOT is left to
                 // `expr`, where it excludes from the whole expression.
-                Some(Tok::Word(_) | Tok::Phrase(_) | Tok::LParen) => {
-                    parts.push(self.unary()?);
+                Some(Tok::Word(_) | Tok::Phrase(..) | Tok::LParen | Tok::Field(_)) => {
+                    parts.push(self.near_expr()?);
                 }
                 _ => break,
             }
@@ -185,6 +284,48 @@ impl Parser {
             parts.pop().unwrap()
         } else {
             Query::And(parts)
+        })
+    }
+
+    /// `word NEAR/k word`.
+    fn near_expr(&mut self) -> Result<Query, QueryError> {
+        let left_col = self.column();
+        let left = self.unary()?;
+        let Some(Tok::Near(k)) = self.peek().cloned() else {
+            return Ok(left);
+        };
+        self.pos += 1;
+        let right_col = self.column();
+        let right = self.unary()?;
+        let word = |q: &Query, col: usize| match q {
+            Query::Term { field, word } => Ok((*field, word.clone())),
+            _ => Err(QueryError {
+                column: col,
+                message: "NEAR joins two words: for phrases write \"acme panne\"~5".into(),
+            }),
+        };
+        let (fa, a) = word(&left, left_col)?;
+        let (fb, b) = word(&right, right_col)?;
+        if fa != fb {
+            return Err(QueryError {
+                column: right_col,
+                message: "both sides of NEAR must be in the same field".into(),
+            });
+        }
+        if k == 0 {
+            return Err(QueryError {
+                column: right_col,
+                message: "NEAR/0 is empty: expected NEAR/1 or more".into(),
+            });
+        }
+        if matches!(self.peek(), Some(Tok::Near(_))) {
+            return self.err("one NEAR at a time: for more words write \"a b c\"~5");
+        }
+        // Within k words of each other: a window of 2 positions plus k − 1.
+        Ok(Query::Phrase {
+            field: fa,
+            words: vec![a, b],
+            slop: Some(k - 1),
         })
     }
 
@@ -211,34 +352,201 @@ impl Parser {
                 self.pos += 1;
                 Ok(q)
             }
+            Some(Tok::Field(f)) => {
+                self.pos += 1;
+                let vcol = self.column();
+                match f.as_str() {
+                    "site" | "lang" | "source" => {
+                        let value = match self.peek().cloned() {
+                            Some(Tok::Word(w)) => w,
+                            Some(Tok::Phrase(p, None)) => p,
+                            _ => {
+                                return self.err(format!(
+                                    "expected a value after `{f}:`, like {f}:{}",
+                                    example(&f)
+                                ));
+                            }
+                        };
+                        self.pos += 1;
+                        let key = match f.as_str() {
+                            "site" => Meta::Site,
+                            "lang" => Meta::Lang,
+                            _ => Meta::Source,
+                        };
+                        let mut value = value.trim().to_lowercase();
+                        if key == Meta::Site {
+                            value = value
+                                .trim_start_matches("https://")
+                                .trim_start_matches("http://")
+                                .trim_start_matches("www.")
+                                .trim_end_matches('/')
+                                .to_string();
+                        }
+                        if value.is_empty() {
+                            return Err(QueryError {
+                                column: vcol,
+                                message: format!("empty value for `{f}:`"),
+                            });
+                        }
+                        Ok(Query::Meta { key, value })
+                    }
+                    _ => {
+                        let field = match f.as_str() {
+                            "title" => Field::Title,
+                            "text" => Field::Text,
+                            _ => Field::Author,
+                        };
+                        if matches!(
+                            self.peek(),
+                            None | Some(Tok::RParen | Tok::And | Tok::Or | Tok::Not | Tok::Near(_))
+                        ) {
+                            return self
+                                .err(format!("expected a word, a phrase or `(` after `{f}:`"));
+                        }
+                        let inner = self.primary()?;
+                        set_field(inner, field).map_err(|message| QueryError {
+                            column: vcol,
+                            message,
+                        })
+                    }
+                }
+            }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
-                words_query(&w, self.raw).ok_or(QueryError {
-                    column,
-                    message: format!("`{w}` has no letters or digits: expected a word"),
-                })
+                self.word(&w, column)
             }
-            Some(Tok::Phrase(p)) => {
+            Some(Tok::Phrase(p, slop)) => {
                 self.pos += 1;
-                words_query(&p, self.raw).ok_or(QueryError {
-                    column,
-                    message: "empty phrase: expected words between the quotes".into(),
-                })
+                let words = words_of(&p, self.raw);
+                match (words.len(), slop) {
+                    (0, _) => Err(QueryError {
+                        column,
+                        message: "empty phrase: expected words between the quotes".into(),
+                    }),
+                    (1, _) => Ok(Query::Term {
+                        field: Field::Any,
+                        word: words.into_iter().next().unwrap(),
+                    }),
+                    (_, slop) => Ok(Query::Phrase {
+                        field: Field::Any,
+                        words,
+                        slop,
+                    }),
+                }
             }
             Some(Tok::RParen) => self.err("unexpected `)`: expected a term, a phrase or `(`"),
             Some(Tok::And | Tok::Or) => {
                 self.err("expected a term, a phrase or `(` before this operator")
             }
+            Some(Tok::Near(_)) => self.err("expected a word before NEAR"),
             Some(Tok::Not) => unreachable!("handled in unary"),
             None => self.err("unexpected end of query: expected a term, a phrase or `(`"),
         }
     }
+
+    fn word(&self, w: &str, column: usize) -> Result<Query, QueryError> {
+        // #hashtag and @handle are words of their own.
+        if let Some(rest) = w.strip_prefix('#').or_else(|| w.strip_prefix('@')) {
+            let sigil = &w[..1];
+            let inner = words_of(rest, self.raw);
+            return match inner.len() {
+                1 => Ok(Query::Term {
+                    field: Field::Any,
+                    word: format!("{sigil}{}", inner[0]),
+                }),
+                _ => Err(QueryError {
+                    column,
+                    message: format!("`{w}`: expected letters or digits after `{sigil}`"),
+                }),
+            };
+        }
+        if let Some(stem) = w.strip_suffix('*') {
+            let inner = words_of(stem, self.raw);
+            return match inner.len() {
+                1 if inner[0].chars().count() >= MIN_PREFIX => Ok(Query::Prefix {
+                    field: Field::Any,
+                    prefix: inner[0].clone(),
+                }),
+                1 | 0 => Err(QueryError {
+                    column,
+                    message: format!(
+                        "`{w}`: a wildcard needs at least {MIN_PREFIX} letters before `*`"
+                    ),
+                }),
+                _ => Err(QueryError {
+                    column,
+                    message: format!("`{w}`: a wildcard applies to one word"),
+                }),
+            };
+        }
+        let words = words_of(w, self.raw);
+        match words.len() {
+            0 => Err(QueryError {
+                column,
+                message: format!("`{w}` has no letters or digits: expected a word"),
+            }),
+            1 => Ok(Query::Term {
+                field: Field::Any,
+                word: words.into_iter().next().unwrap(),
+            }),
+            _ => Ok(Query::Phrase {
+                field: Field::Any,
+                words,
+                slop: None,
+            }),
+        }
+    }
 }
 
-/// A word or phrase as the tokenizer sees it: one token is a term, several a phrase.
-fn words_query(s: &str, raw: bool) -> Option<Query> {
-    let mut words: Vec<String> = text::tokens(s)
+fn example(f: &str) -> &'static str {
+    match f {
+        "site" => "example.com",
+        "lang" => "fr",
+        _ => "reddit",
+    }
+}
+
+/// Restricts every word of `q` to `field`.
+fn set_field(q: Query, field: Field) -> Result<Query, String> {
+    Ok(match q {
+        Query::Term {
+            field: Field::Any,
+            word,
+        } => Query::Term { field, word },
+        Query::Prefix {
+            field: Field::Any,
+            prefix,
+        } => Query::Prefix { field, prefix },
+        Query::Phrase {
+            field: Field::Any,
+            words,
+            slop,
+        } => Query::Phrase { field, words, slop },
+        Query::Term { .. } | Query::Prefix { .. } | Query::Phrase { .. } => {
+            return Err(
+                "a field inside another field: write `title:acme`, not `text:(title:acme)`".into(),
+            );
+        }
+        m @ Query::Meta { .. } => m,
+        Query::And(v) => Query::And(
+            v.into_iter()
+                .map(|q| set_field(q, field))
+                .collect::<Result<_, _>>()?,
+        ),
+        Query::Or(v) => Query::Or(
+            v.into_iter()
+                .map(|q| set_field(q, field))
+                .collect::<Result<_, _>>()?,
+        ),
+        Query::Not(q) => Query::Not(Box::new(set_field(*q, field)?)),
+    })
+}
+
+/// A word or phrase as the tokenizer sees it (folded, or as written when `raw`).
+fn words_of(s: &str, raw: bool) -> Vec<String> {
+    text::tokens(s)
         .into_iter()
+        .filter(|t| !t.text.starts_with(['#', '@']))
         .map(|t| {
             if raw {
                 s[t.start..t.end].to_string()
@@ -246,12 +554,7 @@ fn words_query(s: &str, raw: bool) -> Option<Query> {
                 t.text
             }
         })
-        .collect();
-    match words.len() {
-        0 => None,
-        1 => Some(Query::Term(words.pop().unwrap())),
-        _ => Some(Query::Phrase(words)),
-    }
+        .collect()
 }
 
 impl Query {
@@ -291,9 +594,12 @@ impl Query {
     }
 
     /// True when the query can match without being only a negation.
-    fn has_positive(&self) -> bool {
+    pub fn has_positive(&self) -> bool {
         match self {
-            Query::Term(_) | Query::Phrase(_) => true,
+            Query::Term { .. }
+            | Query::Prefix { .. }
+            | Query::Phrase { .. }
+            | Query::Meta { .. } => true,
             Query::And(v) => v.iter().any(Query::has_positive),
             Query::Or(v) => v.iter().all(Query::has_positive),
             Query::Not(_) => false,
@@ -302,16 +608,48 @@ impl Query {
 
     /// Words or phrases of which every matching text contains at least one: what to ask
     /// a search API for, before veille's own matcher checks the results. OR takes the
-    /// union; AND takes its most selective part (fewest anchors); NOT gives nothing.
+    /// union; AND takes its most selective part (fewest anchors); NOT and properties of
+    /// the mention (site:, lang:) give nothing.
     pub fn anchors(&self) -> Vec<Query> {
         match self {
-            Query::Term(_) | Query::Phrase(_) => vec![self.clone()],
+            Query::Term { word, .. } => vec![Query::Term {
+                field: Field::Any,
+                word: word.clone(),
+            }],
+            Query::Prefix { prefix, .. } => vec![Query::Term {
+                field: Field::Any,
+                word: prefix.clone(),
+            }],
+            Query::Phrase {
+                words, slop: None, ..
+            } => vec![Query::Phrase {
+                field: Field::Any,
+                words: words.clone(),
+                slop: None,
+            }],
+            Query::Phrase { words, .. } => {
+                // Proximity: any one of its words will do; the longest is the rarest.
+                let w = words
+                    .iter()
+                    .max_by_key(|w| w.len())
+                    .cloned()
+                    .unwrap_or_default();
+                vec![Query::Term {
+                    field: Field::Any,
+                    word: w,
+                }]
+            }
+            Query::Meta { .. } => Vec::new(),
             Query::Or(v) => {
                 let mut out: Vec<Query> = Vec::new();
                 for q in v {
-                    for a in q.anchors() {
-                        if !out.contains(&a) {
-                            out.push(a);
+                    let a = q.anchors();
+                    if a.is_empty() {
+                        return Vec::new(); // one branch cannot be anchored: none can
+                    }
+                    for x in a {
+                        if !out.contains(&x) {
+                            out.push(x);
                         }
                     }
                 }
@@ -330,19 +668,62 @@ impl Query {
     /// Every positive word of the query (not under NOT), for highlighting.
     pub fn positive_words(&self, out: &mut Vec<String>) {
         match self {
-            Query::Term(t) => out.push(t.clone()),
-            Query::Phrase(p) => out.extend(p.iter().cloned()),
+            Query::Term { word, .. } => out.push(word.clone()),
+            Query::Prefix { prefix, .. } => out.push(prefix.clone()),
+            Query::Phrase { words, .. } => out.extend(words.iter().cloned()),
+            Query::Meta { .. } => {}
             Query::And(v) | Query::Or(v) => v.iter().for_each(|q| q.positive_words(out)),
             Query::Not(_) => {}
         }
     }
+
+    /// True when the index can answer the query exactly (no proximity to verify).
+    pub fn is_exact_in_index(&self) -> bool {
+        match self {
+            Query::Phrase { slop: Some(_), .. } => false,
+            Query::And(v) | Query::Or(v) => v.iter().all(Query::is_exact_in_index),
+            Query::Not(q) => q.is_exact_in_index(),
+            _ => true,
+        }
+    }
 }
 
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Any => "",
+            Field::Title => "title:",
+            Field::Text => "text:",
+            Field::Author => "author:",
+        })
+    }
+}
+
+/// Prints a query so that parsing the text gives the same query back.
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Query::Term(t) => write!(f, "{t}"),
-            Query::Phrase(p) => write!(f, "\"{}\"", p.join(" ")),
+            Query::Term { field, word } => write!(f, "{field}{word}"),
+            Query::Prefix { field, prefix } => write!(f, "{field}{prefix}*"),
+            Query::Phrase { field, words, slop } => {
+                write!(f, "{field}\"{}\"", words.join(" "))?;
+                if let Some(s) = slop {
+                    write!(f, "~{s}")?;
+                }
+                Ok(())
+            }
+            Query::Meta { key, value } => {
+                let k = match key {
+                    Meta::Site => "site",
+                    Meta::Lang => "lang",
+                    Meta::Source => "source",
+                };
+                if value.contains(char::is_whitespace) {
+                    write!(f, "{k}:\"{value}\"")
+                } else {
+                    write!(f, "{k}:{value}")
+                }
+            }
             Query::And(v) | Query::Or(v) => {
                 let op = if matches!(self, Query::And(_)) {
                     " AND "
@@ -368,7 +749,18 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> Query {
-        Query::Term(s.into())
+        Query::Term {
+            field: Field::Any,
+            word: s.into(),
+        }
+    }
+
+    fn phrase(w: &[&str]) -> Query {
+        Query::Phrase {
+            field: Field::Any,
+            words: w.iter().map(|s| s.to_string()).collect(),
+            slop: None,
+        }
     }
 
     #[test]
@@ -380,13 +772,10 @@ mod tests {
             q,
             Query::And(vec![
                 Query::Or(vec![
-                    Query::Phrase(vec!["acme".into(), "corp".into()]),
+                    phrase(&["acme", "corp"]),
                     Query::And(vec![t("acme"), Query::Or(vec![t("produit"), t("service")])]),
                 ]),
-                Query::Not(Box::new(Query::Phrase(vec![
-                    "road".into(),
-                    "runner".into()
-                ]))),
+                Query::Not(Box::new(phrase(&["road", "runner"]))),
             ])
         );
     }
@@ -423,10 +812,89 @@ mod tests {
 
     #[test]
     fn hyphenated_word_is_a_phrase() {
+        assert_eq!(Query::parse("wi-fi").unwrap(), phrase(&["wi", "fi"]));
+    }
+
+    #[test]
+    fn proximity_wildcards_fields_tags() {
         assert_eq!(
-            Query::parse("wi-fi").unwrap(),
-            Query::Phrase(vec!["wi".into(), "fi".into()])
+            Query::parse("\"acme panne\"~5").unwrap(),
+            Query::Phrase {
+                field: Field::Any,
+                words: vec!["acme".into(), "panne".into()],
+                slop: Some(5)
+            }
         );
+        assert_eq!(
+            Query::parse("acme NEAR/5 panne").unwrap(),
+            Query::Phrase {
+                field: Field::Any,
+                words: vec!["acme".into(), "panne".into()],
+                slop: Some(4)
+            }
+        );
+        assert_eq!(
+            Query::parse("Boycott*").unwrap(),
+            Query::Prefix {
+                field: Field::Any,
+                prefix: "boycott".into()
+            }
+        );
+        assert_eq!(
+            Query::parse("title:(Acme OR \"acme corp\") author:margaux").unwrap(),
+            Query::And(vec![
+                Query::Or(vec![
+                    Query::Term {
+                        field: Field::Title,
+                        word: "acme".into()
+                    },
+                    Query::Phrase {
+                        field: Field::Title,
+                        words: vec!["acme".into(), "corp".into()],
+                        slop: None
+                    },
+                ]),
+                Query::Term {
+                    field: Field::Author,
+                    word: "margaux".into()
+                },
+            ])
+        );
+        assert_eq!(
+            Query::parse("acme site:https://www.Example.com/ lang:FR source:reddit").unwrap(),
+            Query::And(vec![
+                t("acme"),
+                Query::Meta {
+                    key: Meta::Site,
+                    value: "example.com".into()
+                },
+                Query::Meta {
+                    key: Meta::Lang,
+                    value: "fr".into()
+                },
+                Query::Meta {
+                    key: Meta::Source,
+                    value: "reddit".into()
+                },
+            ])
+        );
+        assert_eq!(
+            Query::parse("#Acmé @acme").unwrap(),
+            Query::And(vec![t("#acme"), t("@acme")])
+        );
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in [
+            r#""acme corp" OR (acme AND (produit OR service)) NOT "road runner""#,
+            "title:\"acme panne\"~3 OR text:boycott* OR author:jane",
+            "(#acme OR @acme) site:example.com lang:fr",
+            "acme NEAR/2 panne",
+        ] {
+            let q = Query::parse(s).unwrap();
+            assert_eq!(Query::parse(&q.to_string()).unwrap(), q, "{s} -> {q}");
+        }
     }
 
     #[test]
@@ -437,14 +905,21 @@ mod tests {
         assert_eq!(
             q.anchors(),
             vec![
-                Query::Phrase(vec!["Acme".into(), "Corp".into()]),
-                Query::Term("Acme".into())
+                Query::Phrase {
+                    field: Field::Any,
+                    words: vec!["Acme".into(), "Corp".into()],
+                    slop: None
+                },
+                t("Acme")
             ]
         );
         let q = Query::parse_raw("(Dorée OR doree) AND (panne OR bug OR arnaque)").unwrap();
-        assert_eq!(
-            q.anchors(),
-            vec![Query::Term("Dorée".into()), Query::Term("doree".into())]
+        assert_eq!(q.anchors(), vec![t("Dorée"), t("doree")]);
+        assert!(
+            Query::parse("site:example.com")
+                .unwrap()
+                .anchors()
+                .is_empty()
         );
     }
 
@@ -461,5 +936,16 @@ mod tests {
         assert!(e.message.contains("only excludes"));
         let e = Query::parse("(acme").unwrap_err();
         assert!(e.message.contains("expected `)`"), "{e}");
+        let e = Query::parse("acme bo*").unwrap_err();
+        assert_eq!(e.column, 5);
+        assert!(e.message.contains("at least 3 letters"), "{e}");
+        let e = Query::parse("\"acme corp\" NEAR/3 panne").unwrap_err();
+        assert!(e.message.contains("NEAR joins two words"), "{e}");
+        let e = Query::parse("acme NEAR/x panne").unwrap_err();
+        assert_eq!(e.column, 5);
+        let e = Query::parse("acme site:").unwrap_err();
+        assert!(e.message.contains("expected a value after `site:`"), "{e}");
+        let e = Query::parse("\"a b\"~").unwrap_err();
+        assert!(e.message.contains("number of words"), "{e}");
     }
 }

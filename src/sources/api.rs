@@ -299,8 +299,8 @@ impl SearchTerms {
 
 fn anchor_text(q: &Query) -> String {
     match q {
-        Query::Term(t) => t.clone(),
-        Query::Phrase(p) => format!("\"{}\"", p.join(" ")),
+        Query::Term { word, .. } => word.clone(),
+        Query::Phrase { words, .. } => format!("\"{}\"", words.join(" ")),
         other => other.to_string(),
     }
 }
@@ -352,6 +352,8 @@ impl Item {
             reach: self.reach,
             engagement: self.engagement,
             brands: Vec::new(),
+            sentiment: None,
+            story: None,
         }
     }
 }

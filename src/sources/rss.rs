@@ -349,6 +349,8 @@ fn entry_to_mention(
         reach: None,
         engagement: Default::default(),
         brands: Vec::new(),
+        sentiment: None,
+        story: None,
     })
 }
 

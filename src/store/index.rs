@@ -11,7 +11,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
+    RegexQuery, TermQuery,
 };
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, STORED, STRING,
@@ -22,12 +23,12 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-use crate::matching::Query;
+use crate::matching::{Document, Field as QField, Meta, Query};
 use crate::mention::Mention;
 use crate::text;
 
 /// Bumped when the schema changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const TOKENIZER: &str = "veille";
 
 /// tantivy adapter around [`text::tokenize`].
@@ -84,6 +85,9 @@ struct Fields {
     published: Field,
     fetched: Field,
     reach: Field,
+    sentiment: Field,
+    label: Field,
+    story: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -110,7 +114,13 @@ fn schema() -> (Schema, Fields) {
         lang: b.add_text_field("lang", STRING),
         published: b.add_date_field("published", date.clone()),
         fetched: b.add_date_field("fetched", date),
-        reach: b.add_u64_field("reach", NumericOptions::default().set_fast()),
+        reach: b.add_u64_field("reach", NumericOptions::default().set_fast().set_indexed()),
+        sentiment: b.add_f64_field(
+            "sentiment",
+            NumericOptions::default().set_fast().set_indexed(),
+        ),
+        label: b.add_text_field("label", STRING),
+        story: b.add_text_field("story", STRING),
     };
     (b.build(), fields)
 }
@@ -119,6 +129,9 @@ fn schema() -> (Schema, Fields) {
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     pub query: Option<Query>,
+    /// Sentiment label: "negative", "neutral", "positive".
+    pub label: Option<String>,
+    pub lang: Option<String>,
     pub brand: Option<String>,
     pub source: Option<String>,
     pub since: Option<DateTime<Utc>>,
@@ -190,13 +203,22 @@ impl MentionIndex {
     fn filters(&self, req: &SearchRequest) -> Box<dyn TQuery> {
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
         if let Some(q) = &req.query {
-            clauses.push((Occur::Must, self.translate(q)));
+            clauses.push((Occur::Must, self.translate(q, true)));
         }
         if let Some(b) = &req.brand {
             clauses.push((Occur::Must, term_query(self.f.brand, b)));
         }
         if let Some(s) = &req.source {
-            clauses.push((Occur::Must, term_query(self.f.source, s)));
+            clauses.push((Occur::Must, term_query(self.f.source, &s.to_lowercase())));
+        }
+        if let Some(l) = &req.label {
+            clauses.push((Occur::Must, term_query(self.f.label, l)));
+        }
+        if let Some(l) = &req.lang {
+            clauses.push((
+                Occur::Must,
+                term_query(self.f.lang, &crate::matching::primary_language(l)),
+            ));
         }
         if req.since.is_some() || req.until.is_some() {
             let bound = |d: Option<DateTime<Utc>>, incl: bool| match d {
@@ -229,21 +251,71 @@ impl MentionIndex {
         let searcher = self.reader.searcher();
         let q = self.filters(req);
         let limit = req.limit.max(1);
-        let top: Vec<(Option<tantivy::DateTime>, DocAddress)> = searcher.search(
-            &q,
-            &TopDocs::with_limit(limit)
-                .and_offset(req.offset)
-                .order_by_fast_field("published", Order::Desc),
-        )?;
-        top.into_iter()
-            .map(|(_, addr)| self.load(&searcher, addr))
-            .collect()
+        let exact = req.query.as_ref().is_none_or(Query::is_exact_in_index);
+        if exact {
+            let top: Vec<(Option<tantivy::DateTime>, DocAddress)> = searcher.search(
+                &q,
+                &TopDocs::with_limit(limit)
+                    .and_offset(req.offset)
+                    .order_by_fast_field("published", Order::Desc),
+            )?;
+            return top
+                .into_iter()
+                .map(|(_, addr)| self.load(&searcher, addr))
+                .collect();
+        }
+        // Proximity: candidates newest first, checked with the matcher's evaluator, page
+        // after page until enough are found.
+        let query = req.query.as_ref().expect("inexact implies a query");
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        let mut from = 0;
+        let page = (limit + req.offset).max(64) * 2;
+        loop {
+            let top: Vec<(Option<tantivy::DateTime>, DocAddress)> = searcher.search(
+                &q,
+                &TopDocs::with_limit(page)
+                    .and_offset(from)
+                    .order_by_fast_field("published", Order::Desc),
+            )?;
+            let n = top.len();
+            for (_, addr) in top {
+                let m = self.load(&searcher, addr)?;
+                if Document::of_mention(&m).is_match(query) {
+                    if skipped < req.offset {
+                        skipped += 1;
+                    } else {
+                        out.push(m);
+                        if out.len() == limit {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+            if n < page {
+                return Ok(out);
+            }
+            from += page;
+        }
     }
 
     /// How many mentions match `req` (limit and offset ignored).
     pub fn count(&self, req: &SearchRequest) -> anyhow::Result<usize> {
         let searcher = self.reader.searcher();
-        Ok(searcher.search(&self.filters(req), &Count)?)
+        let q = self.filters(req);
+        match &req.query {
+            Some(query) if !query.is_exact_in_index() => {
+                let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+                let mut n = 0;
+                for addr in docs {
+                    if Document::of_mention(&self.load(&searcher, addr)?).is_match(query) {
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            }
+            _ => Ok(searcher.search(&q, &Count)?),
+        }
     }
 
     /// Total number of mentions.
@@ -264,26 +336,79 @@ impl MentionIndex {
         Ok(serde_json::from_str(json)?)
     }
 
-    /// Translates a brand query into a tantivy query over title and text.
-    pub fn translate(&self, q: &Query) -> Box<dyn TQuery> {
-        let fields = [self.f.title, self.f.text];
+    fn words_fields(&self, f: QField) -> Vec<Field> {
+        match f {
+            QField::Any => vec![self.f.title, self.f.text],
+            QField::Title => vec![self.f.title],
+            QField::Text => vec![self.f.text],
+            QField::Author => vec![self.f.author],
+        }
+    }
+
+    /// A tantivy query matching at least every mention `q` matches (`over`), or at most
+    /// those (`!over`). Both are exact for everything but proximity, which the index
+    /// cannot express with veille's semantics: there the candidates are verified with the
+    /// matcher's own evaluator (see [`MentionIndex::search`]).
+    pub fn translate(&self, q: &Query, over: bool) -> Box<dyn TQuery> {
         match q {
-            Query::Term(t) => either(fields.iter().map(|&f| {
+            Query::Term { field, word } => either(self.words_fields(*field).into_iter().map(|f| {
                 Box::new(TermQuery::new(
-                    Term::from_field_text(f, t),
+                    Term::from_field_text(f, word),
                     IndexRecordOption::WithFreqs,
                 )) as Box<dyn TQuery>
             })),
-            Query::Phrase(words) => either(fields.iter().map(|&f| {
+            Query::Prefix { field, prefix } => {
+                either(self.words_fields(*field).into_iter().map(|f| {
+                    let pattern = format!("{}.*", escape_regex(prefix));
+                    match RegexQuery::from_pattern(&pattern, f) {
+                        Ok(r) => Box::new(r) as Box<dyn TQuery>,
+                        Err(_) => Box::new(EmptyQuery),
+                    }
+                }))
+            }
+            Query::Phrase {
+                field,
+                words,
+                slop: None,
+            } => either(self.words_fields(*field).into_iter().map(|f| {
                 let terms = words.iter().map(|w| Term::from_field_text(f, w)).collect();
                 Box::new(PhraseQuery::new(terms)) as Box<dyn TQuery>
             })),
+            Query::Phrase {
+                field,
+                words,
+                slop: Some(_),
+            } => {
+                if !over {
+                    return Box::new(EmptyQuery);
+                }
+                // Candidates: every word in the same field.
+                either(self.words_fields(*field).into_iter().map(|f| {
+                    Box::new(BooleanQuery::new(
+                        words
+                            .iter()
+                            .map(|w| (Occur::Must, term_query(f, w)))
+                            .collect(),
+                    )) as Box<dyn TQuery>
+                }))
+            }
+            Query::Meta { key, value } => match key {
+                Meta::Site => term_query(self.f.site, value),
+                Meta::Lang => term_query(self.f.lang, value),
+                Meta::Source => either(
+                    [
+                        term_query(self.f.source, value),
+                        term_query(self.f.source_kind, value),
+                    ]
+                    .into_iter(),
+                ),
+            },
             Query::And(v) => {
                 let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = v
                     .iter()
                     .map(|sub| match sub {
-                        Query::Not(inner) => (Occur::MustNot, self.translate(inner)),
-                        other => (Occur::Must, self.translate(other)),
+                        Query::Not(inner) => (Occur::MustNot, self.translate(inner, !over)),
+                        other => (Occur::Must, self.translate(other, over)),
                     })
                     .collect();
                 if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
@@ -291,14 +416,26 @@ impl MentionIndex {
                 }
                 Box::new(BooleanQuery::new(clauses))
             }
-            Query::Or(v) => either(v.iter().map(|sub| self.translate(sub))),
+            Query::Or(v) => either(v.iter().map(|sub| self.translate(sub, over))),
             // A lone NOT: everything except.
             Query::Not(inner) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
-                (Occur::MustNot, self.translate(inner)),
+                (Occur::MustNot, self.translate(inner, !over)),
             ])),
         }
     }
+}
+
+/// Escapes a folded word for tantivy's regex syntax.
+fn escape_regex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn either(qs: impl Iterator<Item = Box<dyn TQuery>>) -> Box<dyn TQuery> {
@@ -334,9 +471,17 @@ impl MentionWriter {
             for b in m.brand_ids() {
                 doc.add_text(f.brand, b);
             }
-            doc.add_text(f.source, &m.source);
-            doc.add_text(f.source_kind, &m.source_kind);
-            doc.add_text(f.site, &m.site);
+            doc.add_text(f.source, m.source.to_lowercase());
+            doc.add_text(f.source_kind, m.source_kind.to_lowercase());
+            // The site and each parent domain: `site:example.com` finds news.example.com.
+            let mut site = m.site.as_str();
+            loop {
+                doc.add_text(f.site, site);
+                match site.split_once('.') {
+                    Some((_, parent)) if parent.contains('.') => site = parent,
+                    _ => break,
+                }
+            }
             if let Some(l) = &m.language {
                 doc.add_text(f.lang, l);
             }
@@ -344,6 +489,13 @@ impl MentionWriter {
             doc.add_date(f.fetched, to_tantivy(m.fetched_at));
             if let Some(r) = m.reach {
                 doc.add_u64(f.reach, r);
+            }
+            if let Some(s) = &m.sentiment {
+                doc.add_f64(f.sentiment, s.score as f64);
+                doc.add_text(f.label, s.label.as_str());
+            }
+            if let Some(story) = &m.story {
+                doc.add_text(f.story, story);
             }
             self.writer.add_document(doc)?;
         }
@@ -417,6 +569,23 @@ mod tests {
             ids(&idx, "doree OR (acme AND NOT service AND NOT corp)"),
             vec!["acmetal"]
         );
+        // Proximity is verified with the matcher's own semantics.
+        assert_eq!(
+            ids(&idx, "\"acme panne\"~1"),
+            vec!["Le service Acme en panne"]
+        );
+        assert!(ids(&idx, "\"acme panne\"~0").is_empty());
+        assert_eq!(
+            ids(&idx, "acme NOT \"corp road\"~3"),
+            vec!["Acme Corp rachète Globex", "Le service Acme en panne"]
+        );
+        assert_eq!(ids(&idx, "serv* acme"), vec!["Le service Acme en panne"]);
+        assert_eq!(
+            ids(&idx, "title:acme NOT title:road*"),
+            vec!["Acme Corp rachète Globex", "Le service Acme en panne"]
+        );
+        assert_eq!(ids(&idx, "site:example.com doree"), vec!["acmetal"]);
+        assert!(ids(&idx, "site:ample.com doree").is_empty());
     }
 
     #[test]
@@ -425,6 +594,7 @@ mod tests {
         a.brands = vec![BrandHit {
             brand: "acme".into(),
             terms: vec![],
+            spans: vec![],
         }];
         let (_d, idx) = setup(vec![a.clone(), mention("Other", "y")]);
         let mut w = idx.writer().unwrap();

@@ -483,7 +483,7 @@ impl MentionWriter {
                 }
             }
             if let Some(l) = &m.language {
-                doc.add_text(f.lang, l);
+                doc.add_text(f.lang, crate::matching::primary_language(l));
             }
             doc.add_date(f.published, to_tantivy(m.published_at));
             doc.add_date(f.fetched, to_tantivy(m.fetched_at));

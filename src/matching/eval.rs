@@ -1,7 +1,8 @@
 //! Evaluating one query on one mention: the exact semantics every path (live matching,
 //! search, rules) shares.
 
-use std::ops::Range;
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use super::query::{Field, Meta, Query};
 use crate::mention::Mention;
@@ -12,9 +13,27 @@ const TITLE: u8 = 0;
 const TEXT: u8 = 1;
 const AUTHOR: u8 = 2;
 
-/// One word occurrence: field, range of the folded word in the arena, position, and
-/// byte range in the original field text.
-type Entry = (u8, u32, u32, u32, u32, u32);
+/// One word occurrence.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    field: u8,
+    /// FNV-1a of the folded word: lookups compare numbers, and words only on a hit.
+    hash: u64,
+    /// The folded word in the arena.
+    word: (u32, u32),
+    pos: u32,
+    /// Byte range in the original field text.
+    orig: (u32, u32),
+}
+
+fn hash(w: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in w.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
 
 /// What matched: the folded words, and where they are (field 0 = title, 1 = text,
 /// 2 = author; byte offsets in that field's text).
@@ -24,14 +43,19 @@ pub struct Hits {
     pub spans: Vec<(u8, u32, u32)>,
 }
 
-/// The words of a mention with their positions, per field, sorted for lookups; plus the
-/// properties `site:`, `lang:` and `source:` look at.
+/// The words of a mention with their positions, per field; plus the properties `site:`,
+/// `lang:` and `source:` look at.
+///
+/// Built in one tokenizing pass; the sorted index used by lookups is made on the first
+/// lookup only, so a mention the percolator's prefilter rules out never pays for it.
 pub struct Document<'m> {
     /// All folded words, each preceded by a space, with a space at the end: the text the
     /// percolator's Aho-Corasick prefilter scans (" acme " is the word, " boycott" a prefix).
     arena: String,
-    /// Word occurrences, sorted by field, word, position.
+    /// Word occurrences in text order.
     entries: Vec<Entry>,
+    /// The same, sorted by field, hash, position (made on first use).
+    sorted: OnceCell<Vec<Entry>>,
     pub site: &'m str,
     pub lang: Option<&'m str>,
     pub source: &'m str,
@@ -39,32 +63,43 @@ pub struct Document<'m> {
 }
 
 impl<'m> Document<'m> {
-    /// A document of title and text only (rules' extra queries, tests).
+    fn empty(
+        site: &'m str,
+        lang: Option<&'m str>,
+        source: &'m str,
+        source_kind: &'m str,
+        cap: usize,
+    ) -> Self {
+        let mut arena = String::with_capacity(cap + 8);
+        arena.push(' ');
+        Document {
+            arena,
+            entries: Vec::with_capacity(cap / 5),
+            sorted: OnceCell::new(),
+            site,
+            lang,
+            source,
+            source_kind,
+        }
+    }
+
+    /// A document of title and text only (tests, rules on bare text).
     pub fn new(fields: &[&str]) -> Document<'static> {
-        let mut d = Document {
-            arena: String::from(" "),
-            entries: Vec::new(),
-            site: "",
-            lang: None,
-            source: "",
-            source_kind: "",
-        };
+        let mut d = Document::empty("", None, "", "", fields.iter().map(|f| f.len()).sum());
         for (i, f) in fields.iter().enumerate().take(3) {
             d.add(i as u8, f);
         }
-        d.finish();
         d
     }
 
     pub fn of_mention(m: &'m Mention) -> Document<'m> {
-        let mut d = Document {
-            arena: String::from(" "),
-            entries: Vec::with_capacity((m.title.len() + m.text.len()) / 5),
-            site: &m.site,
-            lang: m.language.as_deref(),
-            source: &m.source,
-            source_kind: &m.source_kind,
-        };
+        let mut d = Document::empty(
+            &m.site,
+            m.language.as_deref(),
+            &m.source,
+            &m.source_kind,
+            m.title.len() + m.text.len(),
+        );
         d.add(TITLE, &m.title);
         d.add(TEXT, &m.text);
         if let Some(a) = &m.author {
@@ -73,7 +108,6 @@ impl<'m> Document<'m> {
         if let Some(a) = &m.author_name {
             d.add(AUTHOR, a);
         }
-        d.finish();
         d
     }
 
@@ -83,34 +117,30 @@ impl<'m> Document<'m> {
         // Positions of a second author string continue after the first.
         let base = entries
             .iter()
-            .filter(|e| e.0 == field)
-            .map(|e| e.3 + 1)
+            .filter(|e| e.field == field)
+            .map(|e| e.pos + 1)
             .max()
             .unwrap_or(0);
         text::tokenize(s, |t| {
             let start = arena.len() as u32;
             arena.push_str(t.text);
-            entries.push((
+            entries.push(Entry {
                 field,
-                start,
-                arena.len() as u32,
-                base + t.position,
-                t.start as u32,
-                t.end as u32,
-            ));
+                hash: hash(t.text),
+                word: (start, arena.len() as u32),
+                pos: base + t.position,
+                orig: (t.start as u32, t.end as u32),
+            });
             arena.push(' ');
         });
     }
 
-    fn finish(&mut self) {
-        let arena = &self.arena;
-        self.entries.sort_unstable_by(|a, b| {
-            (a.0, &arena[a.1 as usize..a.2 as usize], a.3).cmp(&(
-                b.0,
-                &arena[b.1 as usize..b.2 as usize],
-                b.3,
-            ))
-        });
+    fn sorted(&self) -> &[Entry] {
+        self.sorted.get_or_init(|| {
+            let mut v = self.entries.clone();
+            v.sort_unstable_by_key(|e| (e.field, e.hash, e.pos));
+            v
+        })
     }
 
     /// The folded words, space-separated, with spaces at both ends.
@@ -119,43 +149,37 @@ impl<'m> Document<'m> {
     }
 
     fn word(&self, e: &Entry) -> &str {
-        &self.arena[e.1 as usize..e.2 as usize]
+        &self.arena[e.word.0 as usize..e.word.1 as usize]
     }
 
-    /// Indices of the entries of `field` whose word is `w`, in position order.
-    fn find(&self, field: u8, w: &str) -> Range<usize> {
-        let lo = self
-            .entries
-            .partition_point(|e| (e.0, self.word(e)) < (field, w));
-        let hi = lo + self.entries[lo..].partition_point(|e| e.0 == field && self.word(e) == w);
-        lo..hi
+    /// Occurrences of `w` in `field`, in position order.
+    fn lookup(&self, field: u8, w: &str) -> Cow<'_, [Entry]> {
+        let s = self.sorted();
+        let h = hash(w);
+        let lo = s.partition_point(|e| (e.field, e.hash) < (field, h));
+        let hi = lo + s[lo..].partition_point(|e| e.field == field && e.hash == h);
+        let found = &s[lo..hi];
+        if found.iter().all(|e| self.word(e) == w) {
+            Cow::Borrowed(found)
+        } else {
+            // A hash collision: keep the right word only.
+            Cow::Owned(
+                found
+                    .iter()
+                    .filter(|e| self.word(e) == w)
+                    .copied()
+                    .collect(),
+            )
+        }
     }
 
-    /// Indices of the entries of `field` whose word starts with `p`.
-    fn find_prefix(&self, field: u8, p: &str) -> Range<usize> {
-        let lo = self
-            .entries
-            .partition_point(|e| (e.0, self.word(e)) < (field, p));
-        let hi = lo
-            + self.entries[lo..].partition_point(|e| e.0 == field && self.word(e).starts_with(p));
-        lo..hi
-    }
-
-    fn lookup(&self, field: u8, w: &str) -> &[Entry] {
-        &self.entries[self.find(field, w)]
-    }
-
-    /// Every distinct folded word, for the percolator's prefilter.
-    pub fn words(&self) -> impl Iterator<Item = &str> {
-        let mut last: Option<&str> = None;
-        self.entries.iter().filter_map(move |e| {
-            let w = self.word(e);
-            if last == Some(w) {
-                return None;
-            }
-            last = Some(w);
-            Some(w)
-        })
+    /// Occurrences in `field` of words starting with `p`.
+    fn lookup_prefix(&self, field: u8, p: &str) -> Vec<Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.field == field && self.word(e).starts_with(p))
+            .copied()
+            .collect()
     }
 
     /// Evaluates `q`; on a match returns the positive words that matched.
@@ -165,33 +189,25 @@ impl<'m> Document<'m> {
 
     /// Evaluates `q`; on a match returns the positive words that matched and where.
     pub fn hits(&self, q: &Query) -> Option<Hits> {
-        let mut found: Vec<usize> = Vec::new();
+        let mut found: Vec<Entry> = Vec::new();
         if !self.eval(q, Some(&mut found)) {
             return None;
         }
-        found.sort_unstable();
-        found.dedup();
-        let mut words: Vec<String> = found
-            .iter()
-            .map(|&i| self.word(&self.entries[i]).to_string())
-            .collect();
+        let mut words: Vec<String> = found.iter().map(|e| self.word(e).to_string()).collect();
         words.sort();
         words.dedup();
         let mut spans: Vec<(u8, u32, u32)> = found
             .iter()
-            .map(|&i| {
-                let e = &self.entries[i];
-                (e.0, e.4, e.5)
-            })
+            .map(|e| (e.field, e.orig.0, e.orig.1))
             .collect();
         spans.sort_unstable();
         spans.dedup();
         Some(Hits { words, spans })
     }
 
-    fn record(found: Range<usize>, hits: &mut Option<&mut Vec<usize>>) {
+    fn record(found: &[Entry], hits: &mut Option<&mut Vec<Entry>>) {
         if let Some(h) = hits.as_deref_mut() {
-            h.extend(found);
+            h.extend_from_slice(found);
         }
     }
 
@@ -209,23 +225,23 @@ impl<'m> Document<'m> {
         }
     }
 
-    fn eval(&self, q: &Query, mut hits: Option<&mut Vec<usize>>) -> bool {
+    fn eval(&self, q: &Query, mut hits: Option<&mut Vec<Entry>>) -> bool {
         match q {
             Query::Term { field, word } => {
                 let mut ok = false;
                 for &f in Self::slots(*field) {
-                    let found = self.find(f, word);
+                    let found = self.lookup(f, word);
                     ok |= !found.is_empty();
-                    Self::record(found, &mut hits);
+                    Self::record(&found, &mut hits);
                 }
                 ok
             }
             Query::Prefix { field, prefix } => {
                 let mut ok = false;
                 for &f in Self::slots(*field) {
-                    let found = self.find_prefix(f, prefix);
+                    let found = self.lookup_prefix(f, prefix);
                     ok |= !found.is_empty();
-                    Self::record(found, &mut hits);
+                    Self::record(&found, &mut hits);
                 }
                 ok
             }
@@ -239,7 +255,7 @@ impl<'m> Document<'m> {
                     if here {
                         ok = true;
                         for w in words {
-                            Self::record(self.find(f, w), &mut hits);
+                            Self::record(&self.lookup(f, w), &mut hits);
                         }
                     }
                 }
@@ -291,13 +307,13 @@ impl<'m> Document<'m> {
         if first.is_empty() {
             return false;
         }
-        let rest: Vec<&[Entry]> = words[1..].iter().map(|w| self.lookup(f, w)).collect();
+        let rest: Vec<Cow<'_, [Entry]>> = words[1..].iter().map(|w| self.lookup(f, w)).collect();
         if rest.iter().any(|r| r.is_empty()) {
             return false;
         }
         first.iter().any(|e| {
             rest.iter().enumerate().all(|(i, r)| {
-                r.binary_search_by_key(&(e.3 + i as u32 + 1), |x| x.3)
+                r.binary_search_by_key(&(e.pos + i as u32 + 1), |x| x.pos)
                     .is_ok()
             })
         })
@@ -321,7 +337,7 @@ impl<'m> Document<'m> {
             if found.len() < *n {
                 return false;
             }
-            occ.extend(found.iter().map(|e| (e.3, i)));
+            occ.extend(found.iter().map(|e| (e.pos, i)));
         }
         occ.sort_unstable();
         // Sliding window over positions: the smallest span holding every needed word.

@@ -7,6 +7,8 @@
 //! possible anchor (only `site:` or `lang:` conditions, or only negations under OR) are
 //! evaluated on every mention.
 
+use std::collections::HashMap;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::eval::{Document, Hits};
@@ -19,20 +21,206 @@ enum Anchor {
     Prefix(String),
 }
 
+/// Very common French and English words: never chosen as anchors when a query offers
+/// anything else (they would make every mention a candidate).
+const COMMON: &[&str] = &[
+    "a",
+    "au",
+    "aux",
+    "avec",
+    "ce",
+    "ces",
+    "dans",
+    "de",
+    "des",
+    "du",
+    "elle",
+    "en",
+    "est",
+    "et",
+    "il",
+    "ils",
+    "je",
+    "la",
+    "le",
+    "les",
+    "leur",
+    "lui",
+    "mais",
+    "me",
+    "mes",
+    "ne",
+    "nous",
+    "on",
+    "ou",
+    "par",
+    "pas",
+    "pour",
+    "qu",
+    "que",
+    "qui",
+    "sa",
+    "se",
+    "ses",
+    "son",
+    "sur",
+    "ta",
+    "te",
+    "tu",
+    "un",
+    "une",
+    "vous",
+    "y",
+    "plus",
+    "tres",
+    "bien",
+    "fait",
+    "etre",
+    "avoir",
+    "tout",
+    "france",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "but",
+    "by",
+    "for",
+    "from",
+    "has",
+    "have",
+    "he",
+    "i",
+    "in",
+    "is",
+    "it",
+    "its",
+    "not",
+    "of",
+    "on",
+    "or",
+    "our",
+    "she",
+    "so",
+    "that",
+    "the",
+    "their",
+    "they",
+    "this",
+    "to",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "which",
+    "who",
+    "will",
+    "with",
+    "you",
+    "new",
+    "all",
+    "can",
+    "more",
+    "one",
+    "just",
+    "get",
+    // frequent in what customers and the press write about brands
+    "client",
+    "clients",
+    "service",
+    "services",
+    "produit",
+    "produits",
+    "prix",
+    "offre",
+    "commande",
+    "livraison",
+    "magasin",
+    "marque",
+    "marques",
+    "entreprise",
+    "societe",
+    "groupe",
+    "nouveau",
+    "nouvelle",
+    "gamme",
+    "avis",
+    "annonce",
+    "rappel",
+    "qualite",
+    "semaine",
+    "annee",
+    "hier",
+    "aujourd",
+    "hui",
+    "depuis",
+    "encore",
+    "moins",
+    "vraiment",
+    "mal",
+    "achat",
+    "vente",
+    "ventes",
+    "paris",
+    "lyon",
+    "customer",
+    "customers",
+    "product",
+    "products",
+    "price",
+    "store",
+    "review",
+    "quality",
+    "today",
+    "support",
+    "team",
+    "market",
+    "growth",
+    "sales",
+    "launch",
+    "company",
+    "brand",
+    "order",
+    "delivery",
+    "week",
+    "year",
+    "really",
+    "good",
+    "bad",
+    "still",
+    "since",
+    "app",
+    "site",
+    "web",
+    "internet",
+    "euros",
+];
+
+/// How bad an anchor is: how many queries share it (a rough stand-in for how common it
+/// is in text), much worse for very common words, slightly worse when short.
+fn cost(w: &str, shared: &HashMap<String, u32>) -> u64 {
+    let base = shared.get(w).copied().unwrap_or(1) as u64;
+    let common = if COMMON.contains(&w) { 10_000 } else { 1 };
+    base * common * 16 + 16u64.saturating_sub(w.len() as u64)
+}
+
 /// Anchors of `q`, or `None` when a matching mention need not contain any word.
-fn prefilter(q: &Query) -> Option<Vec<Anchor>> {
+fn prefilter(q: &Query, shared: &HashMap<String, u32>) -> Option<Vec<Anchor>> {
     match q {
         Query::Term { word, .. } => Some(vec![Anchor::Word(word.clone())]),
         Query::Prefix { prefix, .. } => Some(vec![Anchor::Prefix(prefix.clone())]),
-        // Every word of a phrase is there: the longest is the most selective.
+        // Every word of a phrase is there: the cheapest is enough.
         Query::Phrase { words, .. } => Some(vec![Anchor::Word(
-            words.iter().max_by_key(|w| w.len())?.clone(),
+            words.iter().min_by_key(|w| cost(w, shared))?.clone(),
         )]),
         Query::Meta { .. } | Query::Not(_) => None,
         Query::Or(v) => {
             let mut out = Vec::new();
             for sub in v {
-                for a in prefilter(sub)? {
+                for a in prefilter(sub, shared)? {
                     if !out.contains(&a) {
                         out.push(a);
                     }
@@ -40,18 +228,35 @@ fn prefilter(q: &Query) -> Option<Vec<Anchor>> {
             }
             Some(out)
         }
-        // Any one part of an AND will do: the one with the fewest, longest anchors.
-        Query::And(v) => v.iter().filter_map(prefilter).min_by_key(|a| {
-            let shortest = a
-                .iter()
-                .map(|x| match x {
-                    Anchor::Word(w) | Anchor::Prefix(w) => w.len(),
-                })
-                .min()
-                .unwrap_or(0);
-            (a.len(), usize::MAX - shortest)
-        }),
+        // Any one part of an AND will do: the cheapest.
+        Query::And(v) => v
+            .iter()
+            .filter_map(|sub| prefilter(sub, shared))
+            .min_by_key(|a| a.iter().map(|x| anchor_cost(x, shared)).sum::<u64>()),
     }
+}
+
+fn anchor_cost(a: &Anchor, shared: &HashMap<String, u32>) -> u64 {
+    match a {
+        Anchor::Word(w) => cost(w, shared),
+        // A prefix stands for several words.
+        Anchor::Prefix(p) => cost(p, shared) * 4,
+    }
+}
+
+/// How many queries each word appears in.
+fn shared_words(queries: &[Query]) -> HashMap<String, u32> {
+    let mut shared: HashMap<String, u32> = HashMap::new();
+    for q in queries {
+        let mut words = Vec::new();
+        q.positive_words(&mut words);
+        words.sort();
+        words.dedup();
+        for w in words {
+            *shared.entry(w).or_default() += 1;
+        }
+    }
+    shared
 }
 
 /// Many queries, matched together.
@@ -67,12 +272,13 @@ pub struct Percolator {
 
 impl Percolator {
     pub fn new(queries: Vec<Query>) -> Percolator {
+        let shared = shared_words(&queries);
         let mut patterns: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut by_pattern: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for (i, q) in queries.iter().enumerate() {
-            match prefilter(q) {
+            match prefilter(q, &shared) {
                 None => always.push(i as u32),
                 Some(anchors) => {
                     for a in anchors {
@@ -168,22 +374,44 @@ mod tests {
     }
 
     #[test]
-    fn anchors_are_sound() {
+    fn anchors_are_sound_and_avoid_common_words() {
+        let none = HashMap::new();
         assert_eq!(
-            prefilter(&q("acme")),
+            prefilter(&q("acme"), &none),
             Some(vec![Anchor::Word("acme".into())])
         );
         assert_eq!(
-            prefilter(&q("\"la maison doree\"")),
+            prefilter(&q("\"la maison doree\""), &none),
             Some(vec![Anchor::Word("maison".into())])
         );
+        // Two precise words are cheaper than a prefix that stands for many.
         assert_eq!(
-            prefilter(&q("(acme OR globex) AND boycott*")),
+            prefilter(&q("(acme OR globex) AND boycott*"), &none),
+            Some(vec![
+                Anchor::Word("acme".into()),
+                Anchor::Word("globex".into())
+            ])
+        );
+        assert_eq!(
+            prefilter(
+                &q("(acme OR globex OR initech OR umbrella OR hooli) AND boycott*"),
+                &none
+            ),
             Some(vec![Anchor::Prefix("boycott".into())])
         );
-        assert_eq!(prefilter(&q("site:example.com")), None);
+        assert_eq!(prefilter(&q("site:example.com"), &none), None);
         assert_eq!(
-            prefilter(&q("acme site:example.com")),
+            prefilter(&q("acme site:example.com"), &none),
+            Some(vec![Anchor::Word("acme".into())])
+        );
+        // A word many queries share is a poor anchor: the brand is chosen.
+        let shared = shared_words(&[q("\"zorvex panne\""), q("panne globex"), q("panne initech")]);
+        assert_eq!(
+            prefilter(&q("\"zorvex panne\""), &shared),
+            Some(vec![Anchor::Word("zorvex".into())])
+        );
+        assert_eq!(
+            prefilter(&q("\"acme service\""), &none),
             Some(vec![Anchor::Word("acme".into())])
         );
     }

@@ -98,8 +98,19 @@ pub async fn run(
 
     // Ingest stage on its own thread.
     let (tx, rx) = mpsc::channel(INGEST_QUEUE);
+    // Near-duplicate detection remembers recent stories across restarts.
+    let mut enricher = crate::enrich::Enricher::new(&config.enrich);
+    let recent = index.search(&crate::store::index::SearchRequest {
+        since: Some(opts.clock.now() - chrono::Duration::days(3)),
+        limit: config.enrich.story_memory.min(100_000),
+        ..Default::default()
+    })?;
+    for m in recent.iter().rev() {
+        enricher.stories.remember_known(m.story.as_deref().unwrap_or(&m.id), &m.title, &m.text);
+    }
     let ingest = Ingest {
         matcher: Matcher::new(config.brands.clone()),
+        enricher,
         evaluator: Evaluator::new(config.rules.clone(), &config.brands),
         index: index.clone(),
         writer,

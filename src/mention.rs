@@ -127,6 +127,22 @@ impl Mention {
     pub fn hit(&self, brand: &str) -> Option<&BrandHit> {
         self.brands.iter().find(|b| b.brand == brand)
     }
+
+    /// The author, normalized per platform: social handles are global
+    /// (`mastodon:@anna@piaille.fr`, `reddit:u/anna`), names on a site are the site's
+    /// (`forum.example.org:anna`).
+    pub fn author_key(&self) -> Option<String> {
+        let a = self.author.as_deref()?.trim().to_lowercase();
+        if a.is_empty() {
+            return None;
+        }
+        Some(match self.source_kind.as_str() {
+            "mastodon" | "reddit" | "bluesky" | "hackernews" | "lemmy" | "youtube" | "stackexchange" => {
+                format!("{}:{a}", self.source_kind)
+            }
+            _ => format!("{}:{a}", self.site),
+        })
+    }
 }
 
 /// Query parameters that only track the reader and never change the page.

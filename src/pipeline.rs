@@ -99,6 +99,7 @@ pub struct SourceReport {
 
 pub struct Ingest {
     pub matcher: Matcher,
+    pub enricher: crate::enrich::Enricher,
     pub evaluator: Evaluator,
     pub index: Arc<MentionIndex>,
     pub writer: MentionWriter,
@@ -161,9 +162,12 @@ impl Ingest {
             .filter_map(|(m, f)| f.then_some(m))
             .collect();
 
-        // 2. Match.
+        // 2. Match, then enrich what will be indexed (language, sentiment, story, reach).
         for m in &mut fresh {
             m.brands = self.matcher.match_mention(m);
+            if self.keep_unmatched || !m.brands.is_empty() {
+                self.enricher.enrich(m);
+            }
         }
         let to_index: Vec<Mention> = fresh
             .iter()
@@ -216,6 +220,12 @@ impl Ingest {
                 }
             }
             let firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
+            // After the rules: "first time" means before this batch.
+            for m in &matched {
+                for b in m.brand_ids() {
+                    state::record_author_and_site(&tx, b, m)?;
+                }
+            }
             let mut enqueued = Vec::new();
             for f in firings {
                 if state::enqueue_alert(&tx, &f.alert, &f.notify)? {

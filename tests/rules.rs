@@ -31,6 +31,7 @@ impl Harness {
         let state = Arc::new(Mutex::new(State::open(&cfg.state_path()).unwrap()));
         let ingest = Ingest {
             matcher: Matcher::new(cfg.brands.clone()),
+            enricher: veille::enrich::Enricher::new(&cfg.enrich),
             evaluator: Evaluator::new(cfg.rules.clone(), &cfg.brands),
             writer: index.writer().unwrap(),
             index,

@@ -61,13 +61,14 @@ pub struct Config {
     pub path: PathBuf,
     pub daemon: DaemonConfig,
     pub crawl: CrawlConfig,
+    pub enrich: crate::enrich::EnrichConfig,
     pub brands: Vec<Brand>,
     pub sources: Vec<Source>,
     pub notifiers: BTreeMap<String, Notifier>,
     pub rules: Vec<Rule>,
 }
 
-const SECTIONS: &[&str] = &["daemon", "crawl", "brand", "source", "notifier"];
+const SECTIONS: &[&str] = &["daemon", "crawl", "enrich", "brand", "source", "notifier"];
 
 impl Config {
     /// Loads the config file and every rule file of its rules directory.
@@ -213,6 +214,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     };
     let mut daemon = DaemonConfig::default();
     let mut crawl = CrawlConfig::default();
+    let mut enrich = crate::enrich::EnrichConfig::default();
     let mut brand_cfgs: Vec<BrandConfig> = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
     let mut notifiers: BTreeMap<String, Notifier> = BTreeMap::new();
@@ -230,6 +232,26 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             "crawl" => {
                 if let Some(c) = file.de::<CrawlConfig>(value) {
                     crawl = c;
+                }
+            }
+            "enrich" => {
+                let span = value.span();
+                if let Some(e) = file.de::<crate::enrich::EnrichConfig>(value) {
+                    if !(0.05..=1.0).contains(&e.story_threshold) {
+                        file.error(span.clone(), "`story_threshold` must be between 0.05 and 1");
+                    }
+                    for l in &e.languages {
+                        if !crate::enrich::language::supported().any(|s| s == l) {
+                            file.error(
+                                span.clone(),
+                                format!(
+                                    "unknown language `{l}` in [enrich] languages: expected some of {}",
+                                    crate::enrich::language::supported().collect::<Vec<_>>().join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    enrich = e;
                 }
             }
             "brand" => brand_tables = array_of_tables(file, value, "brand"),
@@ -337,6 +359,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             path: file.path.to_path_buf(),
             daemon,
             crawl,
+            enrich,
             brands,
             sources,
             notifiers,

@@ -82,6 +82,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX websub_source ON websub (source);
     "#,
+    // 3: authors and sites per brand (influencers, first-time authors and sites)
+    r#"
+    CREATE TABLE authors (
+        brand TEXT NOT NULL,
+        author TEXT NOT NULL,
+        name TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        mentions INTEGER NOT NULL DEFAULT 0,
+        reach INTEGER,
+        PRIMARY KEY (brand, author)
+    ) WITHOUT ROWID;
+    CREATE TABLE sites (
+        brand TEXT NOT NULL,
+        site TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        mentions INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (brand, site)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn ms(d: DateTime<Utc>) -> i64 {
@@ -424,6 +445,41 @@ pub fn source_scheduled(
          ON CONFLICT (id) DO UPDATE SET next_due = ?2, auto_every = COALESCE(?3, auto_every)",
     )?
     .execute(params![id, ms(next_due), auto_every.map(|v| v as i64)])?;
+    Ok(())
+}
+
+/// Whether `brand` has a mention by `author` / on `site` recorded before now.
+pub fn known_author(tx: &Transaction<'_>, brand: &str, author: &str) -> anyhow::Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM authors WHERE brand = ?1 AND author = ?2")?
+        .exists(params![brand, author])?)
+}
+
+pub fn known_site(tx: &Transaction<'_>, brand: &str, site: &str) -> anyhow::Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM sites WHERE brand = ?1 AND site = ?2")?
+        .exists(params![brand, site])?)
+}
+
+/// Counts a mention of `brand` for its author and site.
+pub fn record_author_and_site(tx: &Transaction<'_>, brand: &str, m: &crate::mention::Mention) -> anyhow::Result<()> {
+    let at = ms(m.published_at);
+    if let Some(author) = m.author_key() {
+        tx.prepare_cached(
+            "INSERT INTO authors (brand, author, name, first_seen, last_seen, mentions, reach) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)
+             ON CONFLICT (brand, author) DO UPDATE SET last_seen = MAX(last_seen, ?4), first_seen = MIN(first_seen, ?4),
+                 mentions = mentions + 1, reach = MAX(COALESCE(reach, 0), COALESCE(?5, 0)), name = COALESCE(?3, name)",
+        )?
+        .execute(params![brand, author, m.author_name.as_deref().or(m.author.as_deref()), at, m.reach.map(|r| r as i64)])?;
+    }
+    if !m.site.is_empty() {
+        tx.prepare_cached(
+            "INSERT INTO sites (brand, site, first_seen, last_seen, mentions) VALUES (?1, ?2, ?3, ?3, 1)
+             ON CONFLICT (brand, site) DO UPDATE SET last_seen = MAX(last_seen, ?3), first_seen = MIN(first_seen, ?3),
+                 mentions = mentions + 1",
+        )?
+        .execute(params![brand, m.site, at])?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,110 @@
+//! Sentiment evaluation (not a timing benchmark): accuracy, macro-F1 and the negative
+//! class's precision and recall on the held-out test sets, per language.
+//!
+//!     cargo bench --bench sentiment            # evaluate on data/sentiment/*_test.tsv
+//!     cargo bench --bench sentiment -- tune    # search thresholds on the *_dev.tsv sets
+//!
+//! The test sets are never used to choose anything; `tune` reads only the dev sets.
+
+use veille::enrich::sentiment;
+use veille::mention::Label;
+
+fn load(path: &str) -> Vec<(Label, String)> {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full)
+        .unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (label, text) = l.split_once('\t').unwrap_or_else(|| panic!("{path}: no tab in {l:?}"));
+            (Label::parse(label).unwrap_or_else(|| panic!("{path}: bad label {label:?}")), text.to_string())
+        })
+        .collect()
+}
+
+struct Scores {
+    accuracy: f64,
+    macro_f1: f64,
+    neg_precision: f64,
+    neg_recall: f64,
+}
+
+fn evaluate(data: &[(Label, f32)], neg: f32, pos: f32) -> Scores {
+    let labels = [Label::Negative, Label::Neutral, Label::Positive];
+    let predict = |s: f32| {
+        if s <= neg {
+            Label::Negative
+        } else if s >= pos {
+            Label::Positive
+        } else {
+            Label::Neutral
+        }
+    };
+    let correct = data.iter().filter(|(l, s)| predict(*s) == *l).count();
+    let mut f1s = Vec::new();
+    let mut neg_pr = (0.0, 0.0);
+    for l in labels {
+        let tp = data.iter().filter(|(t, s)| *t == l && predict(*s) == l).count() as f64;
+        let predicted = data.iter().filter(|(_, s)| predict(*s) == l).count() as f64;
+        let actual = data.iter().filter(|(t, _)| *t == l).count() as f64;
+        let p = if predicted > 0.0 { tp / predicted } else { 0.0 };
+        let r = if actual > 0.0 { tp / actual } else { 0.0 };
+        f1s.push(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 });
+        if l == Label::Negative {
+            neg_pr = (p, r);
+        }
+    }
+    Scores {
+        accuracy: correct as f64 / data.len() as f64,
+        macro_f1: f1s.iter().sum::<f64>() / 3.0,
+        neg_precision: neg_pr.0,
+        neg_recall: neg_pr.1,
+    }
+}
+
+fn scored(lang: &str, set: &str) -> Vec<(Label, f32)> {
+    load(&format!("data/sentiment/{lang}_{set}.tsv"))
+        .into_iter()
+        .map(|(l, t)| (l, sentiment::score(&t, Some(lang))))
+        .collect()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sentiment evaluation: run it with `cargo bench --bench sentiment`");
+        return;
+    }
+    if std::env::args().any(|a| a == "tune") {
+        // Both languages share the thresholds: search them on the dev sets together.
+        let mut dev = scored("fr", "dev");
+        dev.extend(scored("en", "dev"));
+        let mut best: Option<(f64, f32, f32)> = None;
+        for n in (5..=80).map(|i| -(i as f32) / 100.0) {
+            for p in (5..=80).map(|i| i as f32 / 100.0) {
+                let s = evaluate(&dev, n, p);
+                if s.neg_precision >= 0.85 && best.is_none_or(|(f, _, _)| s.macro_f1 > f) {
+                    best = Some((s.macro_f1, n, p));
+                }
+            }
+        }
+        match best {
+            Some((f, n, p)) => println!("dev sets: best macro-F1 {f:.3} with NEGATIVE = {n:.2}, POSITIVE = {p:.2} (negative precision ≥ 0.85)"),
+            None => println!("no thresholds reach a negative precision of 0.85 on the dev sets"),
+        }
+        return;
+    }
+    println!("sentiment on the held-out test sets (thresholds {} / {}):", sentiment::NEGATIVE, sentiment::POSITIVE);
+    println!("{:<9} {:>6} {:>9} {:>9} {:>14} {:>11}", "language", "items", "accuracy", "macro-F1", "neg precision", "neg recall");
+    for lang in ["fr", "en"] {
+        let test = scored(lang, "test");
+        let s = evaluate(&test, sentiment::NEGATIVE, sentiment::POSITIVE);
+        println!(
+            "{lang:<9} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
+            test.len(),
+            s.accuracy,
+            s.macro_f1,
+            s.neg_precision,
+            s.neg_recall
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Enrichment: what veille knows about a mention besides its words — language, sentiment,
+//! near-duplicate story, reach. Runs in the ingest stage on every mention to be indexed.
+
+pub mod language;
+pub mod sentiment;
+pub mod story;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::mention::Mention;
+
+/// `[enrich]` in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrichConfig {
+    /// Languages to recognize when a source does not declare one (ISO 639-1).
+    pub languages: Vec<String>,
+    /// Estimated Jaccard similarity from which two mentions are one story (0–1).
+    pub story_threshold: f32,
+    /// Recent mentions kept in memory to find near-duplicates.
+    pub story_memory: usize,
+    /// Audience of sites, used as their mentions' reach (e.g. `"lemonde.fr" = 2000000`).
+    pub site_reach: BTreeMap<String, u64>,
+}
+
+impl Default for EnrichConfig {
+    fn default() -> Self {
+        EnrichConfig {
+            languages: vec!["fr".into(), "en".into(), "de".into(), "es".into(), "it".into(), "nl".into(), "pt".into()],
+            story_threshold: 0.5,
+            story_memory: 100_000,
+            site_reach: BTreeMap::new(),
+        }
+    }
+}
+
+pub struct Enricher {
+    languages: language::LanguageDetector,
+    pub stories: story::Stories,
+    site_reach: BTreeMap<String, u64>,
+}
+
+impl Enricher {
+    pub fn new(c: &EnrichConfig) -> Enricher {
+        Enricher {
+            languages: language::LanguageDetector::new(&c.languages),
+            stories: story::Stories::new(c.story_threshold, c.story_memory),
+            site_reach: c.site_reach.clone(),
+        }
+    }
+
+    /// Fills language (when the source gave none), sentiment, story and reach.
+    pub fn enrich(&mut self, m: &mut Mention) {
+        if m.language.is_none() {
+            m.language = self.languages.detect(&m.title, &m.text);
+        }
+        let lang = m.language.as_deref().map(crate::matching::primary_language);
+        let body = if m.title.is_empty() {
+            m.text.clone()
+        } else if m.text.is_empty() {
+            m.title.clone()
+        } else {
+            format!("{}. {}", m.title, m.text)
+        };
+        m.sentiment = Some(sentiment::analyze(&body, lang.as_deref()));
+        m.story = Some(self.stories.assign(&m.id, &m.title, &m.text));
+        m.reach = self.reach(m);
+    }
+
+    /// Reach estimate: the site's configured audience or what the source reports
+    /// (followers, subscribers, reputation), whichever is larger, plus what engagement
+    /// adds (a share reaches more people than a like).
+    pub fn reach(&self, m: &Mention) -> Option<u64> {
+        let site = self.site_weight(&m.site);
+        let e = &m.engagement;
+        let engaged = e.shares.unwrap_or(0).max(0) as u64 * 20
+            + (e.likes.unwrap_or(0).max(0) + e.replies.unwrap_or(0).max(0) + e.score.unwrap_or(0).max(0)) as u64 * 5;
+        match (site.max(m.reach), engaged) {
+            (None, 0) => None,
+            (base, engaged) => Some(base.unwrap_or(0) + engaged),
+        }
+    }
+
+    fn site_weight(&self, site: &str) -> Option<u64> {
+        let mut s = site;
+        loop {
+            if let Some(w) = self.site_reach.get(s) {
+                return Some(*w);
+            }
+            s = s.split_once('.')?.1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrich_fills_everything() {
+        let mut c = EnrichConfig::default();
+        c.site_reach.insert("example.com".into(), 50_000);
+        let mut e = Enricher::new(&c);
+        let mut m = crate::testutil::mention(
+            "Acme : une arnaque, remboursez les clients",
+            "Le service client d'Acme ne répond plus depuis trois semaines, c'est honteux et les clients sont furieux.",
+        );
+        m.site = "news.example.com".into();
+        m.engagement.shares = Some(10);
+        e.enrich(&mut m);
+        assert_eq!(m.language.as_deref(), Some("fr"));
+        assert_eq!(m.sentiment.unwrap().label, crate::mention::Label::Negative);
+        assert_eq!(m.story.as_deref(), Some(m.id.as_str()));
+        assert_eq!(m.reach, Some(50_200));
+    }
+}

@@ -1,0 +1,296 @@
+//! Sentiment of a mention in French and English: lexicons and rules, in the manner of
+//! VADER (Hutto & Gilbert, 2014).
+//!
+//! Word valences come from the VADER lexicon (English), its French adaptation, and
+//! veille's own lexicon of complaint and crisis vocabulary, idioms and emojis
+//! (`data/lexicons/`, credited there with their licenses). On top: negation ("pas
+//! terrible", "not bad", "ne … jamais"), intensifiers and diminishers ("très", "trop",
+//! "really", "a bit"), words in capitals, "but"/"mais" (what follows weighs more),
+//! exclamation marks. The sum becomes a score in [-1, 1]; thresholds chosen on a
+//! development set give the label (see `benches/sentiment.rs` for the evaluation).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::mention::{Label, Sentiment};
+use crate::text;
+
+/// Score at or below which a mention is negative; at or above `POSITIVE`, positive.
+/// Chosen on the development sets (data/sentiment/*_dev.tsv) for macro-F1 with a
+/// negative precision of at least 0.8: a false crisis alert costs the user's trust.
+pub const NEGATIVE: f32 = -0.30;
+pub const POSITIVE: f32 = 0.35;
+
+const NEGATIONS: &[&str] = &[
+    "pas", "jamais", "aucun", "aucune", "sans", "ni", "personne", "not", "no", "never", "without", "nor", "neither", "cannot",
+    "cant", "dont", "doesnt", "didnt", "isnt", "wasnt", "wont", "aint", "nothing", "nobody", "hardly",
+];
+/// Parts of English contractions after the apostrophe is gone: "doesn" + "t".
+const NT_STEMS: &[&str] = &["don", "doesn", "didn", "isn", "wasn", "aren", "weren", "won", "can", "couldn", "wouldn", "shouldn", "haven", "hasn", "ain"];
+const AFTER_NE: &[&str] = &["pas", "jamais", "plus", "rien", "guere", "point"];
+const BOOSTERS: &[&str] = &[
+    "tres", "trop", "vraiment", "tellement", "super", "hyper", "ultra", "extremement", "completement", "totalement", "grave",
+    "archi", "si", "tant", "absolument", "very", "really", "so", "extremely", "totally", "completely", "absolutely", "incredibly",
+    "super", "utterly", "truly", "most", "such", "way",
+];
+const DIMINISHERS: &[&str] = &[
+    "peu", "assez", "plutot", "moyennement", "legerement", "bit", "slightly", "somewhat", "kinda", "kind", "sort", "fairly",
+    "barely", "little", "marginally", "partly",
+];
+const CONTRAST: &[&str] = &["mais", "cependant", "pourtant", "neanmoins", "but", "however", "although", "though", "yet"];
+const EMOTICONS: &[(&str, f32)] = &[
+    (":)", 1.8), (":-)", 1.8), (":D", 2.4), (":-D", 2.4), ("<3", 2.6), (";)", 1.4), (":(", -2.0), (":-(", -2.0), (":'(", -2.2),
+    (":/", -1.2), (":-/", -1.2), (">:(", -2.6), ("D:", -1.6), (":@", -2.4),
+];
+
+struct Lexicons {
+    en: HashMap<String, f32>,
+    fr: HashMap<String, f32>,
+    /// folded multi-word phrases (any language) → valence
+    phrases: HashMap<String, f32>,
+    /// first words of phrases: only these start a phrase lookup
+    phrase_starts: std::collections::HashSet<String>,
+    /// longest phrase, in words
+    longest: usize,
+    /// emoji (first char) → valence
+    emojis: HashMap<char, f32>,
+}
+
+fn load(tsv: &str, words: &mut HashMap<String, f32>, phrases: &mut HashMap<String, f32>, emojis: &mut HashMap<char, f32>) {
+    for line in tsv.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('\t') else { continue };
+        let Ok(v) = v.trim().parse::<f32>() else { continue };
+        let folded: Vec<String> = text::tokens(k).into_iter().map(|t| t.text).filter(|t| !t.starts_with(['#', '@'])).collect();
+        match folded.len() {
+            0 => {
+                // An emoji or emoticon.
+                if let Some(c) = k.chars().next()
+                    && !c.is_ascii()
+                {
+                    emojis.insert(c, v);
+                }
+            }
+            1 => {
+                words.insert(folded.into_iter().next().unwrap(), v);
+            }
+            _ => {
+                phrases.insert(folded.join(" "), v);
+            }
+        }
+    }
+}
+
+fn lexicons() -> &'static Lexicons {
+    static L: OnceLock<Lexicons> = OnceLock::new();
+    L.get_or_init(|| {
+        let mut en = HashMap::new();
+        let mut fr = HashMap::new();
+        let mut phrases = HashMap::new();
+        let mut emojis = HashMap::new();
+        load(include_str!("../../data/lexicons/vader_en.tsv"), &mut en, &mut phrases, &mut emojis);
+        load(include_str!("../../data/lexicons/vader_fr.tsv"), &mut fr, &mut phrases, &mut emojis);
+        // The domain lexicon wins over both.
+        let mut domain = HashMap::new();
+        load(include_str!("../../data/lexicons/domain.tsv"), &mut domain, &mut phrases, &mut emojis);
+        for (k, v) in &domain {
+            en.insert(k.clone(), *v);
+            fr.insert(k.clone(), *v);
+        }
+        let longest = phrases.keys().map(|p: &String| p.split(' ').count()).max().unwrap_or(1);
+        let phrase_starts = phrases.keys().filter_map(|p| p.split(' ').next()).map(str::to_string).collect();
+        Lexicons {
+            en,
+            fr,
+            phrases,
+            phrase_starts,
+            longest,
+            emojis,
+        }
+    })
+}
+
+struct Word<'a> {
+    /// range of the folded word in the arena
+    folded: (usize, usize),
+    original: &'a str,
+}
+
+/// Scores `text` in `lang` ("fr", "en"; other or unknown: both lexicons).
+pub fn score(text_in: &str, lang: Option<&str>) -> f32 {
+    let lex = lexicons();
+    let mut arena = String::with_capacity(text_in.len());
+    let mut words: Vec<Word<'_>> = Vec::with_capacity(text_in.len() / 5);
+    text::tokenize(text_in, |t| {
+        if !t.text.starts_with(['#', '@']) {
+            let start = arena.len();
+            arena.push_str(t.text);
+            words.push(Word {
+                folded: (start, arena.len()),
+                original: &text_in[t.start..t.end],
+            });
+        }
+    });
+    let f = |w: &Word<'_>| &arena[w.folded.0..w.folded.1];
+    let maps: [Option<&HashMap<String, f32>>; 2] = match lang {
+        Some("fr") => [Some(&lex.fr), None],
+        Some("en") => [Some(&lex.en), None],
+        _ => [Some(&lex.fr), Some(&lex.en)],
+    };
+    let shouting_everywhere = words.iter().filter(|w| is_caps(w.original)).count() * 2 > words.len();
+    let contrast_at = words.iter().rposition(|w| CONTRAST.contains(&f(w)));
+
+    let mut sum = 0.0f32;
+    let mut key = String::with_capacity(64);
+    let mut i = 0;
+    while i < words.len() {
+        // Longest phrase first ("pas terrible" before "terrible").
+        let mut found: Option<(usize, f32)> = None;
+        if lex.phrase_starts.contains(f(&words[i])) {
+            for n in (2..=lex.longest.min(words.len() - i)).rev() {
+                key.clear();
+                for (j, w) in words[i..i + n].iter().enumerate() {
+                    if j > 0 {
+                        key.push(' ');
+                    }
+                    key.push_str(f(w));
+                }
+                if let Some(v) = lex.phrases.get(key.as_str()) {
+                    found = Some((n, *v));
+                    break;
+                }
+            }
+        }
+        if found.is_none() {
+            let w = f(&words[i]);
+            found = maps.iter().flatten().find_map(|m| m.get(w)).map(|v| (1, *v));
+        }
+        let Some((n, mut v)) = found else {
+            i += 1;
+            continue;
+        };
+        if is_caps(words[i].original) && !shouting_everywhere {
+            v += v.signum() * 0.733;
+        }
+        // Intensifiers and diminishers just before.
+        for (d, k) in (1..=3).filter_map(|d| i.checked_sub(d).map(|k| (d, k))) {
+            let prev = f(&words[k]);
+            let scale = 1.0 - 0.05 * (d as f32 - 1.0);
+            if BOOSTERS.contains(&prev) {
+                v += v.signum() * 0.293 * scale;
+            } else if DIMINISHERS.contains(&prev) {
+                v -= v.signum() * 0.293 * scale;
+            }
+        }
+        // Idioms already carry their negation ("pas terrible"); single words are flipped.
+        if n == 1 && negated(&words, &arena, i) {
+            v *= -0.74;
+        }
+        sum += match contrast_at {
+            Some(c) if i < c => v * 0.5,
+            Some(c) if i > c => v * 1.5,
+            _ => v,
+        };
+        i += n;
+    }
+    // Emojis are never ASCII: ASCII characters are skipped without a lookup.
+    for c in text_in.chars().filter(|c| !c.is_ascii()) {
+        if let Some(v) = lex.emojis.get(&c) {
+            sum += v;
+        }
+    }
+    if text_in.contains([':', ';', '<', '>']) {
+        for (e, v) in EMOTICONS {
+            sum += v * text_in.matches(e).count() as f32;
+        }
+    }
+    if sum != 0.0 {
+        let bangs = text_in.matches('!').count().min(4) as f32;
+        sum += sum.signum() * bangs * 0.292;
+    }
+    sum / (sum * sum + 15.0).sqrt()
+}
+
+fn is_caps(w: &str) -> bool {
+    w.chars().filter(|c| c.is_alphabetic()).count() > 1 && w.chars().all(|c| !c.is_lowercase())
+}
+
+/// A negation among the three words before, or a French "ne … pas/jamais/plus" around.
+fn negated(words: &[Word<'_>], arena: &str, i: usize) -> bool {
+    let f = |w: &Word<'_>| &arena[w.folded.0..w.folded.1];
+    let before = |k: usize| i.checked_sub(k).map(|j| f(&words[j]));
+    for k in 1..=3 {
+        let Some(w) = before(k) else { break };
+        if NEGATIONS.contains(&w) {
+            return true;
+        }
+        // "doesn't like": the apostrophe split "doesn" and "t".
+        if w == "t" && before(k + 1).is_some_and(|s| NT_STEMS.contains(&s)) {
+            return true;
+        }
+        if w == "ne" || w == "n" {
+            let after = words[i + 1..].iter().take(2).any(|x| AFTER_NE.contains(&f(x)));
+            let between = words[i - k + 1..i].iter().any(|x| AFTER_NE.contains(&f(x)));
+            if after || between {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Score and label.
+pub fn analyze(text_in: &str, lang: Option<&str>) -> Sentiment {
+    let s = score(text_in, lang);
+    Sentiment {
+        score: s,
+        label: label(s),
+    }
+}
+
+pub fn label(score: f32) -> Label {
+    if score <= NEGATIVE {
+        Label::Negative
+    } else if score >= POSITIVE {
+        Label::Positive
+    } else {
+        Label::Neutral
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(s: &str, lang: &str) -> Label {
+        analyze(s, Some(lang)).label
+    }
+
+    #[test]
+    fn complaints_and_praise() {
+        assert_eq!(l("Acme c'est une arnaque, remboursez-moi !", "fr"), Label::Negative);
+        assert_eq!(l("Le SAV d'Acme est injoignable depuis 3 semaines 😡", "fr"), Label::Negative);
+        assert_eq!(l("Super expérience avec Acme, je recommande 👍", "fr"), Label::Positive);
+        assert_eq!(l("Acme ouvre un magasin à Lyon la semaine prochaine", "fr"), Label::Neutral);
+        assert_eq!(l("Worst customer service ever, never again with Acme", "en"), Label::Negative);
+        assert_eq!(l("Acme's new kettle is amazing, highly recommend!", "en"), Label::Positive);
+        assert_eq!(l("Acme will open a store in Leeds next month", "en"), Label::Neutral);
+    }
+
+    #[test]
+    fn negation_intensity_and_contrast() {
+        assert_eq!(l("La nouvelle appli Acme, pas terrible", "fr"), Label::Negative);
+        assert_eq!(l("Pas mal du tout la nouvelle gamme Acme", "fr"), Label::Positive);
+        assert_eq!(l("Acme ne fonctionne jamais correctement", "fr"), Label::Negative);
+        assert_eq!(l("The Acme app is not bad at all", "en"), Label::Positive);
+        assert_eq!(l("I don't like the new Acme update", "en"), Label::Negative);
+        assert!(score("Acme est très mauvais", Some("fr")) < score("Acme est mauvais", Some("fr")));
+        assert!(score("Acme is really good", Some("en")) > score("Acme is good", Some("en")));
+        assert!(score("Acme is a bit bad", Some("en")) > score("Acme is bad", Some("en")));
+        assert!(score("Livraison rapide mais produit cassé", Some("fr")) < 0.0, "what follows 'mais' weighs more");
+        assert!(score("SCAM", Some("en")) < score("scam", Some("en")) || score("Acme is a SCAM", Some("en")) < score("Acme is a scam", Some("en")));
+        assert!(score("Acme is bad!!!", Some("en")) < score("Acme is bad", Some("en")));
+    }
+}

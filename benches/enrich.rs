@@ -20,7 +20,10 @@ fn main() {
         let (base, lang) = if i % 2 == 0 { (FR, "fr") } else { (EN, "en") };
         // Each mention a little different; one in four declares no language.
         let cut: String = base.chars().take(base.chars().count() - (i % 97)).collect();
-        let text = format!("{cut} {i} {}", ["", "Lire aussi la suite.", "👍", "😡 !!"][i % 4]);
+        let text = format!(
+            "{cut} {i} {}",
+            ["", "Lire aussi la suite.", "👍", "😡 !!"][i % 4]
+        );
         let mut m = veille::testutil::mention(&format!("Acme news {i}"), &text);
         m.language = (i % 4 != 0).then(|| lang.to_string());
         m.engagement.likes = Some((i % 50) as i64);
@@ -39,17 +42,30 @@ fn main() {
     }
     runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
     // Where the time goes.
-    let detector = veille::enrich::language::LanguageDetector::new(&EnrichConfig::default().languages);
+    let detector =
+        veille::enrich::language::LanguageDetector::new(&EnrichConfig::default().languages);
     let parts: [(&str, Box<dyn Fn(&veille::mention::Mention)>); 3] = [
-        ("language detection", Box::new(|m| {
-            std::hint::black_box(detector.detect(&m.title, &m.text));
-        })),
-        ("sentiment", Box::new(|m| {
-            std::hint::black_box(veille::enrich::sentiment::score(&m.text, m.language.as_deref()));
-        })),
-        ("story signature", Box::new(|m| {
-            std::hint::black_box(veille::enrich::story::signature(&m.title, &m.text));
-        })),
+        (
+            "language detection",
+            Box::new(|m| {
+                std::hint::black_box(detector.detect(&m.title, &m.text));
+            }),
+        ),
+        (
+            "sentiment",
+            Box::new(|m| {
+                std::hint::black_box(veille::enrich::sentiment::score(
+                    &m.text,
+                    m.language.as_deref(),
+                ));
+            }),
+        ),
+        (
+            "story signature",
+            Box::new(|m| {
+                std::hint::black_box(veille::enrich::story::signature(&m.title, &m.text));
+            }),
+        ),
     ];
     for (name, f) in parts {
         let sample = &mentions[..2000];
@@ -57,7 +73,16 @@ fn main() {
         for m in sample {
             f(m);
         }
-        println!("  {name}: {:.1} µs when it runs", t.elapsed().as_secs_f64() * 1e6 / sample.len() as f64);
+        println!(
+            "  {name}: {:.1} µs when it runs",
+            t.elapsed().as_secs_f64() * 1e6 / sample.len() as f64
+        );
     }
-    println!("enrichment: {:.1} µs per mention (median of 5 runs over {} mentions; min {:.1}, max {:.1})", runs[2], mentions.len(), runs[0], runs[4]);
+    println!(
+        "enrichment: {:.1} µs per mention (median of 5 runs over {} mentions; min {:.1}, max {:.1})",
+        runs[2],
+        mentions.len(),
+        runs[0],
+        runs[4]
+    );
 }

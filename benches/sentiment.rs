@@ -16,8 +16,13 @@ fn load(path: &str) -> Vec<(Label, String)> {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let (label, text) = l.split_once('\t').unwrap_or_else(|| panic!("{path}: no tab in {l:?}"));
-            (Label::parse(label).unwrap_or_else(|| panic!("{path}: bad label {label:?}")), text.to_string())
+            let (label, text) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{path}: no tab in {l:?}"));
+            (
+                Label::parse(label).unwrap_or_else(|| panic!("{path}: bad label {label:?}")),
+                text.to_string(),
+            )
         })
         .collect()
 }
@@ -44,12 +49,19 @@ fn evaluate(data: &[(Label, f32)], neg: f32, pos: f32) -> Scores {
     let mut f1s = Vec::new();
     let mut neg_pr = (0.0, 0.0);
     for l in labels {
-        let tp = data.iter().filter(|(t, s)| *t == l && predict(*s) == l).count() as f64;
+        let tp = data
+            .iter()
+            .filter(|(t, s)| *t == l && predict(*s) == l)
+            .count() as f64;
         let predicted = data.iter().filter(|(_, s)| predict(*s) == l).count() as f64;
         let actual = data.iter().filter(|(t, _)| *t == l).count() as f64;
         let p = if predicted > 0.0 { tp / predicted } else { 0.0 };
         let r = if actual > 0.0 { tp / actual } else { 0.0 };
-        f1s.push(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 });
+        f1s.push(if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        });
         if l == Label::Negative {
             neg_pr = (p, r);
         }
@@ -88,13 +100,22 @@ fn main() {
             }
         }
         match best {
-            Some((f, n, p)) => println!("dev sets: best macro-F1 {f:.3} with NEGATIVE = {n:.2}, POSITIVE = {p:.2} (negative precision ≥ 0.85)"),
+            Some((f, n, p)) => println!(
+                "dev sets: best macro-F1 {f:.3} with NEGATIVE = {n:.2}, POSITIVE = {p:.2} (negative precision ≥ 0.85)"
+            ),
             None => println!("no thresholds reach a negative precision of 0.85 on the dev sets"),
         }
         return;
     }
-    println!("sentiment on the held-out test sets (thresholds {} / {}):", sentiment::NEGATIVE, sentiment::POSITIVE);
-    println!("{:<9} {:>6} {:>9} {:>9} {:>14} {:>11}", "language", "items", "accuracy", "macro-F1", "neg precision", "neg recall");
+    println!(
+        "sentiment on the held-out test sets (thresholds {} / {}):",
+        sentiment::NEGATIVE,
+        sentiment::POSITIVE
+    );
+    println!(
+        "{:<9} {:>6} {:>9} {:>9} {:>14} {:>11}",
+        "language", "items", "accuracy", "macro-F1", "neg precision", "neg recall"
+    );
     for lang in ["fr", "en"] {
         let test = scored(lang, "test");
         let s = evaluate(&test, sentiment::NEGATIVE, sentiment::POSITIVE);

@@ -106,7 +106,9 @@ pub async fn run(
         ..Default::default()
     })?;
     for m in recent.iter().rev() {
-        enricher.stories.remember_known(m.story.as_deref().unwrap_or(&m.id), &m.title, &m.text);
+        enricher
+            .stories
+            .remember_known(m.story.as_deref().unwrap_or(&m.id), &m.title, &m.text);
     }
     let ingest = Ingest {
         matcher: Matcher::new(config.brands.clone()),

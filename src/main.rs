@@ -78,6 +78,12 @@ enum Command {
         /// Only mentions from this source (its id).
         #[arg(long)]
         source: Option<String>,
+        /// Only mentions with this sentiment: negative, neutral or positive.
+        #[arg(long)]
+        sentiment: Option<String>,
+        /// Only mentions in this language (ISO 639-1, e.g. fr).
+        #[arg(long)]
+        lang: Option<String>,
         /// Only mentions published within this duration, e.g. 24h or 7d.
         #[arg(long)]
         since: Option<Duration>,
@@ -100,6 +106,19 @@ enum Command {
         config: ConfigArg,
         #[command(subcommand)]
         action: Option<SourcesAction>,
+    },
+    /// Authors who talk most about a brand, ranked by mentions × reach.
+    Authors {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The brand (its id).
+        #[arg(long)]
+        brand: String,
+        /// Period, e.g. 30d.
+        #[arg(long, default_value = "30d")]
+        since: Duration,
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
     },
     /// List recent alerts and their delivery state per notifier.
     Alerts {
@@ -150,6 +169,7 @@ fn main() -> ExitCode {
             | Command::Check { .. }
             | Command::Sources { .. }
             | Command::Alerts { .. }
+            | Command::Authors { .. }
     );
     init_logging(if quiet { "warn" } else { "info" });
     match real_main(cli) {
@@ -204,6 +224,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             brand,
             source,
+            sentiment,
+            lang,
             since,
             until,
             limit,
@@ -213,16 +235,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));
             };
-            veille::cli::search(
-                &c,
+            let filters = veille::cli::Filters {
                 brand,
                 source,
+                sentiment,
+                lang,
                 since,
                 until,
-                limit,
-                json,
-                &query.join(" "),
-            )
+            };
+            veille::cli::search(&c, filters, limit, json, &query.join(" "))
         }
         Command::Sources { config, action } => match action {
             None => {
@@ -239,6 +260,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 rt.block_on(veille::cli::source_test(&c, &id))
             }
         },
+        Command::Authors {
+            config,
+            brand,
+            since,
+            limit,
+        } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::authors(&c, &brand, since, limit)
+        }
         Command::Alerts { config, limit } => {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));

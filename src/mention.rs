@@ -137,7 +137,8 @@ impl Mention {
             return None;
         }
         Some(match self.source_kind.as_str() {
-            "mastodon" | "reddit" | "bluesky" | "hackernews" | "lemmy" | "youtube" | "stackexchange" => {
+            "mastodon" | "reddit" | "bluesky" | "hackernews" | "lemmy" | "youtube"
+            | "stackexchange" => {
                 format!("{}:{a}", self.source_kind)
             }
             _ => format!("{}:{a}", self.site),

@@ -48,14 +48,22 @@ impl LanguageDetector {
     pub fn detect(&self, title: &str, text: &str) -> Option<String> {
         // Two hundred characters are enough and keep the cost bounded.
         let mut sample = String::with_capacity(256);
-        for c in title.chars().chain(". ".chars()).chain(text.chars()).take(200) {
+        for c in title
+            .chars()
+            .chain(". ".chars())
+            .chain(text.chars())
+            .take(200)
+        {
             sample.push(c);
         }
         let info = self.detector.detect(&sample)?;
         if !info.is_reliable() && info.confidence() < 0.5 {
             return None;
         }
-        LANGS.iter().find(|(_, l)| *l == info.lang()).map(|(c, _)| c.to_string())
+        LANGS
+            .iter()
+            .find(|(_, l)| *l == info.lang())
+            .map(|(c, _)| c.to_string())
     }
 }
 

@@ -2,6 +2,7 @@
 //! near-duplicate story, reach. Runs in the ingest stage on every mention to be indexed.
 
 pub mod language;
+pub mod model;
 pub mod sentiment;
 pub mod story;
 
@@ -28,7 +29,15 @@ pub struct EnrichConfig {
 impl Default for EnrichConfig {
     fn default() -> Self {
         EnrichConfig {
-            languages: vec!["fr".into(), "en".into(), "de".into(), "es".into(), "it".into(), "nl".into(), "pt".into()],
+            languages: vec![
+                "fr".into(),
+                "en".into(),
+                "de".into(),
+                "es".into(),
+                "it".into(),
+                "nl".into(),
+                "pt".into(),
+            ],
             story_threshold: 0.5,
             story_memory: 100_000,
             site_reach: BTreeMap::new(),
@@ -76,7 +85,10 @@ impl Enricher {
         let site = self.site_weight(&m.site);
         let e = &m.engagement;
         let engaged = e.shares.unwrap_or(0).max(0) as u64 * 20
-            + (e.likes.unwrap_or(0).max(0) + e.replies.unwrap_or(0).max(0) + e.score.unwrap_or(0).max(0)) as u64 * 5;
+            + (e.likes.unwrap_or(0).max(0)
+                + e.replies.unwrap_or(0).max(0)
+                + e.score.unwrap_or(0).max(0)) as u64
+                * 5;
         match (site.max(m.reach), engaged) {
             (None, 0) => None,
             (base, engaged) => Some(base.unwrap_or(0) + engaged),

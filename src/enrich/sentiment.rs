@@ -22,25 +22,91 @@ pub const NEGATIVE: f32 = -0.30;
 pub const POSITIVE: f32 = 0.35;
 
 const NEGATIONS: &[&str] = &[
-    "pas", "jamais", "aucun", "aucune", "sans", "ni", "personne", "not", "no", "never", "without", "nor", "neither", "cannot",
-    "cant", "dont", "doesnt", "didnt", "isnt", "wasnt", "wont", "aint", "nothing", "nobody", "hardly",
+    "pas", "jamais", "aucun", "aucune", "sans", "ni", "personne", "not", "no", "never", "without",
+    "nor", "neither", "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "wasnt", "wont", "aint",
+    "nothing", "nobody", "hardly",
 ];
 /// Parts of English contractions after the apostrophe is gone: "doesn" + "t".
-const NT_STEMS: &[&str] = &["don", "doesn", "didn", "isn", "wasn", "aren", "weren", "won", "can", "couldn", "wouldn", "shouldn", "haven", "hasn", "ain"];
+const NT_STEMS: &[&str] = &[
+    "don", "doesn", "didn", "isn", "wasn", "aren", "weren", "won", "can", "couldn", "wouldn",
+    "shouldn", "haven", "hasn", "ain",
+];
 const AFTER_NE: &[&str] = &["pas", "jamais", "plus", "rien", "guere", "point"];
 const BOOSTERS: &[&str] = &[
-    "tres", "trop", "vraiment", "tellement", "super", "hyper", "ultra", "extremement", "completement", "totalement", "grave",
-    "archi", "si", "tant", "absolument", "very", "really", "so", "extremely", "totally", "completely", "absolutely", "incredibly",
-    "super", "utterly", "truly", "most", "such", "way",
+    "tres",
+    "trop",
+    "vraiment",
+    "tellement",
+    "super",
+    "hyper",
+    "ultra",
+    "extremement",
+    "completement",
+    "totalement",
+    "grave",
+    "archi",
+    "si",
+    "tant",
+    "absolument",
+    "very",
+    "really",
+    "so",
+    "extremely",
+    "totally",
+    "completely",
+    "absolutely",
+    "incredibly",
+    "super",
+    "utterly",
+    "truly",
+    "most",
+    "such",
+    "way",
 ];
 const DIMINISHERS: &[&str] = &[
-    "peu", "assez", "plutot", "moyennement", "legerement", "bit", "slightly", "somewhat", "kinda", "kind", "sort", "fairly",
-    "barely", "little", "marginally", "partly",
+    "peu",
+    "assez",
+    "plutot",
+    "moyennement",
+    "legerement",
+    "bit",
+    "slightly",
+    "somewhat",
+    "kinda",
+    "kind",
+    "sort",
+    "fairly",
+    "barely",
+    "little",
+    "marginally",
+    "partly",
 ];
-const CONTRAST: &[&str] = &["mais", "cependant", "pourtant", "neanmoins", "but", "however", "although", "though", "yet"];
+const CONTRAST: &[&str] = &[
+    "mais",
+    "cependant",
+    "pourtant",
+    "neanmoins",
+    "but",
+    "however",
+    "although",
+    "though",
+    "yet",
+];
 const EMOTICONS: &[(&str, f32)] = &[
-    (":)", 1.8), (":-)", 1.8), (":D", 2.4), (":-D", 2.4), ("<3", 2.6), (";)", 1.4), (":(", -2.0), (":-(", -2.0), (":'(", -2.2),
-    (":/", -1.2), (":-/", -1.2), (">:(", -2.6), ("D:", -1.6), (":@", -2.4),
+    (":)", 1.8),
+    (":-)", 1.8),
+    (":D", 2.4),
+    (":-D", 2.4),
+    ("<3", 2.6),
+    (";)", 1.4),
+    (":(", -2.0),
+    (":-(", -2.0),
+    (":'(", -2.2),
+    (":/", -1.2),
+    (":-/", -1.2),
+    (">:(", -2.6),
+    ("D:", -1.6),
+    (":@", -2.4),
 ];
 
 struct Lexicons {
@@ -56,14 +122,27 @@ struct Lexicons {
     emojis: HashMap<char, f32>,
 }
 
-fn load(tsv: &str, words: &mut HashMap<String, f32>, phrases: &mut HashMap<String, f32>, emojis: &mut HashMap<char, f32>) {
+fn load(
+    tsv: &str,
+    words: &mut HashMap<String, f32>,
+    phrases: &mut HashMap<String, f32>,
+    emojis: &mut HashMap<char, f32>,
+) {
     for line in tsv.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let Some((k, v)) = line.split_once('\t') else { continue };
-        let Ok(v) = v.trim().parse::<f32>() else { continue };
-        let folded: Vec<String> = text::tokens(k).into_iter().map(|t| t.text).filter(|t| !t.starts_with(['#', '@'])).collect();
+        let Some((k, v)) = line.split_once('\t') else {
+            continue;
+        };
+        let Ok(v) = v.trim().parse::<f32>() else {
+            continue;
+        };
+        let folded: Vec<String> = text::tokens(k)
+            .into_iter()
+            .map(|t| t.text)
+            .filter(|t| !t.starts_with(['#', '@']))
+            .collect();
         match folded.len() {
             0 => {
                 // An emoji or emoticon.
@@ -90,17 +169,40 @@ fn lexicons() -> &'static Lexicons {
         let mut fr = HashMap::new();
         let mut phrases = HashMap::new();
         let mut emojis = HashMap::new();
-        load(include_str!("../../data/lexicons/vader_en.tsv"), &mut en, &mut phrases, &mut emojis);
-        load(include_str!("../../data/lexicons/vader_fr.tsv"), &mut fr, &mut phrases, &mut emojis);
+        load(
+            include_str!("../../data/lexicons/vader_en.tsv"),
+            &mut en,
+            &mut phrases,
+            &mut emojis,
+        );
+        load(
+            include_str!("../../data/lexicons/vader_fr.tsv"),
+            &mut fr,
+            &mut phrases,
+            &mut emojis,
+        );
         // The domain lexicon wins over both.
         let mut domain = HashMap::new();
-        load(include_str!("../../data/lexicons/domain.tsv"), &mut domain, &mut phrases, &mut emojis);
+        load(
+            include_str!("../../data/lexicons/domain.tsv"),
+            &mut domain,
+            &mut phrases,
+            &mut emojis,
+        );
         for (k, v) in &domain {
             en.insert(k.clone(), *v);
             fr.insert(k.clone(), *v);
         }
-        let longest = phrases.keys().map(|p: &String| p.split(' ').count()).max().unwrap_or(1);
-        let phrase_starts = phrases.keys().filter_map(|p| p.split(' ').next()).map(str::to_string).collect();
+        let longest = phrases
+            .keys()
+            .map(|p: &String| p.split(' ').count())
+            .max()
+            .unwrap_or(1);
+        let phrase_starts = phrases
+            .keys()
+            .filter_map(|p| p.split(' ').next())
+            .map(str::to_string)
+            .collect();
         Lexicons {
             en,
             fr,
@@ -118,8 +220,44 @@ struct Word<'a> {
     original: &'a str,
 }
 
+/// What the lexicons and rules see in a text: the features of the sentiment model.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    /// VADER-style compound score in [-1, 1].
+    pub compound: f32,
+    /// Sums of positive and (absolute) negative valences, after modifiers.
+    pub positive: f32,
+    pub negative: f32,
+    pub bangs: f32,
+    pub question: bool,
+    /// Hashes of the word features: `w:<word>` (`w:not_<word>` after a negation) and
+    /// `b:<word> <word>` bigrams, see [`feature_hash`].
+    pub features: Vec<u64>,
+}
+
+/// FNV-1a, continued over `bytes`.
+pub fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The hash of a feature name (`w:bon`, `w:not_bon`, `b:pas mal`).
+pub fn feature_hash(name: &str) -> u64 {
+    fnv(FNV_START, name.as_bytes())
+}
+
 /// Scores `text` in `lang` ("fr", "en"; other or unknown: both lexicons).
 pub fn score(text_in: &str, lang: Option<&str>) -> f32 {
+    parts(text_in, lang).compound
+}
+
+/// Lexicon scoring, keeping what the model needs.
+pub fn parts(text_in: &str, lang: Option<&str>) -> Parts {
     let lex = lexicons();
     let mut arena = String::with_capacity(text_in.len());
     let mut words: Vec<Word<'_>> = Vec::with_capacity(text_in.len() / 5);
@@ -139,11 +277,36 @@ pub fn score(text_in: &str, lang: Option<&str>) -> f32 {
         Some("en") => [Some(&lex.en), None],
         _ => [Some(&lex.fr), Some(&lex.en)],
     };
-    let shouting_everywhere = words.iter().filter(|w| is_caps(w.original)).count() * 2 > words.len();
+    let shouting_everywhere =
+        words.iter().filter(|w| is_caps(w.original)).count() * 2 > words.len();
     let contrast_at = words.iter().rposition(|w| CONTRAST.contains(&f(w)));
 
     let mut sum = 0.0f32;
+    let (mut positive, mut negative) = (0.0f32, 0.0f32);
     let mut key = String::with_capacity(64);
+    // Word features: unigrams (marked after a negation) and bigrams.
+    let mut features = Vec::with_capacity(words.len() * 2);
+    let mut negation_left = 0u8;
+    for (k, w) in words.iter().enumerate() {
+        let word = f(w);
+        let mut h = fnv(FNV_START, if negation_left > 0 { b"w:not_" } else { b"w:" });
+        h = fnv(h, word.as_bytes());
+        features.push(h);
+        if k > 0 {
+            let b = fnv(
+                fnv(
+                    fnv(fnv(FNV_START, b"b:"), f(&words[k - 1]).as_bytes()),
+                    b" ",
+                ),
+                word.as_bytes(),
+            );
+            features.push(b);
+        }
+        negation_left = negation_left.saturating_sub(1);
+        if is_negation(word, (k > 0).then(|| f(&words[k - 1]))) {
+            negation_left = 3;
+        }
+    }
     let mut i = 0;
     while i < words.len() {
         // Longest phrase first ("pas terrible" before "terrible").
@@ -165,7 +328,11 @@ pub fn score(text_in: &str, lang: Option<&str>) -> f32 {
         }
         if found.is_none() {
             let w = f(&words[i]);
-            found = maps.iter().flatten().find_map(|m| m.get(w)).map(|v| (1, *v));
+            found = maps
+                .iter()
+                .flatten()
+                .find_map(|m| m.get(w))
+                .map(|v| (1, *v));
         }
         let Some((n, mut v)) = found else {
             i += 1;
@@ -188,29 +355,59 @@ pub fn score(text_in: &str, lang: Option<&str>) -> f32 {
         if n == 1 && negated(&words, &arena, i) {
             v *= -0.74;
         }
-        sum += match contrast_at {
+        let v = match contrast_at {
             Some(c) if i < c => v * 0.5,
             Some(c) if i > c => v * 1.5,
             _ => v,
         };
+        sum += v;
+        if v > 0.0 {
+            positive += v;
+        } else {
+            negative -= v;
+        }
         i += n;
     }
     // Emojis are never ASCII: ASCII characters are skipped without a lookup.
+    let mut symbols = 0.0f32;
     for c in text_in.chars().filter(|c| !c.is_ascii()) {
         if let Some(v) = lex.emojis.get(&c) {
-            sum += v;
+            symbols += v;
         }
     }
     if text_in.contains([':', ';', '<', '>']) {
         for (e, v) in EMOTICONS {
-            sum += v * text_in.matches(e).count() as f32;
+            symbols += v * text_in.matches(e).count() as f32;
         }
     }
+    sum += symbols;
+    if symbols > 0.0 {
+        positive += symbols;
+    } else {
+        negative -= symbols;
+    }
+    let bangs = text_in.matches('!').count().min(4) as f32;
     if sum != 0.0 {
-        let bangs = text_in.matches('!').count().min(4) as f32;
         sum += sum.signum() * bangs * 0.292;
     }
-    sum / (sum * sum + 15.0).sqrt()
+    Parts {
+        compound: sum / (sum * sum + 15.0).sqrt(),
+        positive,
+        negative,
+        bangs,
+        question: text_in.contains('?'),
+        features,
+    }
+}
+
+/// Does `word` (after `prev`) negate what follows? ("pas", "never", the "t" of "doesn't").
+pub fn is_negation(word: &str, prev: Option<&str>) -> bool {
+    NEGATIONS.contains(&word) || (word == "t" && prev.is_some_and(|p| NT_STEMS.contains(&p)))
+}
+
+/// [`is_negation`] at position `k` of a word list.
+pub fn starts_negation(words: &[String], k: usize) -> bool {
+    is_negation(&words[k], (k > 0).then(|| words[k - 1].as_str()))
 }
 
 fn is_caps(w: &str) -> bool {
@@ -231,7 +428,10 @@ fn negated(words: &[Word<'_>], arena: &str, i: usize) -> bool {
             return true;
         }
         if w == "ne" || w == "n" {
-            let after = words[i + 1..].iter().take(2).any(|x| AFTER_NE.contains(&f(x)));
+            let after = words[i + 1..]
+                .iter()
+                .take(2)
+                .any(|x| AFTER_NE.contains(&f(x)));
             let between = words[i - k + 1..i].iter().any(|x| AFTER_NE.contains(&f(x)));
             if after || between {
                 return true;
@@ -270,27 +470,53 @@ mod tests {
 
     #[test]
     fn complaints_and_praise() {
-        assert_eq!(l("Acme c'est une arnaque, remboursez-moi !", "fr"), Label::Negative);
-        assert_eq!(l("Le SAV d'Acme est injoignable depuis 3 semaines 😡", "fr"), Label::Negative);
-        assert_eq!(l("Super expérience avec Acme, je recommande 👍", "fr"), Label::Positive);
-        assert_eq!(l("Acme ouvre un magasin à Lyon la semaine prochaine", "fr"), Label::Neutral);
-        assert_eq!(l("Worst customer service ever, never again with Acme", "en"), Label::Negative);
-        assert_eq!(l("Acme's new kettle is amazing, highly recommend!", "en"), Label::Positive);
-        assert_eq!(l("Acme will open a store in Leeds next month", "en"), Label::Neutral);
+        assert_eq!(
+            l("Acme c'est une arnaque, remboursez-moi !", "fr"),
+            Label::Negative
+        );
+        assert_eq!(
+            l("Le SAV d'Acme est injoignable depuis 3 semaines 😡", "fr"),
+            Label::Negative
+        );
+        assert_eq!(
+            l("Super expérience avec Acme, je recommande 👍", "fr"),
+            Label::Positive
+        );
+        assert_eq!(
+            l("Acme ouvre un magasin à Lyon la semaine prochaine", "fr"),
+            Label::Neutral
+        );
+        assert_eq!(
+            l("Worst customer service ever, never again with Acme", "en"),
+            Label::Negative
+        );
+        assert_eq!(
+            l("Acme's new kettle is amazing, highly recommend!", "en"),
+            Label::Positive
+        );
+        assert_eq!(
+            l("Acme will open a store in Leeds next month", "en"),
+            Label::Neutral
+        );
     }
 
     #[test]
     fn negation_intensity_and_contrast() {
-        assert_eq!(l("La nouvelle appli Acme, pas terrible", "fr"), Label::Negative);
-        assert_eq!(l("Pas mal du tout la nouvelle gamme Acme", "fr"), Label::Positive);
-        assert_eq!(l("Acme ne fonctionne jamais correctement", "fr"), Label::Negative);
-        assert_eq!(l("The Acme app is not bad at all", "en"), Label::Positive);
-        assert_eq!(l("I don't like the new Acme update", "en"), Label::Negative);
-        assert!(score("Acme est très mauvais", Some("fr")) < score("Acme est mauvais", Some("fr")));
-        assert!(score("Acme is really good", Some("en")) > score("Acme is good", Some("en")));
-        assert!(score("Acme is a bit bad", Some("en")) > score("Acme is bad", Some("en")));
-        assert!(score("Livraison rapide mais produit cassé", Some("fr")) < 0.0, "what follows 'mais' weighs more");
-        assert!(score("SCAM", Some("en")) < score("scam", Some("en")) || score("Acme is a SCAM", Some("en")) < score("Acme is a scam", Some("en")));
-        assert!(score("Acme is bad!!!", Some("en")) < score("Acme is bad", Some("en")));
+        let fr = |t: &str| score(t, Some("fr"));
+        let en = |t: &str| score(t, Some("en"));
+        assert!(fr("La nouvelle appli Acme, pas terrible") < -0.3);
+        assert!(fr("Pas mal du tout la nouvelle gamme Acme") > fr("la nouvelle gamme Acme") + 0.3);
+        assert!(fr("Acme ne fonctionne jamais correctement") < 0.0);
+        assert!(en("The Acme app is not bad at all") > 0.3);
+        assert!(en("I don't like the new Acme update") < 0.0);
+        assert!(fr("Acme est très mauvais") < fr("Acme est mauvais"));
+        assert!(en("Acme is really good") > en("Acme is good"));
+        assert!(en("Acme is a bit bad") > en("Acme is bad"));
+        assert!(
+            fr("Livraison rapide mais produit cassé") < 0.0,
+            "what follows 'mais' weighs more"
+        );
+        assert!(en("Acme is a SCAM") < en("Acme is a scam"));
+        assert!(en("Acme is bad!!!") < en("Acme is bad"));
     }
 }

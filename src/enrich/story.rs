@@ -140,7 +140,9 @@ impl Stories {
                 }
             }
         }
-        let story = best.map(|(_, s)| s.to_string()).unwrap_or_else(|| id.to_string());
+        let story = best
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_else(|| id.to_string());
         self.remember(story.clone(), sig, keys);
         story
     }
@@ -219,7 +221,10 @@ mod tests {
     fn a_story_copied_many_times_stays_fast_and_grouped() {
         let mut s = Stories::new(0.5, 100_000);
         for i in 0..2_000 {
-            assert_eq!(s.assign(&format!("m{i}"), "Copie", &format!("{WIRE} {i}")), "m0");
+            assert_eq!(
+                s.assign(&format!("m{i}"), "Copie", &format!("{WIRE} {i}")),
+                "m0"
+            );
         }
         // Buckets stay small: each new copy compares with a bounded number of others.
         assert!(s.bands.values().all(|v| v.len() <= BUCKET));

@@ -462,7 +462,11 @@ pub fn known_site(tx: &Transaction<'_>, brand: &str, site: &str) -> anyhow::Resu
 }
 
 /// Counts a mention of `brand` for its author and site.
-pub fn record_author_and_site(tx: &Transaction<'_>, brand: &str, m: &crate::mention::Mention) -> anyhow::Result<()> {
+pub fn record_author_and_site(
+    tx: &Transaction<'_>,
+    brand: &str,
+    m: &crate::mention::Mention,
+) -> anyhow::Result<()> {
     let at = ms(m.published_at);
     if let Some(author) = m.author_key() {
         tx.prepare_cached(

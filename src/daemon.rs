@@ -24,6 +24,8 @@ use crate::store::state::State;
 
 /// Items waiting between the fetchers and the ingest stage.
 const INGEST_QUEUE: usize = 256;
+/// How often time-driven rules are looked at.
+const TICK: StdDuration = StdDuration::from_secs(15);
 
 pub struct RunOptions {
     pub mode: Mode,
@@ -113,7 +115,11 @@ pub async fn run(
     let ingest = Ingest {
         matcher: Matcher::new(config.brands.clone()),
         enricher,
-        evaluator: Evaluator::new(config.rules.clone(), &config.brands),
+        evaluator: Evaluator::with_routes(
+            config.rules.clone(),
+            &config.brands,
+            config.routes.clone(),
+        ),
         index: index.clone(),
         writer,
         state: state.clone(),
@@ -186,6 +192,26 @@ pub async fn run(
         Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
     };
 
+    // Time-driven rules (flatlines, resolutions, silences ending) tick in the ingest stage.
+    let ticker = (opts.mode == Mode::Forever).then(|| {
+        let tx = tx.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TICK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {
+                        if tx.send(crate::pipeline::Event::Tick).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ = stop.changed() => return,
+                }
+            }
+        })
+    });
+
     // Scheduler, in this task.
     let scheduler = Scheduler {
         sources,
@@ -200,6 +226,10 @@ pub async fn run(
         after_poll,
     };
     scheduler.run(opts.mode, shutdown.clone()).await;
+    if let Some(t) = ticker {
+        t.abort();
+        let _ = t.await;
+    }
     // The WebSub registry holds a sender too: drop it so the ingest stage can finish.
     drop(websub);
     let _ = api_stop_tx.send(true);

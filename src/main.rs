@@ -47,6 +47,56 @@ enum SourcesAction {
 }
 
 #[derive(Subcommand)]
+enum RulesAction {
+    /// Replay the indexed history through a rule, with the live engine's code, and print
+    /// when it would have fired and the mentions behind each firing. Nothing is
+    /// delivered, nothing is stored.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The rule id.
+        rule: String,
+        /// Start of the replay, that long ago (e.g. 30d).
+        #[arg(long, default_value = "30d")]
+        from: Duration,
+        /// End of the replay, that long ago (default: now).
+        #[arg(long)]
+        to: Option<Duration>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SilenceAction {
+    /// Silence alerts of a rule and/or brand for a while: they are recorded, not
+    /// delivered (and delivered when the silence ends if their incident is still open).
+    Add {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long)]
+        brand: Option<String>,
+        /// How long, e.g. 2h.
+        #[arg(long = "for")]
+        duration: Duration,
+        /// Why (shown in `veille silence list`).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// List silences.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// End a silence now.
+    Expire {
+        #[command(flatten)]
+        config: ConfigArg,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the daemon: poll the sources, index mentions, raise and deliver alerts.
     ///
@@ -120,6 +170,16 @@ enum Command {
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
     },
+    /// Rules: backtest one against the indexed history.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Silences: add, list, expire.
+    Silence {
+        #[command(subcommand)]
+        action: SilenceAction,
+    },
     /// List recent alerts and their delivery state per notifier.
     Alerts {
         #[command(flatten)]
@@ -170,6 +230,8 @@ fn main() -> ExitCode {
             | Command::Sources { .. }
             | Command::Alerts { .. }
             | Command::Authors { .. }
+            | Command::Rules { .. }
+            | Command::Silence { .. }
     );
     init_logging(if quiet { "warn" } else { "info" });
     match real_main(cli) {
@@ -191,8 +253,24 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));
             };
+            // Rule test cases run now, through the real ingest stage.
+            let mut failed = 0;
+            let mut ran = 0;
+            for r in &c.rules {
+                for t in &r.tests {
+                    ran += 1;
+                    if let Err(e) = veille::rules::backtest::run_test(&c, r, t) {
+                        eprintln!("{}: {e}", r.file.display());
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                eprintln!("{failed} of {ran} rule test(s) failed");
+                return Ok(ExitCode::from(2));
+            }
             println!(
-                "{}: OK — {} brand(s), {} source(s), {} notifier(s), {} rule(s) from {}",
+                "{}: OK — {} brand(s), {} source(s), {} notifier(s), {} rule(s) from {}, {ran} rule test(s) passed",
                 config.config.display(),
                 c.brands.len(),
                 c.sources.len(),
@@ -270,6 +348,47 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             };
             veille::cli::authors(&c, &brand, since, limit)
+        }
+        Command::Rules {
+            action:
+                RulesAction::Test {
+                    config,
+                    rule,
+                    from,
+                    to,
+                },
+        } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::rules_test(&c, &rule, from, to)
+        }
+        Command::Silence { action } => {
+            let (config, what) = match action {
+                SilenceAction::Add {
+                    config,
+                    rule,
+                    brand,
+                    duration,
+                    reason,
+                } => (
+                    config,
+                    veille::cli::SilenceCmd::Add {
+                        rule,
+                        brand,
+                        duration,
+                        reason,
+                    },
+                ),
+                SilenceAction::List { config } => (config, veille::cli::SilenceCmd::List),
+                SilenceAction::Expire { config, id } => {
+                    (config, veille::cli::SilenceCmd::Expire(id))
+                }
+            };
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            veille::cli::silence(&c, what)
         }
         Command::Alerts { config, limit } => {
             let Some(c) = load(&config.config) else {

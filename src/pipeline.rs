@@ -53,6 +53,8 @@ pub enum Event {
         source: String,
         mentions: Vec<Mention>,
     },
+    /// Time passed: flatlines, resolutions, silences that ended.
+    Tick,
 }
 
 impl Event {
@@ -62,6 +64,7 @@ impl Event {
             | Event::Failed { source, .. }
             | Event::Scheduled { source, .. }
             | Event::Pushed { source, .. } => source,
+            Event::Tick => "",
         }
     }
 
@@ -192,6 +195,7 @@ impl Ingest {
         for m in &fresh {
             *new_per_source.entry(m.source.as_str()).or_default() += 1;
         }
+        let mut released = false;
         let firings = {
             let mut st = self.state.lock().unwrap();
             let tx = st.transaction()?;
@@ -216,10 +220,16 @@ impl Ingest {
                         next_due,
                         auto_every,
                     } => state::source_scheduled(&tx, source, *next_due, *auto_every)?,
-                    Event::Pushed { .. } => {}
+                    Event::Pushed { .. } | Event::Tick => {}
                 }
             }
-            let firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
+            let mut firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
+            if events.iter().any(|e| matches!(e, Event::Tick)) {
+                firings.extend(self.evaluator.tick(&tx, &self.index, now)?);
+                if state::release_silenced(&tx, now)? > 0 {
+                    released = true;
+                }
+            }
             // After the rules: "first time" means before this batch.
             for m in &matched {
                 for b in m.brand_ids() {
@@ -228,7 +238,7 @@ impl Ingest {
             }
             let mut enqueued = Vec::new();
             for f in firings {
-                if state::enqueue_alert(&tx, &f.alert, &f.notify)? {
+                if state::enqueue_alert(&tx, &f.alert, &f.notify, f.silenced)? {
                     enqueued.push(f);
                 }
             }
@@ -245,7 +255,7 @@ impl Ingest {
                 }
             }
         }
-        if !firings.is_empty() {
+        if !firings.is_empty() || released {
             self.wake.wake();
         }
         for f in &firings {
@@ -294,7 +304,7 @@ impl Ingest {
                     s.items += mentions.len() as u64;
                     s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
                 }
-                Event::Scheduled { .. } => {}
+                Event::Scheduled { .. } | Event::Tick => {}
             }
         }
         r.alerts.extend(firings.into_iter().map(|f| f.alert));

@@ -70,5 +70,10 @@ pub fn alert() -> Alert {
             terms: vec!["acme".into()],
         }],
         total_mentions: 1,
+        status: crate::alerts::Status::New,
+        incident: 1,
+        incident_key: "acme-crisis:acme::1".into(),
+        group: None,
+        stats: None,
     }
 }

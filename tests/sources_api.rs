@@ -4,6 +4,8 @@
 
 mod common;
 
+// Reach in the index is the source's audience (followers, subscribers, reputation)
+// plus what engagement adds (Enricher::reach): hence the `+ N` below.
 use chrono::Utc;
 use common::*;
 use serde_json::{Value, json};
@@ -93,7 +95,7 @@ async fn mastodon_hashtags_over_two_instances_with_paging_and_rate_limit() {
     assert_eq!(a.author_name.as_deref(), Some("Margaux L."));
     assert_eq!(
         (a.reach, a.engagement.likes, a.engagement.shares),
-        (Some(342), Some(3), Some(2))
+        (Some(342 + 60), Some(3), Some(2))
     );
     assert_eq!(a.language.as_deref(), Some("fr"));
     assert_eq!(a.source_kind, "mastodon");
@@ -205,7 +207,7 @@ async fn reddit_oauth_search_paging_and_subreddit_listing() {
     assert_eq!(a.author.as_deref(), Some("u/kettle_fan"));
     assert_eq!(
         (a.reach, a.engagement.score, a.engagement.replies),
-        (Some(2_400_000), Some(57), Some(12))
+        (Some(2_400_000 + 365), Some(57), Some(12))
     );
     assert_eq!(a.url, "https://www.reddit.com/r/france/comments/b/acme/");
     // The token request, and the search as Reddit wants it.
@@ -366,7 +368,7 @@ async fn bluesky_session_renewal_cursor_paging_and_reach() {
     assert_eq!(p.url, "https://bsky.app/profile/zoe.bsky.social/post/3k2");
     assert_eq!(
         (p.reach, p.engagement.likes, p.engagement.shares),
-        (Some(1234), Some(3), Some(2))
+        (Some(1234 + 60), Some(3), Some(2))
     );
     assert_eq!(p.author.as_deref(), Some("@zoe.bsky.social"));
     let logins = srv.requests("/xrpc/com.atproto.server.createSession");
@@ -461,7 +463,7 @@ async fn stackexchange_pages_backoff_and_throttle() {
     assert_eq!(q.text, "Using acme::init() & it fails");
     assert_eq!(
         (q.author_name.as_deref(), q.reach),
-        (Some("Jérôme"), Some(1520))
+        (Some("Jérôme"), Some(1520 + 20))
     );
     let req = &srv.requests(p)[0].query;
     assert_eq!(

@@ -36,6 +36,56 @@ pub struct Alert {
     pub mentions: Vec<AlertMention>,
     /// Mentions behind the alert (may exceed `mentions.len()`).
     pub total_mentions: usize,
+    /// new, update or resolved.
+    #[serde(default)]
+    pub status: Status,
+    /// The incident this alert belongs to (its database id).
+    #[serde(default)]
+    pub incident: i64,
+    /// Stable name of the incident ("rule:brand:group:id"): e-mails of one incident form
+    /// one thread (Message-ID of the first, In-Reply-To/References for the others).
+    #[serde(default)]
+    pub incident_key: String,
+    /// What the incident groups on (a story, a site…), when the rule groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Figures behind a windowed alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+}
+
+/// Where an incident stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    New,
+    Update,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Update => "update",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+/// The numbers a windowed rule looked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Stats {
+    /// Mentions in the window.
+    pub count: u64,
+    pub window: String,
+    /// spike: mentions expected in such a window (from the baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    /// sentiment_shift: share of negative mentions (0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

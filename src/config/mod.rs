@@ -66,9 +66,12 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub notifiers: BTreeMap<String, Notifier>,
     pub rules: Vec<Rule>,
+    pub routes: Vec<crate::rules::Route>,
 }
 
-const SECTIONS: &[&str] = &["daemon", "crawl", "enrich", "brand", "source", "notifier"];
+const SECTIONS: &[&str] = &[
+    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route",
+];
 
 impl Config {
     /// Loads the config file and every rule file of its rules directory.
@@ -219,6 +222,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     let mut sources: Vec<Source> = Vec::new();
     let mut notifiers: BTreeMap<String, Notifier> = BTreeMap::new();
     let mut brand_tables = Vec::new();
+    let mut route_tables = Vec::new();
     let mut source_tables = Vec::new();
     let mut declared = Declared::default();
 
@@ -255,6 +259,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 }
             }
             "brand" => brand_tables = array_of_tables(file, value, "brand"),
+            "route" => route_tables = array_of_tables(file, value, "route"),
             "source" => source_tables = array_of_tables(file, value, "source"),
             "notifier" => {
                 let span = value.span();
@@ -348,6 +353,20 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             search.resolve(&brands);
         }
     }
+    let mut routes = Vec::new();
+    for t in route_tables {
+        if let Some(r) = file.de::<crate::rules::RouteConfig>(t) {
+            for n in &r.notify {
+                if !declared.notifiers.contains(n.get_ref()) {
+                    file.error(
+                        n.span(),
+                        format!("unknown notifier `{}` in [[route]]: expected one of the configured notifiers", n.get_ref()),
+                    );
+                }
+            }
+            routes.push(crate::rules::Route::from(&r));
+        }
+    }
     let mut seen = HashSet::new();
     for s in &sources {
         if !seen.insert(s.id.clone()) {
@@ -364,6 +383,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             sources,
             notifiers,
             rules: Vec::new(),
+            routes,
         },
         declared,
     ))

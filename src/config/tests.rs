@@ -214,11 +214,11 @@ kind = "spike"
     );
     assert!(
         m.iter()
-            .any(|x| x.contains("needs `window`") && x.contains("`min_count`")),
+            .any(|x| x.starts_with("12:1:") && x.contains("needs `min_count`")),
         "{m:?}"
     );
     assert!(
-        m.iter().any(|x| x.contains("unknown variant `spike`")),
+        m.iter().any(|x| x.starts_with("18:1:") && x.contains("needs `ratio`")),
         "{m:?}"
     );
     assert!(e.0.iter().all(|d| d.file == p));

@@ -170,7 +170,12 @@ pub fn payload(
 ) -> serde_json::Value {
     let e = |s: &str| escape(flavor, s);
     let header = format!(
-        "{} {} · {}: {}",
+        "{}{} {} · {}: {}",
+        match alert.status {
+            crate::alerts::Status::New => "",
+            crate::alerts::Status::Update => "Update — ",
+            crate::alerts::Status::Resolved => ":white_check_mark: Resolved — ",
+        },
         match alert.severity {
             crate::rules::Severity::Critical => ":rotating_light:",
             crate::rules::Severity::Warning => ":warning:",

@@ -229,16 +229,30 @@ pub fn severity_color(s: Severity) -> &'static str {
 }
 
 /// Subject line: severity, brand, rule, summary — one line, no control characters.
+/// Updates and resolutions say so, and mail clients thread them under the first alert.
 pub fn subject(alert: &Alert) -> String {
+    let status = match alert.status {
+        crate::alerts::Status::New => "",
+        crate::alerts::Status::Update => "Update: ",
+        crate::alerts::Status::Resolved => "Resolved: ",
+    };
     text::truncate(
         &text::single_line(&format!(
-            "[{}] {} · {}: {}",
+            "{status}[{}] {} · {}: {}",
             alert.severity.as_str().to_uppercase(),
             alert.brand_name,
             alert.rule,
             alert.summary
         )),
         200,
+    )
+}
+
+/// Message-ID of the first e-mail of an incident: the thread's root.
+pub fn thread_id(alert: &Alert, domain: &str) -> String {
+    format!(
+        "<{}@{domain}>",
+        crate::mention::hash_id("incident", &alert.incident_key)
     )
 }
 
@@ -276,16 +290,25 @@ pub fn render(alert: &Alert) -> Result<(String, String), minijinja::Error> {
 pub fn build_message(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> anyhow::Result<Message> {
     let (txt, html) = render(alert)?;
     let domain = from.email.domain().to_string();
+    let root = thread_id(alert, &domain);
+    let own = if alert.status == crate::alerts::Status::New && !alert.incident_key.is_empty() {
+        root.clone()
+    } else {
+        format!(
+            "<{}@{}>",
+            crate::mention::hash_id("alert", &alert.key),
+            domain
+        )
+    };
     let mut b = Message::builder()
         .from(from.clone())
         .subject(subject(alert))
         .date(alert.created_at.into())
-        .message_id(Some(format!(
-            "<{}@{}>",
-            crate::mention::hash_id("alert", &alert.key),
-            domain
-        )))
+        .message_id(Some(own.clone()))
         .header(header::MIME_VERSION_1_0);
+    if own != root {
+        b = b.in_reply_to(root.clone()).references(root);
+    }
     for t in to {
         b = b.to(t.clone());
     }

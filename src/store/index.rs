@@ -134,6 +134,10 @@ pub struct SearchRequest {
     pub lang: Option<String>,
     pub brand: Option<String>,
     pub source: Option<String>,
+    /// Any of these source kinds (rss, reddit…).
+    pub source_kinds: Vec<String>,
+    /// Any of these languages.
+    pub langs: Vec<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub limit: usize,
@@ -218,6 +222,26 @@ impl MentionIndex {
             clauses.push((
                 Occur::Must,
                 term_query(self.f.lang, &crate::matching::primary_language(l)),
+            ));
+        }
+        if !req.source_kinds.is_empty() {
+            clauses.push((
+                Occur::Must,
+                either(
+                    req.source_kinds
+                        .iter()
+                        .map(|k| term_query(self.f.source_kind, &k.to_lowercase())),
+                ),
+            ));
+        }
+        if !req.langs.is_empty() {
+            clauses.push((
+                Occur::Must,
+                either(
+                    req.langs
+                        .iter()
+                        .map(|l| term_query(self.f.lang, &crate::matching::primary_language(l))),
+                ),
             ));
         }
         if req.since.is_some() || req.until.is_some() {

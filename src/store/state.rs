@@ -103,6 +103,48 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (brand, site)
     ) WITHOUT ROWID;
     "#,
+    // 4: incidents, silences; deliveries may be held by a silence
+    r#"
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+        opened_at INTEGER NOT NULL,
+        last_true_at INTEGER NOT NULL,
+        last_alert_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        alerts INTEGER NOT NULL DEFAULT 0,
+        suppressed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX incidents_open ON incidents (state, rule, brand, grp);
+    CREATE TABLE silences (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT,
+        brand TEXT,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        expired_at INTEGER
+    );
+    ALTER TABLE alerts ADD COLUMN incident INTEGER;
+    ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
+    CREATE TABLE deliveries_v4 (
+        alert_seq INTEGER NOT NULL REFERENCES alerts(seq),
+        notifier TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'silenced')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER,
+        PRIMARY KEY (alert_seq, notifier)
+    );
+    INSERT INTO deliveries_v4 SELECT * FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v4 RENAME TO deliveries;
+    CREATE INDEX deliveries_queue ON deliveries (notifier, state, alert_seq);
+    "#,
 ];
 
 pub fn ms(d: DateTime<Utc>) -> i64 {
@@ -154,6 +196,14 @@ pub struct AlertRow {
 }
 
 impl State {
+    /// A throw-away database (backtests).
+    pub fn open_in_memory() -> anyhow::Result<State> {
+        let conn = Connection::open_in_memory()?;
+        let mut s = State { conn };
+        s.migrate()?;
+        Ok(s)
+    }
+
     pub fn open(path: &Path) -> anyhow::Result<State> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -487,6 +537,199 @@ pub fn record_author_and_site(
     Ok(())
 }
 
+/// An open incident.
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub id: i64,
+    pub rule: String,
+    pub brand: String,
+    pub group: String,
+    pub opened_at: DateTime<Utc>,
+    pub last_true_at: DateTime<Utc>,
+    pub last_alert_at: DateTime<Utc>,
+    pub alerts: i64,
+}
+
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+    Ok(Incident {
+        id: r.get(0)?,
+        rule: r.get(1)?,
+        brand: r.get(2)?,
+        group: r.get(3)?,
+        opened_at: from_ms(r.get(4)?),
+        last_true_at: from_ms(r.get(5)?),
+        last_alert_at: from_ms(r.get(6)?),
+        alerts: r.get(7)?,
+    })
+}
+
+const INCIDENT_COLUMNS: &str =
+    "id, rule, brand, grp, opened_at, last_true_at, last_alert_at, alerts";
+
+pub fn open_incident(
+    tx: &Transaction<'_>,
+    rule: &str,
+    brand: &str,
+    group: &str,
+) -> anyhow::Result<Option<Incident>> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE state = 'open' AND rule = ?1 AND brand = ?2 AND grp = ?3"
+        ))?
+        .query_row(params![rule, brand, group], incident_row)
+        .optional()?)
+}
+
+pub fn open_incidents(conn: &Connection) -> anyhow::Result<Vec<Incident>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE state = 'open' ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], incident_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn create_incident(
+    tx: &Transaction<'_>,
+    rule: &str,
+    brand: &str,
+    group: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO incidents (rule, brand, grp, state, opened_at, last_true_at, last_alert_at, alerts)
+         VALUES (?1, ?2, ?3, 'open', ?4, ?4, ?4, 0)",
+    )?
+    .execute(params![rule, brand, group, ms(now)])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The condition held at `now`; `alerted` when an alert went out for it.
+pub fn touch_incident(
+    tx: &Transaction<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+    alerted: bool,
+) -> anyhow::Result<()> {
+    if alerted {
+        tx.prepare_cached("UPDATE incidents SET last_true_at = ?2, last_alert_at = ?2, alerts = alerts + 1 WHERE id = ?1")?
+            .execute(params![id, ms(now)])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE incidents SET last_true_at = ?2, suppressed = suppressed + 1 WHERE id = ?1",
+        )?
+        .execute(params![id, ms(now)])?;
+    }
+    Ok(())
+}
+
+pub fn resolve_incident(tx: &Transaction<'_>, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+    tx.prepare_cached("UPDATE incidents SET state = 'resolved', resolved_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ms(now)])?;
+    Ok(())
+}
+
+/// A silence: alerts of the rule and brand (None: any) are recorded, not delivered.
+#[derive(Debug, Clone)]
+pub struct Silence {
+    pub id: i64,
+    pub rule: Option<String>,
+    pub brand: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: String,
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+impl Silence {
+    pub fn active(&self, now: DateTime<Utc>) -> bool {
+        self.expired_at.is_none() && self.starts_at <= now && now < self.ends_at
+    }
+
+    pub fn covers(&self, rule: &str, brand: &str) -> bool {
+        self.rule.as_deref().is_none_or(|r| r == rule)
+            && self.brand.as_deref().is_none_or(|b| b == brand)
+    }
+}
+
+pub fn add_silence(
+    conn: &Connection,
+    rule: Option<&str>,
+    brand: Option<&str>,
+    now: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    reason: &str,
+) -> anyhow::Result<i64> {
+    conn.execute(
+        "INSERT INTO silences (rule, brand, starts_at, ends_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![rule, brand, ms(now), ms(ends), reason],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn expire_silence(conn: &Connection, id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL",
+        params![id, ms(now)],
+    )? > 0)
+}
+
+pub fn silences(conn: &Connection) -> anyhow::Result<Vec<Silence>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, rule, brand, starts_at, ends_at, reason, expired_at FROM silences ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Silence {
+            id: r.get(0)?,
+            rule: r.get(1)?,
+            brand: r.get(2)?,
+            starts_at: from_ms(r.get(3)?),
+            ends_at: from_ms(r.get(4)?),
+            reason: r.get(5)?,
+            expired_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deliveries held by a silence that no longer applies, for incidents still open, go
+/// out now. Returns how many were released.
+pub fn release_silenced(tx: &Transaction<'_>, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let active: Vec<Silence> = silences(tx)?
+        .into_iter()
+        .filter(|s| s.active(now))
+        .collect();
+    let held: Vec<(i64, String, String, String, Option<i64>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT d.alert_seq, d.notifier, a.rule, a.brand, a.incident FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
+             WHERE d.state = 'silenced'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut released = 0;
+    for (seq, notifier, rule, brand, incident) in held {
+        if active.iter().any(|s| s.covers(&rule, &brand)) {
+            continue;
+        }
+        let open = match incident {
+            Some(id) => tx
+                .prepare_cached("SELECT 1 FROM incidents WHERE id = ?1 AND state = 'open'")?
+                .exists(params![id])?,
+            None => true,
+        };
+        if open {
+            tx.prepare_cached(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3 WHERE alert_seq = ?1 AND notifier = ?2",
+            )?
+            .execute(params![seq, notifier, ms(now)])?;
+            released += 1;
+        }
+    }
+    Ok(released)
+}
+
 pub fn last_fired(
     tx: &Transaction<'_>,
     rule: &str,
@@ -513,17 +756,19 @@ pub fn set_fired(
     Ok(())
 }
 
-/// Writes an alert and one pending delivery per notifier. An alert whose key exists is
-/// ignored: the dedup key makes a redone batch harmless. Returns whether it was new.
+/// Writes an alert and one delivery per notifier (held when `silenced`). An alert whose
+/// key exists is ignored: the dedup key makes a redone batch harmless. Returns whether it
+/// was new.
 pub fn enqueue_alert(
     tx: &Transaction<'_>,
     alert: &Alert,
     notifiers: &[String],
+    silenced: bool,
 ) -> anyhow::Result<bool> {
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO alerts (key, rule, brand, severity, created_at, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO alerts (key, rule, brand, severity, created_at, payload, incident, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             alert.key,
@@ -531,7 +776,9 @@ pub fn enqueue_alert(
             alert.brand,
             alert.severity.as_str(),
             ms(alert.created_at),
-            serde_json::to_string(alert)?
+            serde_json::to_string(alert)?,
+            alert.incident,
+            alert.status.as_str()
         ])?;
     if inserted == 0 {
         return Ok(false);
@@ -539,9 +786,9 @@ pub fn enqueue_alert(
     let seq = tx.last_insert_rowid();
     for n in notifiers {
         tx.prepare_cached(
-            "INSERT INTO deliveries (alert_seq, notifier, state, next_attempt_at) VALUES (?1, ?2, 'pending', ?3)",
+            "INSERT INTO deliveries (alert_seq, notifier, state, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![seq, n, ms(alert.created_at)])?;
+        .execute(params![seq, n, if silenced { "silenced" } else { "pending" }, ms(alert.created_at)])?;
     }
     Ok(true)
 }

@@ -136,6 +136,10 @@ impl Ingest {
                 error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again");
             }
         }
+        // Every batch is committed; let background merges finish before exiting.
+        if let Err(e) = self.writer.close() {
+            error!(error = format!("{e:#}"), "index merges did not finish");
+        }
     }
 
     pub fn process(&mut self, events: Vec<Event>) -> anyhow::Result<()> {

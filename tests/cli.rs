@@ -96,7 +96,9 @@ fn check_accepts_the_shipped_example_config_and_rules() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("OK") && stdout.contains("3 rule(s)"),
+        stdout.contains("OK")
+            && stdout.contains("9 rule(s)")
+            && stdout.contains("13 rule test(s) passed"),
         "{stdout}"
     );
 }
@@ -166,6 +168,104 @@ fn demo_runs_offline_and_delivers() {
         "{}",
         text(&out.stderr)
     );
+    // Backtesting a rule on the kept history prints its firings with their mentions.
+    let cfg = config.to_str().unwrap();
+    let out = run(&[
+        "rules",
+        "test",
+        "--config",
+        cfg,
+        "acme-crisis-words",
+        "--from",
+        "3650d",
+    ]);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}{}", text(&out.stderr));
+    let n: usize = s
+        .split(": ")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(n >= 1, "{s}");
+    assert!(s.contains("[new] critical"), "{s}");
+    assert!(s.to_lowercase().contains("arnaque"), "{s}");
+    let out = run(&["rules", "test", "--config", cfg, "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown rule `nope`"));
+    // Silences: add, list, expire.
+    let out = run(&[
+        "silence",
+        "add",
+        "--config",
+        cfg,
+        "--brand",
+        "acme",
+        "--for",
+        "2h",
+        "--reason",
+        "statement published",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let added = text(&out.stdout);
+    let id = added
+        .split('#')
+        .nth(1)
+        .and_then(|x| x.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or_else(|| panic!("{added}"))
+        .to_string();
+    let list = text(&run(&["silence", "list", "--config", cfg]).stdout);
+    assert!(
+        list.contains("statement published") && list.contains("acme"),
+        "{list}"
+    );
+    let out = run(&["silence", "expire", "--config", cfg, &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["silence", "expire", "--config", cfg, &id]);
+    assert_eq!(out.status.code(), Some(2), "already ended");
+    let out = run(&["silence", "add", "--config", cfg, "--for", "1h"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a silence of everything is refused"
+    );
+}
+
+#[test]
+fn check_runs_the_rule_tests_and_reports_failures() {
+    let s = Setup::new();
+    s.write(&(base_config() + "\n[notifier.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nallow_private = true\n"));
+    s.rules(
+        "r.toml",
+        r#"[[rule]]
+id = "volume"
+brand = "acme"
+kind = "threshold"
+window = "1h"
+min_count = 3
+notify = ["hook"]
+
+[[rule.test]]
+name = "three in the hour"
+mentions = [{ ago = "30m", title = "Acme", count = 3 }]
+expect_alerts = 1
+
+[[rule.test]]
+name = "wrong on purpose"
+mentions = [{ ago = "30m", title = "Acme", count = 2 }]
+expect_alerts = 1
+"#,
+    );
+    let out = run(&["check", "--config", s.config_path().to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "test `wrong on purpose` of rule `volume`: expected 1 alert(s), the rule raised 0"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("1 of 2 rule test(s) failed"), "{err}");
 }
 
 /// Config with one feed holding a crisis item and a webhook notifier at `hook_url`.

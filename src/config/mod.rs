@@ -161,6 +161,27 @@ impl Config {
                                 ok = false;
                             }
                         }
+                        if let crate::rules::RuleKind::Flatline {
+                            source: Some(src), ..
+                        } = &p.rule.kind
+                            && !cfg.sources.iter().any(|s| &s.id == src)
+                        {
+                            f.error(
+                                c.id.span(),
+                                format!("rule `{}` watches the unknown source `{src}`: expected the id of a [[source]]", p.rule.id),
+                            );
+                            ok = false;
+                        }
+                        if ok && crate::rules::route(&p.rule, &cfg.routes).is_empty() {
+                            f.error(
+                                c.id.span(),
+                                format!(
+                                    "rule `{}` has no `notify` and no [[route]] matches it: its alerts would reach no one",
+                                    p.rule.id
+                                ),
+                            );
+                            ok = false;
+                        }
                         if ok {
                             cfg.rules.push(p.rule);
                         }

@@ -218,7 +218,8 @@ kind = "spike"
         "{m:?}"
     );
     assert!(
-        m.iter().any(|x| x.starts_with("18:1:") && x.contains("needs `ratio`")),
+        m.iter()
+            .any(|x| x.starts_with("18:1:") && x.contains("needs `ratio`")),
         "{m:?}"
     );
     assert!(e.0.iter().all(|d| d.file == p));

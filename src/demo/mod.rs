@@ -83,6 +83,17 @@ allow_private = true
 kind = "webhook"
 url_file = "secrets/competitor-feed-url"
 allow_private = true
+
+[[route]]
+severity = ["critical"]
+notify = ["crisis-mail", "team-chat"]
+
+[[route]]
+brands = ["globex"]
+notify = ["competitor-feed"]
+
+[[route]]
+notify = ["team-chat"]
 "#
     );
     s

@@ -29,6 +29,8 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
 
 pub struct LanguageDetector {
     detector: Detector,
+    /// Allowed codes, for the function-word fallback.
+    allowed: Vec<&'static str>,
 }
 
 impl LanguageDetector {
@@ -40,6 +42,11 @@ impl LanguageDetector {
             .map(|(_, l)| *l)
             .collect();
         LanguageDetector {
+            allowed: LANGS
+                .iter()
+                .filter(|(_, l)| allow.contains(l))
+                .map(|(c, _)| *c)
+                .collect(),
             detector: Detector::with_allowlist(allow),
         }
     }
@@ -57,15 +64,110 @@ impl LanguageDetector {
             sample.push(c);
         }
         let info = self.detector.detect(&sample)?;
-        if !info.is_reliable() && info.confidence() < 0.5 {
-            return None;
-        }
-        LANGS
+        let guess = LANGS
             .iter()
             .find(|(_, l)| *l == info.lang())
-            .map(|(c, _)| c.to_string())
+            .map(|(c, _)| *c);
+        if info.is_reliable() || info.confidence() >= 0.5 {
+            return guess.map(str::to_string);
+        }
+        // Trigrams need more text than a post has: "Acme en panne" or "J'adore Acme,
+        // merci !" are too short for whatlang to be sure. Function words decide then.
+        // Two function words settle it, one is enough when whatlang agrees; on a tie
+        // (Spanish and French share "un" and "de"), whatlang's guess breaks it.
+        let scores = self.function_words(&sample);
+        let hits = scores.first()?.1;
+        let top: Vec<&str> = scores
+            .iter()
+            .take_while(|s| s.1 == hits)
+            .map(|s| s.0)
+            .collect();
+        let agreed = guess.filter(|g| top.contains(g));
+        match (top.as_slice(), hits) {
+            (_, 0) => None,
+            ([only], 2..) => Some(only.to_string()),
+            _ => agreed.map(str::to_string),
+        }
+    }
+
+    /// Allowed languages by number of their function words in `sample`, most first.
+    fn function_words(&self, sample: &str) -> Vec<(&'static str, usize)> {
+        let folded = crate::text::fold(sample);
+        let mut scores: Vec<(&'static str, usize)> = FUNCTION_WORDS
+            .iter()
+            .filter(|(code, _)| self.allowed.contains(code))
+            .map(|(code, words)| {
+                let hits = folded
+                    .split(|c: char| !c.is_alphanumeric() && c != '\'')
+                    .filter(|w| !w.is_empty())
+                    .filter(|w| {
+                        // "j'adore", "l'acme": the elided article is the word that counts.
+                        let w = w.split_once('\'').map_or(*w, |(head, _)| head);
+                        words.split(' ').any(|x| x == w)
+                            || (*code == "fr" && ELIDED_FR.contains(&w) && w.len() < 4)
+                    })
+                    .count();
+                (*code, hits)
+            })
+            .collect();
+        scores.sort_by(|a, b| b.1.cmp(&a.1));
+        scores
     }
 }
+
+/// French elided words, written before an apostrophe (j'adore, qu'il, c'est).
+const ELIDED_FR: &[&str] = &[
+    "j", "l", "d", "qu", "n", "c", "s", "m", "t", "jusqu", "lorsqu",
+];
+
+/// The most frequent function words of each language, folded (no accents, lower case).
+/// Words shared by several languages count for each of them.
+const FUNCTION_WORDS: &[(&str, &str)] = &[
+    (
+        "fr",
+        "le la les un une des du de et est sont pas ne je tu il elle nous vous ils elles on \
+         ce cette ces mon ma mes ton ta votre vos leur au aux avec pour sur dans par chez \
+         qui que quoi mais ou donc car tres trop plus moins encore toujours jamais rien \
+         suis es sommes etes ai as avons avez ont etait fait cest aussi bien merci",
+    ),
+    (
+        "en",
+        "the a an and is are was were be been not no i you he she it we they my your his her \
+         our their this that these those of to in on at for with from by about but or so \
+         very too more less still always never nothing do does did have has had will would \
+         can could should me us them just thanks what who",
+    ),
+    (
+        "de",
+        "der die das ein eine und ist sind nicht kein ich du er sie es wir ihr mein dein \
+         sein unser mit fur auf aus von zu im bei nach uber aber oder sehr zu mehr noch \
+         immer nie nichts habe hat haben war wird danke auch",
+    ),
+    (
+        "es",
+        "el la los las un una unos y es son no yo tu el ella nosotros ellos mi mis su sus \
+         este esta estos de del al en con para por sobre pero o muy mas menos todavia \
+         siempre nunca nada soy eres somos tengo tiene fue gracias que",
+    ),
+    (
+        "it",
+        "il lo la gli le un una e non io tu lui lei noi voi loro mio mia tuo suo nostro \
+         questo questa di del della dei in con per su da ma o molto troppo piu meno ancora \
+         sempre mai niente sono sei siamo ho hai ha abbiamo era grazie che anche",
+    ),
+    (
+        "nl",
+        "de het een en is zijn niet geen ik jij hij zij wij jullie mijn jouw zijn ons deze \
+         dit die dat van in op met voor uit bij naar over maar of heel te meer nog altijd \
+         nooit niets heb heeft hebben was wordt bedankt ook",
+    ),
+    (
+        "pt",
+        "o a os as um uma e nao eu tu ele ela nos eles meu minha seu sua este esta isso de \
+         do da dos das em no na com para por sobre mas ou muito mais menos ainda sempre \
+         nunca nada sou somos tenho tem foi obrigado obrigada que",
+    ),
+];
 
 #[cfg(test)]
 mod tests {
@@ -82,5 +184,28 @@ mod tests {
             d.detect("Kettle recall", "The manufacturer announced the recall of twenty thousand kettles after several customers reported overheating.").as_deref(),
             Some("en")
         );
+    }
+
+    #[test]
+    fn short_posts_fall_back_on_function_words() {
+        let codes: Vec<String> = ["fr", "en", "de", "es", "it", "nl", "pt"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let d = LanguageDetector::new(&codes);
+        for (text, want) in [
+            ("Acme est une arnaque, je suis furieux !", Some("fr")),
+            ("J'adore Acme, service génial, merci !", Some("fr")),
+            ("Acme ouvre un magasin rue de Rivoli mardi", Some("fr")),
+            ("Acme is a scam, refund me now!", Some("en")),
+            ("Worst support ever, I want my money back", Some("en")),
+            (
+                "Acme ist nicht gut und der Support ist schlecht",
+                Some("de"),
+            ),
+            ("Acme", None),
+        ] {
+            assert_eq!(d.detect("", text).as_deref(), want, "{text}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use super::eval::{Evaluator, Firing};
-use super::{Rule, RuleTestConfig};
+use super::{Rule, RuleTestConfig, TestMention};
 use crate::alerts::Status;
 use crate::config::Config;
 use crate::mention::{Mention, hash_id};
@@ -42,15 +42,34 @@ pub fn replay(
     let evaluator =
         Evaluator::with_routes(vec![rule.clone()], &config.brands, config.routes.clone());
     let mut st = State::open_in_memory()?;
+    // Authors and sites seen before the replay are known: "first time" means the same
+    // as it did live.
+    {
+        let before = index.search(&SearchRequest {
+            brand: Some(rule.brand.clone()),
+            until: Some(from),
+            limit: 1_000_000,
+            ..Default::default()
+        })?;
+        let tx = st.transaction()?;
+        for m in &before {
+            state::record_author_and_site(&tx, &rule.brand, m)?;
+        }
+        tx.commit()?;
+    }
     let mut out = Vec::new();
     let mut clock = from;
     let mut next_tick = from + TICK;
     let mut i = 0;
     loop {
         let next_mention = mentions.get(i).map(|m| m.published_at);
-        // Ticks due before the next mention (or until the end).
-        let horizon = next_mention.unwrap_or(to).min(to);
-        while next_tick <= horizon {
+        // Ticks due before the next mention (or until the end). A tick at the very time
+        // of a mention comes after it, as in the live ingest stage.
+        let due = |t: DateTime<Utc>| match next_mention.filter(|m| *m <= to) {
+            Some(m) => t < m,
+            None => t <= to,
+        };
+        while due(next_tick) {
             let tx = st.transaction()?;
             out.extend(evaluator.tick(&tx, &index, next_tick)?);
             tx.commit()?;
@@ -111,37 +130,29 @@ pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(
     };
     let mut spec = test.mentions.clone();
     spec.sort_by_key(|m| std::cmp::Reverse(m.ago));
+    // Mentions published at the same time arrive together, as one poll would bring them.
+    let mut batches: Vec<(DateTime<Utc>, Vec<Mention>)> = Vec::new();
     for (i, t) in spec.iter().enumerate() {
         let at = end - t.ago.chrono();
+        if batches.last().is_none_or(|b| b.0 != at) {
+            batches.push((at, Vec::new()));
+        }
+        let batch = &mut batches.last_mut().expect("just pushed").1;
+        for j in 0..t.count.max(1) {
+            batch.push(test_mention(
+                &format!("{}/{}/{i}/{j}", rule.id, test.name),
+                t,
+                at,
+            ));
+        }
+    }
+    for (at, mentions) in batches {
         clock.set(at);
-        let key = format!("{}/{}/{i}", rule.id, test.name);
-        let id = hash_id("rule-test", &key);
-        let site = t.site.clone().unwrap_or_else(|| "test.example".into());
-        let m = Mention {
-            url: format!("https://{site}/{id}"),
-            id,
-            site,
-            source: "test".into(),
-            source_kind: t.source_kind.clone().unwrap_or_else(|| "rss".into()),
-            native_id: None,
-            title: t.title.clone(),
-            text: t.text.clone(),
-            author: t.author.clone(),
-            author_name: None,
-            published_at: at,
-            fetched_at: at,
-            language: t.language.clone(),
-            reach: None,
-            engagement: Default::default(),
-            brands: Vec::new(),
-            sentiment: None,
-            story: None,
-        };
         ingest
             .process(vec![Event::Polled {
                 source: "test".into(),
                 poll: Poll {
-                    mentions: vec![m],
+                    mentions,
                     ..Default::default()
                 },
             }])
@@ -149,6 +160,7 @@ pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(
     }
     clock.set(end + test.then.map(|d| d.chrono()).unwrap_or_default());
     ingest.process(vec![Event::Tick]).map_err(fail)?;
+    ingest.writer.close().map_err(fail)?;
     let alerts = report
         .lock()
         .unwrap()
@@ -163,4 +175,29 @@ pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(
         ));
     }
     Ok(())
+}
+
+fn test_mention(key: &str, t: &TestMention, at: DateTime<Utc>) -> Mention {
+    let id = hash_id("rule-test", key);
+    let site = t.site.clone().unwrap_or_else(|| "test.example".into());
+    Mention {
+        url: format!("https://{site}/{id}"),
+        id,
+        site,
+        source: "test".into(),
+        source_kind: t.source_kind.clone().unwrap_or_else(|| "rss".into()),
+        native_id: None,
+        title: t.title.clone(),
+        text: t.text.clone(),
+        author: t.author.clone(),
+        author_name: None,
+        published_at: at,
+        fetched_at: at,
+        language: t.language.clone(),
+        reach: t.reach,
+        engagement: Default::default(),
+        brands: Vec::new(),
+        sentiment: None,
+        story: None,
+    }
 }

@@ -158,6 +158,7 @@ impl Evaluator {
                 baseline,
                 ratio,
                 min_count,
+                min_baseline,
                 ..
             } => {
                 // The usual rate, measured over `baseline` before the current window.
@@ -168,7 +169,8 @@ impl Evaluator {
                 };
                 let base = index.count(&base_req)? as f64;
                 let expected = base * window.as_secs() as f64 / baseline.as_secs().max(1) as f64;
-                let holds = count >= *min_count as u64
+                let holds = base >= *min_baseline as f64
+                    && count >= *min_count as u64
                     && count as f64 >= *ratio as f64 * expected.max(1e-9);
                 let times = if expected > 0.0 {
                     format!("{:.1}×", count as f64 / expected)

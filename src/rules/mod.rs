@@ -117,6 +117,10 @@ pub struct RuleConfig {
     /// spike: how many times the normal rate makes a spike (e.g. 3.0).
     #[serde(default)]
     pub ratio: Option<Spanned<f32>>,
+    /// spike: mentions the baseline needs before a spike can fire (default 1: a brand
+    /// with no history has no usual rate; ElastAlert's `threshold_ref`).
+    #[serde(default)]
+    pub min_baseline: Option<Spanned<u32>>,
     /// sentiment_shift: share of negative mentions that fires (0–1, e.g. 0.4).
     #[serde(default)]
     pub negative_share: Option<Spanned<f32>>,
@@ -152,6 +156,10 @@ fn yes() -> bool {
     true
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// `[[rule.test]]`: mentions at offsets from now, and how many alerts they must raise.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +178,9 @@ pub struct RuleTestConfig {
 pub struct TestMention {
     /// How long before the end of the test the mention is published, e.g. "50m".
     pub ago: Duration,
+    /// This many copies (distinct mentions with the same text), for volume rules.
+    #[serde(default = "one")]
+    pub count: u32,
     #[serde(default)]
     pub title: String,
     #[serde(default)]
@@ -182,6 +193,9 @@ pub struct TestMention {
     pub language: Option<String>,
     #[serde(default)]
     pub source_kind: Option<String>,
+    /// Audience (followers…) the source would report.
+    #[serde(default)]
+    pub reach: Option<u64>,
 }
 
 /// Conditions on single mentions (match rules; filters for every kind).
@@ -208,6 +222,7 @@ pub enum RuleKind {
         baseline: Duration,
         ratio: f32,
         min_count: u32,
+        min_baseline: u32,
     },
     SentimentShift {
         window: Duration,
@@ -309,7 +324,8 @@ pub fn parse_file(file: &mut SourceFile<'_>) -> Vec<PendingRule> {
 
 /// Keys that only some kinds use: reported when given to another kind.
 fn check_unused(file: &mut SourceFile<'_>, c: &RuleConfig, kind: &str, allowed: &[&str]) -> bool {
-    let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
+        ("min_baseline", c.min_baseline.as_ref().map(|w| w.span())),
         ("window", c.window.as_ref().map(|w| w.span())),
         ("min_count", c.min_count.as_ref().map(|w| w.span())),
         ("baseline", c.baseline.as_ref().map(|w| w.span())),
@@ -377,7 +393,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 file,
                 &c,
                 "spike",
-                &["window", "min_count", "baseline", "ratio"],
+                &["window", "min_count", "baseline", "ratio", "min_baseline"],
             )
             .then_some(())?;
             let ratio = need(file, &c.ratio, "ratio", "spike", "3.0", &span)?;
@@ -393,6 +409,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 baseline: need(file, &c.baseline, "baseline", "spike", "\"7d\"", &span)?,
                 ratio,
                 min_count: need(file, &c.min_count, "min_count", "spike", "20", &span)?,
+                min_baseline: c.min_baseline.as_ref().map_or(1, |m| *m.get_ref()),
             }
         }
         RuleKindName::SentimentShift => {

@@ -531,6 +531,13 @@ impl MentionWriter {
         self.writer.commit()?;
         Ok(())
     }
+
+    /// Waits for background segment merges, so the index directory is left tidy (and can
+    /// be deleted, for temporary indexes).
+    pub fn close(self) -> anyhow::Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -666,9 +666,10 @@ pub fn add_silence(
     Ok(conn.last_insert_rowid())
 }
 
+/// Ends a silence still in force now; false when there is none with that id.
 pub fn expire_silence(conn: &Connection, id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
     Ok(conn.execute(
-        "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL",
+        "UPDATE silences SET expired_at = ?2 WHERE id = ?1 AND expired_at IS NULL AND ends_at > ?2",
         params![id, ms(now)],
     )? > 0)
 }

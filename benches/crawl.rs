@@ -255,6 +255,7 @@ fn main() {
                 clock: Arc::new(veille::clock::SystemClock),
                 failures: vec![0; feeds],
                 auto_every: vec![None; feeds],
+                first_due: Vec::new(),
                 drain_timeout: Duration::from_secs(10),
                 after_poll: None,
             };

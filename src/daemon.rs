@@ -8,13 +8,13 @@ use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use tokio::sync::{mpsc, watch};
-use tracing::info;
+use tracing::{error, info, warn};
 
 use crate::alerts::outbox::{DeliveryEvent, Outbox, Wake};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crawl::Http;
-use crate::crawl::scheduler::{AfterPoll, HttpPoller, Mode, Scheduler};
+use crate::crawl::scheduler::{AfterPoll, Carry, HttpPoller, Mode, Scheduler};
 use crate::crawl::websub::Registry;
 use crate::matching::Matcher;
 use crate::pipeline::{Ingest, Report, SharedStates};
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub outbox_timeout: StdDuration,
     /// At shutdown, how long in-flight work may take.
     pub drain_timeout: StdDuration,
+    /// Each message reloads the configuration from its file (SIGHUP).
+    pub reload: Option<mpsc::Receiver<()>>,
 }
 
 impl Default for RunOptions {
@@ -49,6 +51,7 @@ impl Default for RunOptions {
             events: None,
             outbox_timeout: StdDuration::from_secs(30),
             drain_timeout: StdDuration::from_secs(10),
+            reload: None,
         }
     }
 }
@@ -60,6 +63,7 @@ pub async fn run(
     opts: RunOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Report> {
+    let mut config = config;
     let index = Arc::new(MentionIndex::open(&config.index_dir())?);
     let writer = index.writer()?;
     let state = State::open(&config.state_path())?;
@@ -69,26 +73,12 @@ pub async fn run(
             .map(|r| (r.id.clone(), r.state.clone()))
             .collect(),
     ));
-    let failures_by_id: HashMap<&str, u32> =
-        rows.iter().map(|r| (r.id.as_str(), r.failures)).collect();
     let state = Arc::new(Mutex::new(state));
-    let http = Http::new(&config.crawl).context("cannot build the HTTP client")?;
+    let mut http = Http::new(&config.crawl).context("cannot build the HTTP client")?;
     let wake = Wake::default();
     let report = Arc::new(Mutex::new(Report::default()));
 
     let sources: Vec<Arc<_>> = config.sources.iter().cloned().map(Arc::new).collect();
-    let failures = sources
-        .iter()
-        .map(|s| failures_by_id.get(s.id.as_str()).copied().unwrap_or(0))
-        .collect();
-    let auto_every = sources
-        .iter()
-        .map(|s| {
-            rows.iter()
-                .find(|r| r.id == s.id)
-                .and_then(|r| r.auto_every)
-        })
-        .collect();
     info!(
         sources = sources.len(),
         brands = config.brands.len(),
@@ -136,25 +126,18 @@ pub async fn run(
         .context("cannot start the ingest thread")?;
 
     // Delivery workers.
-    let (outbox_stop_tx, outbox_stop_rx) = watch::channel(false);
-    let notifiers = Arc::new(
-        config
-            .notifiers
-            .into_iter()
-            .collect::<HashMap<String, crate::notify::Notifier>>(),
-    );
-    let outbox = Arc::new(Outbox {
-        state: state.clone(),
-        notifiers,
-        http: http.clone(),
-        wake: wake.clone(),
-        events: opts.events.clone(),
+    let mut outbox = opts.deliver.then(|| {
+        start_outbox(
+            std::mem::take(&mut config.notifiers),
+            &http,
+            &state,
+            &wake,
+            opts.events.clone(),
+        )
     });
-    let outbox_task = opts
-        .deliver
-        .then(|| tokio::spawn(outbox.clone().run(outbox_stop_rx)));
 
-    // WebSub, when hubs can reach us.
+    // WebSub, when hubs can reach us. Subscriptions are made for the sources known at
+    // start; a reload keeps the registry (new push sources need a restart).
     let websub = match &config.daemon.public_url {
         Some(url) => Some(Registry::load(
             url.clone(),
@@ -212,52 +195,230 @@ pub async fn run(
         })
     });
 
-    // Scheduler, in this task.
-    let scheduler = Scheduler {
-        sources,
-        poller: Arc::new(HttpPoller(http.clone())),
-        limits: config.crawl.clone(),
-        states,
-        tx,
-        clock: opts.clock.clone(),
-        failures,
-        auto_every,
-        drain_timeout: opts.drain_timeout,
-        after_poll,
-    };
-    scheduler.run(opts.mode, shutdown.clone()).await;
+    // The scheduler runs in generations: a reload stops the current one (in-flight
+    // fetches finish) and starts the next with the new sources, carrying each source's
+    // failures, interval and next poll over.
+    let now = opts.clock.now();
+    let mut carry: HashMap<String, Carry> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.id.clone(),
+                Carry {
+                    failures: r.failures,
+                    auto_every: r.auto_every,
+                    due_in: r.next_due.map(|d| (d - now).to_std().unwrap_or_default()),
+                },
+            )
+        })
+        .collect();
+    let mut reload = opts.reload;
+    loop {
+        let sources: Vec<Arc<_>> = config.sources.iter().cloned().map(Arc::new).collect();
+        let get = |s: &crate::sources::Source| carry.get(&s.id);
+        let (gen_stop_tx, gen_stop_rx) = watch::channel(false);
+        let scheduler = Scheduler {
+            failures: sources
+                .iter()
+                .map(|s| get(s).map_or(0, |c| c.failures))
+                .collect(),
+            auto_every: sources
+                .iter()
+                .map(|s| get(s).and_then(|c| c.auto_every))
+                .collect(),
+            first_due: sources
+                .iter()
+                .map(|s| get(s).and_then(|c| c.due_in))
+                .collect(),
+            sources,
+            poller: Arc::new(HttpPoller(http.clone())),
+            limits: config.crawl.clone(),
+            states: states.clone(),
+            tx: tx.clone(),
+            clock: opts.clock.clone(),
+            drain_timeout: opts.drain_timeout,
+            after_poll: after_poll.clone(),
+        };
+        let mut generation = tokio::spawn(scheduler.run(opts.mode, gen_stop_rx));
+        let next = loop {
+            tokio::select! {
+                done = &mut generation => {
+                    // `Once` mode: every source was polled.
+                    carry = done.unwrap_or_default();
+                    break None;
+                }
+                _ = until_true(&mut shutdown) => {
+                    let _ = gen_stop_tx.send(true);
+                    let _ = (&mut generation).await;
+                    break None;
+                }
+                Some(()) = next_signal(&mut reload) => {
+                    match Config::load(&config.path) {
+                        Err(diags) => {
+                            for d in &diags.0 {
+                                error!(problem = %d, "reload refused; the running configuration stays in force");
+                            }
+                        }
+                        Ok(new) => {
+                            info!("reloading: waiting for in-flight fetches");
+                            let _ = gen_stop_tx.send(true);
+                            carry = (&mut generation).await.unwrap_or_default();
+                            break Some(new);
+                        }
+                    }
+                }
+            }
+        };
+        let Some(mut new) = next else { break };
+        let notifier_count = new.notifiers.len();
+        // Settings read once at start.
+        for (what, changed) in [
+            (
+                "[daemon] data_dir",
+                new.daemon.data_dir != config.daemon.data_dir,
+            ),
+            ("[daemon] listen", new.daemon.listen != config.daemon.listen),
+            (
+                "[daemon] public_url",
+                new.daemon.public_url != config.daemon.public_url,
+            ),
+        ] {
+            if changed {
+                warn!("{what} changed: it takes effect at the next restart");
+            }
+        }
+        match Http::new(&new.crawl) {
+            Ok(h) => http = h,
+            Err(e) => {
+                warn!(error = %e, "new [crawl] settings refused; the previous HTTP client stays")
+            }
+        }
+        let _ = tx
+            .send(crate::pipeline::Event::Reload(Box::new(
+                crate::pipeline::Reloaded {
+                    matcher: Matcher::new(new.brands.clone()),
+                    evaluator: Evaluator::with_routes(
+                        new.rules.clone(),
+                        &new.brands,
+                        new.routes.clone(),
+                    ),
+                    enrich: new.enrich.clone(),
+                    keep_unmatched: new.daemon.keep_unmatched,
+                    unhealthy_after: new.crawl.unhealthy_after.chrono(),
+                },
+            )))
+            .await;
+        // Delivery: the current attempts finish, then workers for the new notifiers start.
+        // Pending deliveries wait in SQLite meanwhile, so nothing is lost.
+        if let Some(o) = outbox.take() {
+            o.stop(opts.drain_timeout).await;
+            outbox = Some(start_outbox(
+                std::mem::take(&mut new.notifiers),
+                &http,
+                &state,
+                &wake,
+                opts.events.clone(),
+            ));
+        }
+        info!(
+            sources = new.sources.len(),
+            brands = new.brands.len(),
+            rules = new.rules.len(),
+            notifiers = notifier_count,
+            "configuration reloaded"
+        );
+        config = new;
+    }
     if let Some(t) = ticker {
         t.abort();
         let _ = t.await;
     }
     // The WebSub registry holds a sender too: drop it so the ingest stage can finish.
     drop(websub);
+    drop(after_poll);
+    drop(tx);
     let _ = api_stop_tx.send(true);
     if let Some(t) = api_task {
         let _ = t.await;
     }
 
-    // The scheduler dropped its sender: the ingest thread finishes what is queued.
+    // Every sender is gone: the ingest thread finishes what is queued.
     tokio::task::spawn_blocking(move || ingest_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
     info!("ingest drained");
 
-    if let Some(task) = outbox_task {
+    if let Some(o) = outbox {
         if opts.mode == Mode::Once {
             wait_for_outbox(&state, opts.outbox_timeout, &mut shutdown).await;
         }
-        let _ = outbox_stop_tx.send(true);
-        if tokio::time::timeout(opts.drain_timeout, task)
-            .await
-            .is_err()
-        {
-            info!("delivery still in flight at shutdown; it will be retried at next start");
-        }
+        o.stop(opts.drain_timeout).await;
     }
     info!("veille stopped");
     let r = report.lock().unwrap().clone();
     Ok(r)
+}
+
+/// Running delivery workers.
+struct RunningOutbox {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningOutbox {
+    /// Asks the workers to stop after their current attempt; waits at most `limit`.
+    async fn stop(self, limit: StdDuration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            info!("delivery still in flight; it will be retried");
+        }
+    }
+}
+
+fn start_outbox(
+    notifiers: std::collections::BTreeMap<String, crate::notify::Notifier>,
+    http: &Http,
+    state: &Arc<Mutex<State>>,
+    wake: &Wake,
+    events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
+) -> RunningOutbox {
+    let (stop, stop_rx) = watch::channel(false);
+    let outbox = Arc::new(Outbox {
+        state: state.clone(),
+        notifiers: Arc::new(notifiers.into_iter().collect()),
+        http: http.clone(),
+        wake: wake.clone(),
+        events,
+    });
+    // Deliveries for notifiers no longer configured stay in the outbox, said once.
+    if let Ok(names) = state.lock().unwrap().pending_notifiers() {
+        for n in names.iter().filter(|n| !outbox.notifiers.contains_key(*n)) {
+            warn!(notifier = %n, "alerts wait for a notifier that is no longer configured");
+        }
+    }
+    RunningOutbox {
+        stop,
+        task: tokio::spawn(outbox.run(stop_rx)),
+    }
+}
+
+/// Resolves when `rx` turns true; never if its sender is gone without doing so.
+async fn until_true(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn next_signal(rx: &mut Option<mpsc::Receiver<()>>) -> Option<()> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn wait_for_outbox(
@@ -282,6 +443,27 @@ async fn wait_for_outbox(
             _ = shutdown.changed() => {}
         }
     }
+}
+
+/// Reload requests fed by SIGHUP.
+pub fn signal_reload() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(1);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP; reload by restarting");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            info!("SIGHUP received, reloading the configuration");
+            // A reload already queued covers this one.
+            let _ = tx.try_send(());
+        }
+    });
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
 }
 
 /// A shutdown signal fed by SIGTERM and SIGINT.

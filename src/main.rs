@@ -287,6 +287,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(async {
                 let shutdown = veille::daemon::signal_shutdown();
                 let opts = veille::daemon::RunOptions {
+                    reload: Some(veille::daemon::signal_reload()),
                     mode: if once {
                         veille::crawl::scheduler::Mode::Once
                     } else {

@@ -55,6 +55,26 @@ pub enum Event {
     },
     /// Time passed: flatlines, resolutions, silences that ended.
     Tick,
+    /// A new configuration: brands, rules and enrichment settings, applied between
+    /// batches (what came before is processed with the old ones).
+    Reload(Box<Reloaded>),
+}
+
+/// What the ingest stage takes from a reloaded configuration.
+pub struct Reloaded {
+    pub matcher: Matcher,
+    pub evaluator: Evaluator,
+    pub enrich: crate::enrich::EnrichConfig,
+    pub keep_unmatched: bool,
+    pub unhealthy_after: chrono::Duration,
+}
+
+impl std::fmt::Debug for Reloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloaded")
+            .field("rules", &self.evaluator.rules().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Event {
@@ -64,7 +84,7 @@ impl Event {
             | Event::Failed { source, .. }
             | Event::Scheduled { source, .. }
             | Event::Pushed { source, .. } => source,
-            Event::Tick => "",
+            Event::Tick | Event::Reload(_) => "",
         }
     }
 
@@ -123,23 +143,54 @@ impl Ingest {
     /// Processes events until the channel closes (all senders dropped).
     pub fn run(mut self, mut rx: mpsc::Receiver<Event>) {
         while let Some(first) = rx.blocking_recv() {
-            let mut events = vec![first];
-            while events.len() < MAX_EVENTS_PER_BATCH {
-                match rx.try_recv() {
-                    Ok(e) => events.push(e),
-                    Err(_) => break,
+            let mut events = Vec::new();
+            let mut reload = None;
+            let mut next = Some(first);
+            while let Some(e) = next {
+                match e {
+                    Event::Reload(r) => {
+                        reload = Some(r);
+                        break;
+                    }
+                    e => events.push(e),
                 }
+                next = if events.len() < MAX_EVENTS_PER_BATCH {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if events.is_empty() {
+                if let Some(r) = reload {
+                    self.reload(*r);
+                }
+                continue;
             }
             let sources: Vec<String> = events.iter().map(|e| e.source().to_string()).collect();
             if let Err(e) = self.process(events) {
                 // Nothing was recorded: these sources will be fetched again.
                 error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again");
             }
+            if let Some(r) = reload {
+                self.reload(*r);
+            }
         }
         // Every batch is committed; let background merges finish before exiting.
         if let Err(e) = self.writer.close() {
             error!(error = format!("{e:#}"), "index merges did not finish");
         }
+    }
+
+    fn reload(&mut self, r: Reloaded) {
+        self.matcher = r.matcher;
+        self.evaluator = r.evaluator;
+        self.enricher.reconfigure(&r.enrich);
+        self.keep_unmatched = r.keep_unmatched;
+        self.unhealthy_after = r.unhealthy_after;
+        info!(
+            rules = self.evaluator.rules().len(),
+            "ingest: new brands and rules in force"
+        );
     }
 
     pub fn process(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
@@ -224,7 +275,7 @@ impl Ingest {
                         next_due,
                         auto_every,
                     } => state::source_scheduled(&tx, source, *next_due, *auto_every)?,
-                    Event::Pushed { .. } | Event::Tick => {}
+                    Event::Pushed { .. } | Event::Tick | Event::Reload(_) => {}
                 }
             }
             let mut firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
@@ -308,7 +359,7 @@ impl Ingest {
                     s.items += mentions.len() as u64;
                     s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
                 }
-                Event::Scheduled { .. } | Event::Tick => {}
+                Event::Scheduled { .. } | Event::Tick | Event::Reload(_) => {}
             }
         }
         r.alerts.extend(firings.into_iter().map(|f| f.alert));

@@ -407,3 +407,107 @@ async fn sigterm_stops_cleanly_and_secrets_stay_out_of_logs() {
         "a secret leaked into the logs"
     );
 }
+
+/// Reads a child's stderr into a shared string as it comes.
+fn collect(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let l = logs.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut l = l.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    logs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
+    let feeds = FeedServer::start().await;
+    let hooks = WebhookReceiver::start().await;
+    let s = crash_setup(&feeds, &hooks.url("/hook")).await;
+    let child = veille()
+        .args(["run", "--config", s.config_path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = scopeguard(child);
+    let logs = collect(child.0.stderr.take().unwrap());
+    let pid = child.0.id().to_string();
+    let hup = || {
+        Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    };
+    let hooks_ref = &hooks;
+    tokio::task::block_in_place(|| {
+        wait_until("the first alert", Duration::from_secs(20), || {
+            hooks_ref.received().len() == 1
+        })
+    });
+
+    // A broken rule file: the reload is refused, the old rules stay in force.
+    s.rules(
+        "zz.toml",
+        "[[rule]]\nid = \"oops\"\nbrand = \"acme\"\nkind = \"treshold\"\n",
+    );
+    hup();
+    tokio::task::block_in_place(|| {
+        wait_until("the refusal in the logs", Duration::from_secs(20), || {
+            logs.lock().unwrap().contains("reload refused")
+        })
+    });
+    let l = logs.lock().unwrap().clone();
+    assert!(l.contains("zz.toml:4:8: unknown variant `treshold`"), "the problem is located: {l}");
+
+    // Fixed, with a new source and a new rule: both are in force after the reload.
+    std::fs::remove_file(s.path().join("rules/zz.toml")).unwrap();
+    feeds.set(
+        "/g.xml",
+        Route::rss(rss(&[(
+            "Globex rachète Initech",
+            "https://g.example/1",
+            "x",
+            &ago(1),
+        )])),
+    );
+    let cfg = std::fs::read_to_string(s.config_path()).unwrap()
+        + "\n[[source]]\nid = \"g\"\nkind = \"rss\"\nurl = \""
+        + &feeds.url("/g.xml")
+        + "\"\nevery = \"10s\"\nallow_private = true\n";
+    s.write(&cfg);
+    s.rules(
+        "g.toml",
+        "[[rule]]\nid = \"competitor\"\nbrand = \"globex\"\nkind = \"match\"\nnotify = [\"hook\"]\n",
+    );
+    hup();
+    tokio::task::block_in_place(|| {
+        wait_until("the new rule's alert", Duration::from_secs(30), || {
+            hooks_ref.received().len() == 2
+        })
+    });
+    let body = hooks.received()[1].body.clone();
+    assert!(
+        body.contains("competitor") && body.contains("Globex"),
+        "{body}"
+    );
+    assert!(logs.lock().unwrap().contains("configuration reloaded"));
+    // The old source was not polled again because of the reload.
+    assert_eq!(feeds.requests("/f.xml").len(), 1);
+}
+
+/// Kills the child when the test ends, even on failure.
+struct ChildGuard(std::process::Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+fn scopeguard(c: std::process::Child) -> ChildGuard {
+    ChildGuard(c)
+}

@@ -107,6 +107,7 @@ async fn run(
         clock: Arc::new(SystemClock),
         failures: vec![0; n],
         auto_every: vec![None; n],
+        first_due: Vec::new(),
         drain_timeout: Duration::from_secs(5),
         after_poll: None,
     };

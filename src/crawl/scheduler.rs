@@ -73,6 +73,9 @@ pub struct Scheduler {
     pub failures: Vec<u32>,
     /// Saved interval of `every = "auto"` sources, in seconds (from the state database).
     pub auto_every: Vec<Option<u64>>,
+    /// Time until each source's first poll, when known (its saved next poll, after a
+    /// restart or a reload); otherwise a few seconds of jitter. Ignored in `Once` mode.
+    pub first_due: Vec<Option<StdDuration>>,
     /// How long in-flight fetches may run after shutdown is asked.
     pub drain_timeout: StdDuration,
     /// Optional hook after a successful poll; may return a minimum interval before the
@@ -146,8 +149,24 @@ enum Outcome {
     },
 }
 
+/// Where a source stood when a scheduler stopped, for the next one (after a reload).
+#[derive(Debug, Clone)]
+pub struct Carry {
+    pub failures: u32,
+    /// Current interval (adaptive sources), in seconds.
+    pub auto_every: Option<u64>,
+    /// Time left until its next poll.
+    pub due_in: Option<StdDuration>,
+}
+
 impl Scheduler {
-    pub async fn run(self, mode: Mode, mut shutdown: watch::Receiver<bool>) {
+    /// Polls until `shutdown` (or, in `Once` mode, until each source was polled once).
+    /// Returns where each source stood, by id.
+    pub async fn run(
+        self,
+        mode: Mode,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> HashMap<String, Carry> {
         let concurrency = self.limits.concurrency.max(1);
         let per_host = self.limits.per_host.max(1);
         let per_host_delay = self.limits.per_host_delay.std();
@@ -172,8 +191,10 @@ impl Scheduler {
                 continue;
             }
             // First polls spread over a few seconds at start, not all at the same instant.
+            let saved = self.first_due.get(i).copied().flatten();
             let delay = match mode {
                 Mode::Once => StdDuration::ZERO,
+                Mode::Forever if saved.is_some() => saved.unwrap_or_default().min(s.every.std()),
                 Mode::Forever => s
                     .every
                     .std()
@@ -277,6 +298,37 @@ impl Scheduler {
                 tasks.abort_all();
             }
         }
+        // What is still queued, plus what finished during the drain.
+        let mut due: HashMap<usize, Instant> =
+            heap.into_iter().map(|Reverse((at, i))| (i, at)).collect();
+        for h in hosts.values() {
+            for (at, i) in &h.parked {
+                due.insert(*i, *at);
+            }
+        }
+        while let Ok(d) = done_rx.try_recv() {
+            if let Outcome::Failed { .. } = d.outcome {
+                failures[d.idx] += 1;
+            } else {
+                failures[d.idx] = 0;
+            }
+            due.insert(d.idx, Instant::now() + jittered(interval[d.idx]));
+        }
+        let now = Instant::now();
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    s.id.clone(),
+                    Carry {
+                        failures: failures[i],
+                        auto_every: s.auto.then(|| interval[i].as_secs()),
+                        due_in: due.get(&i).map(|at| at.saturating_duration_since(now)),
+                    },
+                )
+            })
+            .collect()
     }
 
     fn poll_task(

@@ -190,6 +190,7 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         events: Some(events_tx),
         outbox_timeout: Duration::from_secs(20),
         drain_timeout: Duration::from_secs(10),
+        reload: None,
     };
     let report = daemon::run(config, opts, stop_rx).await?;
 

@@ -60,6 +60,13 @@ impl Enricher {
         }
     }
 
+    /// New settings after a reload; the memory of recent stories is kept (a new
+    /// `story_threshold` or `story_memory` applies at the next start).
+    pub fn reconfigure(&mut self, c: &EnrichConfig) {
+        self.languages = language::LanguageDetector::new(&c.languages);
+        self.site_reach = c.site_reach.clone();
+    }
+
     /// Fills language (when the source gave none), sentiment, story and reach.
     pub fn enrich(&mut self, m: &mut Mention) {
         if m.language.is_none() {

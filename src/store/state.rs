@@ -377,6 +377,15 @@ impl State {
         )? as u64)
     }
 
+    /// Notifiers that have deliveries waiting.
+    pub fn pending_notifiers(&self) -> anyhow::Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT notifier FROM deliveries WHERE state = 'pending'")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Latest alerts with their delivery states.
     pub fn alerts(&self, limit: usize) -> anyhow::Result<Vec<AlertRow>> {
         let mut stmt = self

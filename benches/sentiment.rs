@@ -35,7 +35,6 @@ struct Scores {
 }
 
 fn evaluate(data: &[(Label, f32)], neg: f32, pos: f32) -> Scores {
-    let labels = [Label::Negative, Label::Neutral, Label::Positive];
     let predict = |s: f32| {
         if s <= neg {
             Label::Negative
@@ -45,16 +44,20 @@ fn evaluate(data: &[(Label, f32)], neg: f32, pos: f32) -> Scores {
             Label::Neutral
         }
     };
-    let correct = data.iter().filter(|(l, s)| predict(*s) == *l).count();
+    let pairs: Vec<(Label, Label)> = data.iter().map(|(l, s)| (*l, predict(*s))).collect();
+    evaluate_labels(&pairs)
+}
+
+/// (truth, prediction) pairs → scores.
+fn evaluate_labels(pairs: &[(Label, Label)]) -> Scores {
+    let labels = [Label::Negative, Label::Neutral, Label::Positive];
+    let correct = pairs.iter().filter(|(t, p)| t == p).count();
     let mut f1s = Vec::new();
     let mut neg_pr = (0.0, 0.0);
     for l in labels {
-        let tp = data
-            .iter()
-            .filter(|(t, s)| *t == l && predict(*s) == l)
-            .count() as f64;
-        let predicted = data.iter().filter(|(_, s)| predict(*s) == l).count() as f64;
-        let actual = data.iter().filter(|(t, _)| *t == l).count() as f64;
+        let tp = pairs.iter().filter(|(t, p)| *t == l && *p == l).count() as f64;
+        let predicted = pairs.iter().filter(|(_, p)| *p == l).count() as f64;
+        let actual = pairs.iter().filter(|(t, _)| *t == l).count() as f64;
         let p = if predicted > 0.0 { tp / predicted } else { 0.0 };
         let r = if actual > 0.0 { tp / actual } else { 0.0 };
         f1s.push(if p + r > 0.0 {
@@ -67,7 +70,7 @@ fn evaluate(data: &[(Label, f32)], neg: f32, pos: f32) -> Scores {
         }
     }
     Scores {
-        accuracy: correct as f64 / data.len() as f64,
+        accuracy: correct as f64 / pairs.len() as f64,
         macro_f1: f1s.iter().sum::<f64>() / 3.0,
         neg_precision: neg_pr.0,
         neg_recall: neg_pr.1,
@@ -107,25 +110,59 @@ fn main() {
         }
         return;
     }
+    println!("sentiment on the held-out test sets (never used for training or tuning):");
     println!(
-        "sentiment on the held-out test sets (thresholds {} / {}):",
-        sentiment::NEGATIVE,
-        sentiment::POSITIVE
+        "{:<28} {:>6} {:>9} {:>9} {:>14} {:>11}",
+        "method / language", "items", "accuracy", "macro-F1", "neg precision", "neg recall"
     );
-    println!(
-        "{:<9} {:>6} {:>9} {:>9} {:>14} {:>11}",
-        "language", "items", "accuracy", "macro-F1", "neg precision", "neg recall"
+    for (method, f) in [
+        (
+            "lexicons + rules",
+            sentiment::analyze_lexicon as fn(&str, Option<&str>) -> veille::mention::Sentiment,
+        ),
+        ("model (shipped)", sentiment::analyze),
+    ] {
+        for lang in ["fr", "en"] {
+            let test = load(&format!("data/sentiment/{lang}_test.tsv"));
+            let pairs: Vec<(Label, Label)> = test
+                .iter()
+                .map(|(l, t)| (*l, f(t, Some(lang)).label))
+                .collect();
+            let s = evaluate_labels(&pairs);
+            println!(
+                "{:<28} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
+                format!("{method} / {lang}"),
+                test.len(),
+                s.accuracy,
+                s.macro_f1,
+                s.neg_precision,
+                s.neg_recall
+            );
+        }
+    }
+    // Language detection on the same texts, among the default languages.
+    let detector = veille::enrich::language::LanguageDetector::new(
+        &veille::enrich::EnrichConfig::default().languages,
     );
+    println!("\nlanguage detection on the same texts (default languages: fr en de es it nl pt):");
     for lang in ["fr", "en"] {
-        let test = scored(lang, "test");
-        let s = evaluate(&test, sentiment::NEGATIVE, sentiment::POSITIVE);
+        let mut texts = load(&format!("data/sentiment/{lang}_test.tsv"));
+        texts.extend(load(&format!("data/sentiment/{lang}_dev.tsv")));
+        let (mut right, mut unknown) = (0, 0);
+        for (_, t) in &texts {
+            match detector.detect("", t).as_deref() {
+                Some(l) if l == lang => right += 1,
+                None => unknown += 1,
+                Some(_) => {}
+            }
+        }
+        let n = texts.len() as f64;
         println!(
-            "{lang:<9} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
-            test.len(),
-            s.accuracy,
-            s.macro_f1,
-            s.neg_precision,
-            s.neg_recall
+            "  {lang}: {} texts, {:.1} % right, {:.1} % undecided, {:.1} % wrong",
+            texts.len(),
+            100.0 * right as f64 / n,
+            100.0 * unknown as f64 / n,
+            100.0 * (texts.len() - right - unknown) as f64 / n
         );
     }
 }

@@ -31,6 +31,8 @@ pub struct LanguageDetector {
     detector: Detector,
     /// Allowed codes, for the function-word fallback.
     allowed: Vec<&'static str>,
+    /// Every allowed language has a function-word list (then a clear count decides).
+    all_listed: bool,
 }
 
 impl LanguageDetector {
@@ -41,12 +43,16 @@ impl LanguageDetector {
             .filter(|(c, _)| codes.is_empty() || codes.iter().any(|x| x == c))
             .map(|(_, l)| *l)
             .collect();
+        let allowed: Vec<&'static str> = LANGS
+            .iter()
+            .filter(|(_, l)| allow.contains(l))
+            .map(|(c, _)| *c)
+            .collect();
         LanguageDetector {
-            allowed: LANGS
+            all_listed: allowed
                 .iter()
-                .filter(|(_, l)| allow.contains(l))
-                .map(|(c, _)| *c)
-                .collect(),
+                .all(|c| FUNCTION_WORDS.iter().any(|(f, _)| f == c)),
+            allowed,
             detector: Detector::with_allowlist(allow),
         }
     }
@@ -63,6 +69,16 @@ impl LanguageDetector {
         {
             sample.push(c);
         }
+        // Function words first: on a sentence or more they are decisive, and counting
+        // them costs a fraction of whatlang's trigram scoring.
+        let scores = self.function_words(&sample);
+        if self.all_listed
+            && let [(best, hits), rest @ ..] = scores.as_slice()
+            && *hits >= 3
+            && *hits > 2 * rest.first().map_or(0, |r| r.1)
+        {
+            return Some(best.to_string());
+        }
         let info = self.detector.detect(&sample)?;
         let guess = LANGS
             .iter()
@@ -75,7 +91,6 @@ impl LanguageDetector {
         // merci !" are too short for whatlang to be sure. Function words decide then.
         // Two function words settle it, one is enough when whatlang agrees; on a tie
         // (Spanish and French share "un" and "de"), whatlang's guess breaks it.
-        let scores = self.function_words(&sample);
         let hits = scores.first()?.1;
         let top: Vec<&str> = scores
             .iter()
@@ -92,27 +107,50 @@ impl LanguageDetector {
 
     /// Allowed languages by number of their function words in `sample`, most first.
     fn function_words(&self, sample: &str) -> Vec<(&'static str, usize)> {
+        let table = function_word_table();
+        let mut counts = [0usize; FUNCTION_WORDS.len()];
         let folded = crate::text::fold(sample);
+        for w in folded
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+        {
+            // "j'adore", "l'acme": the elided article is the word that counts.
+            let (head, elided) = match w.split_once('\'') {
+                Some((h, _)) => (h, true),
+                None => (w, false),
+            };
+            let mut mask = table.get(head).copied().unwrap_or(0);
+            if elided && ELIDED_FR.contains(&head) {
+                mask |= 1; // French is first in FUNCTION_WORDS
+            }
+            for (i, c) in counts.iter_mut().enumerate() {
+                *c += (mask >> i & 1) as usize;
+            }
+        }
         let mut scores: Vec<(&'static str, usize)> = FUNCTION_WORDS
             .iter()
-            .filter(|(code, _)| self.allowed.contains(code))
-            .map(|(code, words)| {
-                let hits = folded
-                    .split(|c: char| !c.is_alphanumeric() && c != '\'')
-                    .filter(|w| !w.is_empty())
-                    .filter(|w| {
-                        // "j'adore", "l'acme": the elided article is the word that counts.
-                        let w = w.split_once('\'').map_or(*w, |(head, _)| head);
-                        words.split(' ').any(|x| x == w)
-                            || (*code == "fr" && ELIDED_FR.contains(&w) && w.len() < 4)
-                    })
-                    .count();
-                (*code, hits)
-            })
+            .zip(counts)
+            .filter(|((code, _), _)| self.allowed.contains(code))
+            .map(|((code, _), n)| (*code, n))
             .collect();
         scores.sort_by(|a, b| b.1.cmp(&a.1));
         scores
     }
+}
+
+/// Function word → bit set of the languages (indexes in [`FUNCTION_WORDS`]) it belongs to.
+fn function_word_table() -> &'static std::collections::HashMap<&'static str, u8> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<&'static str, u8>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = std::collections::HashMap::new();
+        for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
+            for w in words.split_whitespace() {
+                *t.entry(w).or_insert(0u8) |= 1 << i;
+            }
+        }
+        t
+    })
 }
 
 /// French elided words, written before an apostrophe (j'adore, qu'il, c'est).
@@ -135,7 +173,9 @@ const FUNCTION_WORDS: &[(&str, &str)] = &[
         "the a an and is are was were be been not no i you he she it we they my your his her \
          our their this that these those of to in on at for with from by about but or so \
          very too more less still always never nothing do does did have has had will would \
-         can could should me us them just thanks what who",
+         can could should me us them just thanks what who its over after new first up \
+         out all into than then there when how now only also back before under most some \
+         such year years day people says said get got make made which while",
     ),
     (
         "de",

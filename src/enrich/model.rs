@@ -149,6 +149,15 @@ impl Model {
         m
     }
 
+    /// Drops word features whose weights are all below `min` in absolute value: a
+    /// smaller model in the binary, and fewer features that only memorised one example.
+    pub fn prune(&mut self, min: f32) {
+        self.sparse
+            .retain(|_, w| w.iter().any(|x| x.abs() >= min));
+        let kept = &self.sparse;
+        self.names.retain(|h, _| kept.contains_key(h));
+    }
+
     /// The model as TSV: `tau`, dense weights, then one line per word feature.
     pub fn to_tsv(&self) -> String {
         let mut out = String::from(

@@ -441,8 +441,27 @@ fn negated(words: &[Word<'_>], arena: &str, i: usize) -> bool {
     false
 }
 
-/// Score and label.
+/// The model shipped in the binary, trained by `cargo run --release --example
+/// train_sentiment` (data and provenance in `data/sentiment/`).
+static MODEL: std::sync::LazyLock<super::model::Model> = std::sync::LazyLock::new(|| {
+    super::model::Model::from_tsv(include_str!("../../data/sentiment/model.tsv"))
+});
+
+/// Score and label: the model over the lexicon features and the words. The score is
+/// P(positive) − P(negative); the label is negative only when the model is confident
+/// enough (a false crisis alert costs trust).
 pub fn analyze(text_in: &str, lang: Option<&str>) -> Sentiment {
+    let p = parts(text_in, lang);
+    let pr = MODEL.probabilities(&p, lang);
+    Sentiment {
+        score: (pr[2] - pr[0]).clamp(-1.0, 1.0),
+        label: MODEL.decide(pr),
+    }
+}
+
+/// Lexicons and rules only (the VADER-style compound score and fixed thresholds), for
+/// comparison in the evaluation.
+pub fn analyze_lexicon(text_in: &str, lang: Option<&str>) -> Sentiment {
     let s = score(text_in, lang);
     Sentiment {
         score: s,

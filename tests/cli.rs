@@ -462,7 +462,10 @@ async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
         })
     });
     let l = logs.lock().unwrap().clone();
-    assert!(l.contains("zz.toml:4:8: unknown variant `treshold`"), "the problem is located: {l}");
+    assert!(
+        l.contains("zz.toml:4:8: unknown variant `treshold`"),
+        "the problem is located: {l}"
+    );
 
     // Fixed, with a new source and a new rule: both are in force after the reload.
     std::fs::remove_file(s.path().join("rules/zz.toml")).unwrap();

@@ -152,8 +152,7 @@ impl Model {
     /// Drops word features whose weights are all below `min` in absolute value: a
     /// smaller model in the binary, and fewer features that only memorised one example.
     pub fn prune(&mut self, min: f32) {
-        self.sparse
-            .retain(|_, w| w.iter().any(|x| x.abs() >= min));
+        self.sparse.retain(|_, w| w.iter().any(|x| x.abs() >= min));
         let kept = &self.sparse;
         self.names.retain(|h, _| kept.contains_key(h));
     }

@@ -320,6 +320,53 @@ mod tests {
     use super::*;
     use crate::testutil;
 
+    fn header(raw: &str, name: &str) -> Option<String> {
+        raw.lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(|l| l[name.len() + 1..].trim().to_string())
+    }
+
+    #[test]
+    fn an_incident_is_one_thread() {
+        let from: Mailbox = "veille@example.org".parse().unwrap();
+        let to: Vec<Mailbox> = vec!["cm@example.org".parse().unwrap()];
+        let mut first = testutil::alert();
+        first.incident = 7;
+        first.incident_key = "crisis:acme::7".into();
+        first.key = "crisis:acme::7:1".into();
+        first.status = crate::alerts::Status::New;
+        let mut update = first.clone();
+        update.key = "crisis:acme::7:2".into();
+        update.status = crate::alerts::Status::Update;
+        let mut resolved = first.clone();
+        resolved.key = "crisis:acme::7:resolved".into();
+        resolved.status = crate::alerts::Status::Resolved;
+        let raw = |a: &Alert| {
+            String::from_utf8(build_message(a, &from, &to).unwrap().formatted()).unwrap()
+        };
+        let (m1, m2, m3) = (raw(&first), raw(&update), raw(&resolved));
+        let root = header(&m1, "Message-ID").unwrap();
+        assert_eq!(
+            header(&m1, "In-Reply-To"),
+            None,
+            "the first message opens the thread"
+        );
+        for m in [&m2, &m3] {
+            assert_eq!(header(m, "In-Reply-To").as_deref(), Some(root.as_str()));
+            assert_eq!(header(m, "References").as_deref(), Some(root.as_str()));
+            assert_ne!(header(m, "Message-ID").as_deref(), Some(root.as_str()));
+        }
+        assert!(header(&m2, "Subject").unwrap().starts_with("Update: "));
+        assert!(header(&m3, "Subject").unwrap().starts_with("Resolved: "));
+        // Another incident of the same rule is another thread.
+        let mut other = first.clone();
+        other.incident_key = "crisis:acme::8".into();
+        assert_ne!(header(&raw(&other), "Message-ID"), Some(root));
+    }
+
     #[test]
     fn hostile_text_is_escaped_in_html_and_subject_is_one_line() {
         let mut alert = testutil::alert();

@@ -155,7 +155,9 @@ pub async fn run(
             as AfterPoll
     });
 
-    // HTTP server (health, WebSub callbacks).
+    // HTTP server (health, metrics, API, WebSub callbacks).
+    let live = Arc::new(std::sync::RwLock::new(crate::api::Live::of(&config)));
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (api_stop_tx, api_stop_rx) = watch::channel(false);
     let api_task = if config.daemon.listen.is_empty() {
         None
@@ -171,6 +173,10 @@ pub async fn run(
         info!(listen = %listener.local_addr()?, "HTTP server listening");
         let app = crate::api::router(crate::api::ApiState {
             websub: websub.clone(),
+            index: index.clone(),
+            state: state.clone(),
+            live: live.clone(),
+            ready: ready.clone(),
         });
         Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
     };
@@ -213,6 +219,17 @@ pub async fn run(
         })
         .collect();
     let mut reload = opts.reload;
+    // Index, state, listeners and workers are up.
+    ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let service = (opts.mode == Mode::Forever).then(|| {
+        tokio::spawn(service_loop(
+            state.clone(),
+            index.clone(),
+            live.clone(),
+            shutdown.clone(),
+        ))
+    });
     loop {
         let sources: Vec<Arc<_>> = config.sources.iter().cloned().map(Arc::new).collect();
         let get = |s: &crate::sources::Source| carry.get(&s.id);
@@ -270,6 +287,8 @@ pub async fn run(
             }
         };
         let Some(mut new) = next else { break };
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+        *live.write().unwrap() = crate::api::Live::of(&new);
         let notifier_count = new.notifiers.len();
         // Settings read once at start.
         for (what, changed) in [
@@ -328,6 +347,13 @@ pub async fn run(
             "configuration reloaded"
         );
         config = new;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    }
+    ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    if let Some(t) = service {
+        t.abort();
+        let _ = t.await;
     }
     if let Some(t) = ticker {
         t.abort();
@@ -357,6 +383,62 @@ pub async fn run(
     info!("veille stopped");
     let r = report.lock().unwrap().clone();
     Ok(r)
+}
+
+/// Talks to systemd while the daemon runs: WATCHDOG=1 while the ingest stage keeps
+/// working (a stuck pipeline stops the pings and systemd restarts the service), and a
+/// STATUS= line with a live summary.
+async fn service_loop(
+    state: Arc<Mutex<State>>,
+    index: Arc<MentionIndex>,
+    live: Arc<std::sync::RwLock<crate::api::Live>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let watchdog = sd_notify::watchdog_enabled();
+    let every = watchdog
+        .map(|w| (w / 2).max(StdDuration::from_secs(1)))
+        .unwrap_or(StdDuration::from_secs(30))
+        .min(StdDuration::from_secs(30));
+    // The ingest stage gets a tick every 15 s: twice that without a beat means stuck.
+    let stale_after = watchdog.unwrap_or_default().max(TICK * 2).as_secs() as i64;
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = until_true(&mut shutdown) => return,
+        }
+        let now = chrono::Utc::now();
+        let beat = crate::pipeline::HEARTBEAT.load(std::sync::atomic::Ordering::Relaxed);
+        let alive = now.timestamp() - beat <= stale_after;
+        if watchdog.is_some() {
+            if alive {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            } else {
+                warn!(
+                    seconds = now.timestamp() - beat,
+                    "the ingest stage has not taken work for a while; not pinging the watchdog"
+                );
+            }
+        }
+        let st = state.clone();
+        let ix = index.clone();
+        let configured = live.read().unwrap().sources.len();
+        let status = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            let s = st.lock().unwrap().summary(now)?;
+            let hour = ix.count(&crate::store::index::SearchRequest {
+                since: Some(now - chrono::Duration::hours(1)),
+                ..Default::default()
+            })?;
+            Ok(format!(
+                "{} sources ({} due, {} failing, {} unhealthy) · {hour} mentions in the last hour · {} alerts pending · {} open incidents",
+                configured, s.due, s.failing, s.unhealthy, s.pending, s.open_incidents
+            ))
+        })
+        .await;
+        if let Ok(Ok(line)) = status {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+        }
+    }
 }
 
 /// Running delivery workers.

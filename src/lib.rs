@@ -38,6 +38,7 @@ pub mod demo;
 pub mod enrich;
 pub mod matching;
 pub mod mention;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod rules;

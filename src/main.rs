@@ -20,6 +20,16 @@ Start with `veille demo` to see the whole pipeline run offline on sample data."
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format: text (human-readable; the journal's own format under systemd) or
+    /// json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Clone)]
@@ -197,13 +207,63 @@ enum Command {
     },
 }
 
-fn init_logging(default: &str) {
+/// Logs go to the journal when systemd started us with its journal on stderr, to stderr
+/// otherwise (JSON with `--log-format json`). `RUST_LOG` wins over `default`.
+fn init_logging(default: &str, format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    if format == LogFormat::Json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init();
+        return;
+    }
+    if stderr_is_journal()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        registry
+            .with(journald.with_syslog_identifier("veille".into()))
+            .init();
+        return;
+    }
+    registry
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .init();
+}
+
+/// systemd sets JOURNAL_STREAM to the device and inode of the journal stream it connected
+/// to stderr; it is ours only if stderr is still that stream.
+fn stderr_is_journal() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(v) = std::env::var("JOURNAL_STREAM") else {
+            return false;
+        };
+        let Some((dev, ino)) = v.split_once(':') else {
+            return false;
+        };
+        let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+            return false;
+        };
+        dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
+    }
+    #[cfg(not(unix))]
+    false
 }
 
 /// Loads the config, printing every problem; `None` means exit status 2.
@@ -233,7 +293,10 @@ fn main() -> ExitCode {
             | Command::Rules { .. }
             | Command::Silence { .. }
     );
-    init_logging(if quiet { "warn" } else { "info" });
+    // `veille run` logs at the config's level, once the config is read.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
+    }
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -284,10 +347,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));
             };
+            init_logging(&c.daemon.log_level, cli.log_format);
             rt.block_on(async {
                 let shutdown = veille::daemon::signal_shutdown();
                 let opts = veille::daemon::RunOptions {
                     reload: Some(veille::daemon::signal_reload()),
+                    drain_timeout: c.daemon.shutdown_timeout.std(),
                     mode: if once {
                         veille::crawl::scheduler::Mode::Once
                     } else {

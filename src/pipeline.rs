@@ -97,6 +97,17 @@ impl Event {
     }
 }
 
+/// When the ingest stage last took work (unix seconds): the systemd watchdog is pinged
+/// only while it keeps doing so (the daemon sends it a tick every 15 s).
+pub static HEARTBEAT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn beat() {
+    HEARTBEAT.store(
+        chrono::Utc::now().timestamp(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
 /// Running totals, for the demo's report, `veille run` logs and tests.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -142,7 +153,9 @@ const MAX_EVENTS_PER_BATCH: usize = 512;
 impl Ingest {
     /// Processes events until the channel closes (all senders dropped).
     pub fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+        beat();
         while let Some(first) = rx.blocking_recv() {
+            beat();
             let mut events = Vec::new();
             let mut reload = None;
             let mut next = Some(first);
@@ -221,12 +234,19 @@ impl Ingest {
             .collect();
 
         // 2. Match, then enrich what will be indexed (language, sentiment, story, reach).
+        let metrics = crate::metrics::get();
+        let t = std::time::Instant::now();
         for m in &mut fresh {
             m.brands = self.matcher.match_mention(m);
+        }
+        metrics.match_seconds.observe(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for m in &mut fresh {
             if self.keep_unmatched || !m.brands.is_empty() {
                 self.enricher.enrich(m);
             }
         }
+        metrics.enrich_seconds.observe(t.elapsed().as_secs_f64());
         let to_index: Vec<Mention> = fresh
             .iter()
             .filter(|m| self.keep_unmatched || !m.brands.is_empty())
@@ -235,9 +255,11 @@ impl Ingest {
 
         // 3. Index, then make it visible.
         if !to_index.is_empty() {
+            let t = std::time::Instant::now();
             self.writer.upsert(&to_index)?;
             self.writer.commit()?;
             self.index.reload()?;
+            metrics.index_seconds.observe(t.elapsed().as_secs_f64());
         }
 
         // 4. Record everything in one transaction.
@@ -278,6 +300,7 @@ impl Ingest {
                     Event::Pushed { .. } | Event::Tick | Event::Reload(_) => {}
                 }
             }
+            let t = std::time::Instant::now();
             let mut firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 firings.extend(self.evaluator.tick(&tx, &self.index, now)?);
@@ -285,6 +308,7 @@ impl Ingest {
                     released = true;
                 }
             }
+            metrics.rules_seconds.observe(t.elapsed().as_secs_f64());
             // After the rules: "first time" means before this batch.
             for m in &matched {
                 for b in m.brand_ids() {
@@ -298,6 +322,26 @@ impl Ingest {
                 }
             }
             tx.commit()?;
+            for m in &matched {
+                for b in m.brand_ids() {
+                    metrics
+                        .mentions
+                        .get_or_create(&crate::metrics::BrandLabel {
+                            brand: b.to_string(),
+                        })
+                        .inc();
+                }
+            }
+            for f in &enqueued {
+                metrics
+                    .alerts
+                    .get_or_create(&crate::metrics::AlertLabels {
+                        rule: f.alert.rule.clone(),
+                        status: f.alert.status.as_str().into(),
+                        state: if f.silenced { "silenced" } else { "pending" }.into(),
+                    })
+                    .inc();
+            }
             enqueued
         };
 

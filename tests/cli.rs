@@ -514,3 +514,81 @@ impl Drop for ChildGuard {
 fn scopeguard(c: std::process::Child) -> ChildGuard {
     ChildGuard(c)
 }
+
+/// systemd's side of the notify protocol: a datagram socket at NOTIFY_SOCKET.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let feeds = FeedServer::start().await;
+    let hooks = WebhookReceiver::start().await;
+    let s = crash_setup(&feeds, &hooks.url("/hook")).await;
+    let sock_path = s.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let child = veille()
+        .args([
+            "run",
+            "--log-format",
+            "json",
+            "--config",
+            s.config_path().to_str().unwrap(),
+        ])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "2000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = scopeguard(child);
+    let logs = collect(child.0.stderr.take().unwrap());
+    let pid = child.0.id().to_string();
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = |what: &str, seen: &mut Vec<String>| {
+        let mut buf = [0u8; 4096];
+        while !seen.iter().any(|m| m.contains(what)) {
+            let n = sock
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no {what} from the daemon ({e}); got {seen:?}"));
+            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    };
+    tokio::task::block_in_place(|| {
+        wait_for("READY=1", &mut seen);
+        wait_for("WATCHDOG=1", &mut seen);
+        wait_for("STATUS=", &mut seen);
+        wait_until("the first fetch", Duration::from_secs(20), || {
+            logs.lock().unwrap().contains("\"fetched\"")
+        });
+    });
+    let status = seen.iter().find(|m| m.starts_with("STATUS=")).unwrap();
+    assert!(
+        status.contains("1 sources") && status.contains("alerts pending"),
+        "{status}"
+    );
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    tokio::task::block_in_place(|| {
+        seen.clear();
+        wait_for("RELOADING=1", &mut seen);
+        wait_for("READY=1", &mut seen);
+    });
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    tokio::task::block_in_place(|| wait_for("STOPPING=1", &mut seen));
+    let status = child.0.wait().unwrap();
+    assert!(status.success());
+    // --log-format json: one object per line; lines about a source carry its id.
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = logs.lock().unwrap().clone();
+    let mut about_source = 0;
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["message"].is_string(), "{line}");
+        if v["message"] == "fetched" {
+            assert_eq!(v["source"], "f", "{line}");
+            about_source += 1;
+        }
+    }
+    assert!(about_source >= 1, "{logs}");
+}

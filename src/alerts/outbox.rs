@@ -121,6 +121,18 @@ impl Outbox {
         let result = notifier.deliver(&d.alert, &self.http).await;
         let now = Utc::now();
         let subject = crate::notify::email::subject(&d.alert);
+        let outcome = match &result {
+            Ok(()) => "delivered",
+            Err(e) if e.retryable => "retry",
+            Err(_) => "failed",
+        };
+        crate::metrics::get()
+            .deliveries
+            .get_or_create(&crate::metrics::DeliveryLabels {
+                notifier: notifier.name.clone(),
+                outcome: outcome.into(),
+            })
+            .inc();
         let (ok, error) = match &result {
             Ok(()) => {
                 info!(notifier = %notifier.name, alert = %d.alert.key, rule = %d.alert.rule, "alert delivered");

@@ -1,33 +1,164 @@
-//! The HTTP side of the daemon, on `[daemon] listen`: health and the WebSub callback.
-//! (The search/alerts API, metrics and dashboard build on this router.)
+//! The HTTP side of the daemon, on `[daemon] listen` (default 127.0.0.1:8650):
+//!
+//! - `/healthz` (alive), `/readyz` (index, state and workers up; 503 while starting or
+//!   stopping), `/metrics` (Prometheus text);
+//! - `/api/…`: JSON search and lists, with bearer tokens (see [`auth`]), described by
+//!   `/api/openapi.json`;
+//! - `/websub/{token}`: WebSub verification and content distribution.
+
+pub mod auth;
+pub mod v1;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::sync::watch;
 
+pub use auth::{ApiConfig, Scope, Token};
+
 use crate::crawl::websub::{Registry, Verification};
+use crate::store::index::MentionIndex;
+use crate::store::state::State as Db;
 
 /// Largest WebSub content accepted (a hub may send the whole feed).
 const MAX_PUSH_BODY: usize = 10 << 20;
 
-#[derive(Clone, Default)]
+/// The OpenAPI document of `/api/`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What a reload may change: tokens and the list of sources.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub tokens: Vec<Token>,
+    /// (id, kind) of the configured sources.
+    pub sources: Vec<(String, String)>,
+}
+
+impl Live {
+    pub fn of(c: &crate::config::Config) -> Live {
+        Live {
+            tokens: c.api_tokens.clone(),
+            sources: c
+                .sources
+                .iter()
+                .map(|s| (s.id.clone(), s.kind_name().to_string()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct ApiState {
     pub websub: Option<Arc<Registry>>,
+    pub index: Arc<MentionIndex>,
+    pub state: Arc<Mutex<Db>>,
+    pub live: Arc<RwLock<Live>>,
+    /// Set once the daemon is up, cleared when it begins to stop.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// An error answered as `{"error": "…"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, m: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: m.into(),
+        }
+    }
+    pub fn bad_request(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, m)
+    }
+    pub fn unauthorized(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNAUTHORIZED, m)
+    }
+    pub fn forbidden(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+    pub fn not_found(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::NOT_FOUND, m)
+    }
+    pub fn internal(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            axum::Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"veille\""),
+            );
+        }
+        r
+    }
 }
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .route("/api/mentions", get(v1::mentions))
+        .route("/api/mentions/{id}", get(v1::mention))
+        .route("/api/alerts", get(v1::alerts))
+        .route("/api/incidents", get(v1::incidents))
+        .route("/api/incidents/{id}/ack", post(v1::ack_incident))
+        .route("/api/silences", get(v1::silences).post(v1::add_silence))
+        .route("/api/silences/{id}/expire", post(v1::expire_silence))
+        .route("/api/sources", get(v1::sources))
         .route("/websub/{token}", get(websub_verify).post(websub_content))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PUSH_BODY))
         .with_state(state)
+}
+
+async fn readyz(State(st): State<ApiState>) -> Response {
+    if st.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+async fn metrics(State(st): State<ApiState>) -> Response {
+    let state = st.state.clone();
+    let text =
+        tokio::task::spawn_blocking(move || crate::metrics::get().render(&state.lock().unwrap()))
+            .await;
+    match text {
+        Ok(Ok(t)) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            t,
+        )
+            .into_response(),
+        Ok(Err(e)) => ApiError::internal(format!("{e:#}")).into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
 }
 
 async fn websub_verify(

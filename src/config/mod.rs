@@ -41,6 +41,12 @@ pub struct DaemonConfig {
     /// Also index items that match no brand (lets a brand added later search the past,
     /// at the cost of a larger index). Off by default.
     pub keep_unmatched: bool,
+    /// Log level or filter ("info", "debug", "veille=debug,tantivy=warn"); `RUST_LOG`
+    /// wins when set.
+    pub log_level: String,
+    /// At SIGTERM, how long in-flight fetches and deliveries may take before veille exits
+    /// (what is cut short is redone at next start).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for DaemonConfig {
@@ -51,6 +57,8 @@ impl Default for DaemonConfig {
             public_url: None,
             rules_dir: PathBuf::from("rules"),
             keep_unmatched: false,
+            log_level: "info".into(),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -67,10 +75,12 @@ pub struct Config {
     pub notifiers: BTreeMap<String, Notifier>,
     pub rules: Vec<Rule>,
     pub routes: Vec<crate::rules::Route>,
+    /// Bearer tokens of the HTTP API (`[[api.token]]`).
+    pub api_tokens: Vec<crate::api::Token>,
 }
 
 const SECTIONS: &[&str] = &[
-    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route",
+    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api",
 ];
 
 impl Config {
@@ -244,14 +254,35 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     let mut notifiers: BTreeMap<String, Notifier> = BTreeMap::new();
     let mut brand_tables = Vec::new();
     let mut route_tables = Vec::new();
+    let mut api_tokens = Vec::new();
     let mut source_tables = Vec::new();
     let mut declared = Declared::default();
 
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
             "daemon" => {
+                let span = value.span();
                 if let Some(d) = file.de::<DaemonConfig>(value) {
+                    if tracing_subscriber::EnvFilter::try_new(&d.log_level).is_err() {
+                        file.error(
+                            span,
+                            format!(
+                                "`log_level = \"{}\"` is not a level or filter: expected error, warn, info, debug, trace or e.g. \"veille=debug,info\"",
+                                d.log_level
+                            ),
+                        );
+                    }
                     daemon = d;
+                }
+            }
+            "api" => {
+                if let Some(a) = file.de::<crate::api::ApiConfig>(value) {
+                    for t in &a.token {
+                        match t.load(base_dir) {
+                            Ok(tok) => api_tokens.push(tok),
+                            Err(e) => file.error(t.name.span(), e),
+                        }
+                    }
                 }
             }
             "crawl" => {
@@ -405,6 +436,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             notifiers,
             rules: Vec::new(),
             routes,
+            api_tokens,
         },
         declared,
     ))

@@ -351,7 +351,19 @@ impl Scheduler {
                 .unwrap_or_default();
             let started = std::time::Instant::now();
             let result = poller.poll(&source, &state, clock.now()).await;
-            let ms = started.elapsed().as_millis() as u64;
+            let elapsed = started.elapsed();
+            let ms = elapsed.as_millis() as u64;
+            match &result {
+                Ok(p) => crate::metrics::fetch(
+                    source.kind_name(),
+                    if p.not_modified { "not_modified" } else { "ok" },
+                    elapsed.as_secs_f64(),
+                    p.bytes as u64,
+                ),
+                Err(_) => {
+                    crate::metrics::fetch(source.kind_name(), "error", elapsed.as_secs_f64(), 0)
+                }
+            }
             let (event, outcome) = match result {
                 Ok(poll) => {
                     if poll.not_modified {

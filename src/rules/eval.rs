@@ -391,11 +391,13 @@ impl Evaluator {
                 Status::New,
                 1,
             ),
-            Some(inc) if now - inc.last_alert_at >= rule.realert.chrono() => {
+            Some(inc)
+                if inc.acked_at.is_none() && now - inc.last_alert_at >= rule.realert.chrono() =>
+            {
                 (inc.id, Status::Update, inc.alerts + 1)
             }
             Some(inc) => {
-                debug!(rule = %rule.id, brand = %rule.brand, incident = inc.id, "within realert: incident updated silently");
+                debug!(rule = %rule.id, brand = %rule.brand, incident = inc.id, acked = inc.acked_at.is_some(), "within realert or acknowledged: incident updated silently");
                 state::touch_incident(tx, inc.id, now, false)?;
                 return Ok(None);
             }

@@ -323,6 +323,20 @@ impl MentionIndex {
         }
     }
 
+    /// The mention with this id.
+    pub fn get(&self, id: &str) -> anyhow::Result<Option<Mention>> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top: Vec<(tantivy::Score, DocAddress)> =
+            searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        top.first()
+            .map(|(_, addr)| self.load(&searcher, *addr))
+            .transpose()
+    }
+
     /// How many mentions match `req` (limit and offset ignored).
     pub fn count(&self, req: &SearchRequest) -> anyhow::Result<usize> {
         let searcher = self.reader.searcher();

@@ -145,6 +145,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries_v4 RENAME TO deliveries;
     CREATE INDEX deliveries_queue ON deliveries (notifier, state, alert_seq);
     "#,
+    // 5: an incident can be acknowledged (someone is on it: no more updates)
+    r#"
+    ALTER TABLE incidents ADD COLUMN acked_at INTEGER;
+    ALTER TABLE incidents ADD COLUMN acked_by TEXT;
+    "#,
 ];
 
 pub fn ms(d: DateTime<Utc>) -> i64 {
@@ -175,6 +180,18 @@ pub struct SourceRow {
     pub auto_every: Option<u64>,
     pub failing_since: Option<DateTime<Utc>>,
     pub unhealthy: bool,
+}
+
+/// What [`State::summary`] counts.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub pending: u64,
+    pub oldest_pending_seconds: i64,
+    pub sources: u64,
+    pub unhealthy: u64,
+    pub failing: u64,
+    pub due: u64,
+    pub open_incidents: u64,
 }
 
 /// A delivery waiting in the outbox.
@@ -377,6 +394,36 @@ impl State {
         )? as u64)
     }
 
+    /// Figures for metrics and the service status line.
+    pub fn summary(&self, now: DateTime<Utc>) -> anyhow::Result<Summary> {
+        let c = &self.conn;
+        let (pending, oldest): (i64, Option<i64>) = c.query_row(
+            "SELECT COUNT(*), MIN(a.created_at) FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq WHERE d.state = 'pending'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (sources, unhealthy, failing, due): (i64, i64, i64, i64) = c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(unhealthy), 0), COALESCE(SUM(failures > 0), 0),
+                    COALESCE(SUM(next_due IS NOT NULL AND next_due <= ?1), 0) FROM sources",
+            params![ms(now)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let open_incidents: i64 = c.query_row(
+            "SELECT COUNT(*) FROM incidents WHERE state = 'open'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Summary {
+            pending: pending as u64,
+            oldest_pending_seconds: oldest.map_or(0, |t| ((ms(now) - t) / 1000).max(0)),
+            sources: sources as u64,
+            unhealthy: unhealthy as u64,
+            failing: failing as u64,
+            due: due as u64,
+            open_incidents: open_incidents as u64,
+        })
+    }
+
     /// Notifiers that have deliveries waiting.
     pub fn pending_notifiers(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self
@@ -546,17 +593,23 @@ pub fn record_author_and_site(
     Ok(())
 }
 
-/// An open incident.
-#[derive(Debug, Clone)]
+/// An incident: alerts of one rule, brand and group, from the first to the resolution.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Incident {
     pub id: i64,
     pub rule: String,
     pub brand: String,
     pub group: String,
+    pub state: String,
     pub opened_at: DateTime<Utc>,
     pub last_true_at: DateTime<Utc>,
     pub last_alert_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
     pub alerts: i64,
+    /// Updates not sent (within `realert`, or acknowledged).
+    pub suppressed: i64,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub acked_by: Option<String>,
 }
 
 fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
@@ -569,11 +622,51 @@ fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
         last_true_at: from_ms(r.get(5)?),
         last_alert_at: from_ms(r.get(6)?),
         alerts: r.get(7)?,
+        state: r.get(8)?,
+        resolved_at: r.get::<_, Option<i64>>(9)?.map(from_ms),
+        suppressed: r.get(10)?,
+        acked_at: r.get::<_, Option<i64>>(11)?.map(from_ms),
+        acked_by: r.get(12)?,
     })
 }
 
-const INCIDENT_COLUMNS: &str =
-    "id, rule, brand, grp, opened_at, last_true_at, last_alert_at, alerts";
+const INCIDENT_COLUMNS: &str = "id, rule, brand, grp, opened_at, last_true_at, last_alert_at, alerts, state, resolved_at, suppressed, acked_at, acked_by";
+
+/// Incidents, newest first: `state` = "open", "resolved" or None for both.
+pub fn incidents(
+    conn: &Connection,
+    state: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<Vec<Incident>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![state, limit as i64], incident_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn incident(conn: &Connection, id: i64) -> anyhow::Result<Option<Incident>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1"
+        ))?
+        .query_row(params![id], incident_row)
+        .optional()?)
+}
+
+/// Acknowledges an open incident: no more updates are sent for it (its resolution is).
+/// Returns false when there is no open incident with that id.
+pub fn ack_incident(
+    conn: &Connection,
+    id: i64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE incidents SET acked_at = ?2, acked_by = ?3 WHERE id = ?1 AND state = 'open'",
+        params![id, ms(now), by],
+    )? > 0)
+}
 
 pub fn open_incident(
     tx: &Transaction<'_>,

@@ -1,0 +1,316 @@
+//! The JSON endpoints under `/api/`: mentions, alerts, incidents, silences, sources.
+//! Described in `openapi.json` (served at `/api/openapi.json`); a test checks that the two
+//! agree.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{Scope, authorize};
+use super::{ApiError, ApiState};
+use crate::store::index::SearchRequest;
+use crate::store::state;
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// Runs `f` on a blocking thread (SQLite and tantivy calls block).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("{e:#}")))
+}
+
+fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
+    let live = st.live.read().unwrap();
+    if live.tokens.is_empty() {
+        return Err(ApiError::unauthorized(
+            "the API needs a token: add an [[api.token]] to the config",
+        ));
+    }
+    authorize(headers, &live.tokens, scope).map(|t| t.name.clone())
+}
+
+/// "7d" (that long ago) or an RFC 3339 date.
+fn when(name: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(v) = v else { return Ok(None) };
+    if let Ok(d) = v.parse::<crate::config::Duration>() {
+        return Ok(Some(Utc::now() - d.chrono()));
+    }
+    DateTime::parse_from_rfc3339(v)
+        .map(|d| Some(d.with_timezone(&Utc)))
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{name}` = {v:?}: expected a duration (e.g. 7d) or an RFC 3339 date"
+            ))
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MentionsQuery {
+    q: Option<String>,
+    brand: Option<String>,
+    source: Option<String>,
+    sentiment: Option<String>,
+    lang: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub async fn mentions(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<MentionsQuery>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let query = match p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => Some(
+            crate::matching::Query::parse(q)
+                .map_err(|e| ApiError::bad_request(format!("q: {e}")))?,
+        ),
+        None => None,
+    };
+    if let Some(s) = &p.sentiment
+        && crate::mention::Label::parse(s).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "sentiment = {s:?}: expected negative, neutral or positive"
+        )));
+    }
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let offset = p.offset.unwrap_or(0).min(100_000);
+    let req = SearchRequest {
+        query,
+        label: p.sentiment.clone(),
+        lang: p.lang.clone(),
+        brand: p.brand.clone(),
+        source: p.source.clone(),
+        since: when("since", &p.since)?,
+        until: when("until", &p.until)?,
+        limit,
+        offset,
+        ..Default::default()
+    };
+    let index = st.index.clone();
+    let (total, items) = blocking(move || Ok((index.count(&req)?, index.search(&req)?))).await?;
+    Ok(Json(json!({
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": items,
+    })))
+}
+
+pub async fn mention(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let index = st.index.clone();
+    let id2 = id.clone();
+    match blocking(move || index.get(&id2)).await? {
+        Some(m) => Ok(Json(json!(m))),
+        None => Err(ApiError::not_found(format!("no mention with id {id:?}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<usize>,
+    state: Option<String>,
+}
+
+pub async fn alerts(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<ListQuery>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let state = st.state.clone();
+    let rows = blocking(move || state.lock().unwrap().alerts(limit)).await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "seq": r.seq,
+                "alert": r.alert,
+                "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
+                    "notifier": notifier, "state": state, "attempts": attempts, "last_error": error,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn incidents(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<ListQuery>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let filter = match p.state.as_deref() {
+        None | Some("all") => None,
+        Some(s @ ("open" | "resolved")) => Some(s.to_string()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "state = {other:?}: expected open, resolved or all"
+            )));
+        }
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let state = st.state.clone();
+    let items =
+        blocking(move || state::incidents(state.lock().unwrap().conn(), filter.as_deref(), limit))
+            .await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+pub async fn ack_incident(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    let who = check(&st, &headers, Scope::Admin)?;
+    let state = st.state.clone();
+    let incident = blocking(move || {
+        let st = state.lock().unwrap();
+        if state::ack_incident(st.conn(), id, &who, Utc::now())? {
+            state::incident(st.conn(), id)
+        } else {
+            Ok(None)
+        }
+    })
+    .await?;
+    match incident {
+        Some(i) => {
+            tracing::info!(incident = id, by = ?i.acked_by, "incident acknowledged");
+            Ok(Json(json!(i)))
+        }
+        None => Err(ApiError::not_found(format!("no open incident #{id}"))),
+    }
+}
+
+pub async fn silences(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let state = st.state.clone();
+    let items = blocking(move || state::silences(state.lock().unwrap().conn())).await?;
+    let now = Utc::now();
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id, "rule": s.rule, "brand": s.brand, "starts_at": s.starts_at,
+                "ends_at": s.ends_at, "reason": s.reason, "expired_at": s.expired_at,
+                "active": s.active(now),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    rule: Option<String>,
+    brand: Option<String>,
+    /// e.g. "2h"
+    duration: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn add_silence(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<NewSilence>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let who = check(&st, &headers, Scope::Admin)?;
+    if body.rule.is_none() && body.brand.is_none() {
+        return Err(ApiError::bad_request(
+            "give `rule`, `brand` or both: a silence of everything is not allowed",
+        ));
+    }
+    let d: crate::config::Duration = body
+        .duration
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("duration = {:?}: {e}", body.duration)))?;
+    let now = Utc::now();
+    let ends = now + d.chrono();
+    let reason = if body.reason.is_empty() {
+        format!("by {who}")
+    } else {
+        format!("{} (by {who})", body.reason)
+    };
+    let state = st.state.clone();
+    let (rule, brand) = (body.rule.clone(), body.brand.clone());
+    let id = blocking(move || {
+        state::add_silence(
+            state.lock().unwrap().conn(),
+            rule.as_deref(),
+            brand.as_deref(),
+            now,
+            ends,
+            &reason,
+        )
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "rule": body.rule, "brand": body.brand, "ends_at": ends })),
+    ))
+}
+
+pub async fn expire_silence(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Admin)?;
+    let state = st.state.clone();
+    if blocking(move || state::expire_silence(state.lock().unwrap().conn(), id, Utc::now())).await?
+    {
+        Ok(Json(json!({ "id": id, "expired": true })))
+    } else {
+        Err(ApiError::not_found(format!("no active silence #{id}")))
+    }
+}
+
+pub async fn sources(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let configured = st.live.read().unwrap().sources.clone();
+    let state = st.state.clone();
+    let rows = blocking(move || state.lock().unwrap().sources()).await?;
+    let items: Vec<Value> = configured
+        .iter()
+        .map(|(id, kind)| {
+            let r = rows.iter().find(|r| &r.id == id);
+            json!({
+                "id": id,
+                "kind": kind,
+                "healthy": r.is_none_or(|r| !r.unhealthy),
+                "failures": r.map_or(0, |r| r.failures),
+                "last_polled": r.and_then(|r| r.last_polled),
+                "last_success": r.and_then(|r| r.last_success),
+                "last_error": r.and_then(|r| r.last_error.clone()),
+                "last_error_at": r.and_then(|r| r.last_error_at),
+                "failing_since": r.and_then(|r| r.failing_since),
+                "next_due": r.and_then(|r| r.next_due),
+                "items_seen": r.map_or(0, |r| r.items_seen),
+                "auto_every_seconds": r.and_then(|r| r.auto_every),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}

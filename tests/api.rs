@@ -1,0 +1,354 @@
+//! The HTTP API, metrics and readiness, on the real daemon listening on loopback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const READ: &str = "read-token-0123456789abcdef0123456789abcdef";
+const ADMIN: &str = "admin-token-0123456789abcdef0123456789abcdef";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let mut r = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap())
+    }
+
+    async fn json(&self, method: &str, path: &str, token: &str) -> Value {
+        let (status, body) = self.call(method, path, Some(token), None).await;
+        assert_eq!(status, 200, "{method} {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+async fn wait_ready(api: &Api) {
+    for _ in 0..200 {
+        if let Ok(r) = api.http.get(format!("{}/readyz", api.base)).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the daemon never became ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_search_lists_acks_silences_metrics_and_openapi() {
+    let feeds = FeedServer::start().await;
+    let hooks = WebhookReceiver::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[
+            (
+                "Arnaque chez Acme, remboursez-moi",
+                "https://a.example/1",
+                "Honteux, service client nul",
+                &ago(5),
+            ),
+            (
+                "Acme ouvre un magasin à Lyon",
+                "https://a.example/2",
+                "Inauguration mardi",
+                &ago(10),
+            ),
+            (
+                "Globex rachète Initech",
+                "https://a.example/3",
+                "Le marché bouge",
+                &ago(15),
+            ),
+        ])),
+    );
+    let s = Setup::new();
+    s.secret("api-read", READ);
+    s.secret("api-admin", &format!("{ADMIN}\n"));
+    let port = free_port();
+    let cfg = base_config().replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\""))
+        + &rss_source("f", &feeds.url("/f.xml"))
+        + &format!(
+            "\n[notifier.hook]\nkind = \"webhook\"\nurl = \"{}\"\nallow_private = true\n",
+            hooks.url("/h")
+        )
+        + "\n[[api.token]]\nname = \"grafana\"\nscope = \"read\"\nfile = \"secrets/api-read\"\n\n[[api.token]]\nname = \"alice\"\nscope = \"admin\"\nfile = \"secrets/api-admin\"\n";
+    s.write(&cfg);
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nquery = \"arnaque\"\nnotify = [\"hook\"]\n",
+    );
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let daemon = tokio::spawn(veille::daemon::run(
+        s.load(),
+        veille::daemon::RunOptions::default(),
+        stop_rx,
+    ));
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+    };
+    wait_ready(&api).await;
+    for _ in 0..200 {
+        if !hooks.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hooks.received().len(), 1, "the crisis alert went out");
+
+    // Authentication.
+    let (st, body) = api.call("GET", "/api/mentions", None, None).await;
+    assert_eq!(st, 401, "{body}");
+    assert!(body.contains("Bearer"), "{body}");
+    let (st, _) = api
+        .call("GET", "/api/mentions", Some("wrong-token"), None)
+        .await;
+    assert_eq!(st, 401);
+    let (st, body) = api
+        .call("POST", "/api/incidents/1/ack", Some(READ), None)
+        .await;
+    assert_eq!(st, 403, "read tokens cannot act: {body}");
+
+    // Search: same language as everywhere, filters, pagination.
+    let all = api.json("GET", "/api/mentions?brand=acme", READ).await;
+    assert_eq!(all["total"], 2);
+    assert_eq!(
+        all["items"][0]["title"], "Arnaque chez Acme, remboursez-moi",
+        "newest first"
+    );
+    let q = api
+        .json(
+            "GET",
+            "/api/mentions?q=arnaque%20OR%20rachete&limit=1",
+            READ,
+        )
+        .await;
+    assert_eq!(
+        (q["total"].as_u64(), q["items"].as_array().unwrap().len()),
+        (Some(2), 1)
+    );
+    let page2 = api
+        .json(
+            "GET",
+            "/api/mentions?q=arnaque%20OR%20rachete&limit=1&offset=1",
+            READ,
+        )
+        .await;
+    assert_ne!(q["items"][0]["id"], page2["items"][0]["id"]);
+    let neg = api
+        .json(
+            "GET",
+            "/api/mentions?sentiment=negative&lang=fr&since=1d",
+            READ,
+        )
+        .await;
+    assert_eq!(neg["total"], 1, "{neg}");
+    let (st, body) = api
+        .call("GET", "/api/mentions?q=acme%20AND%20(x", Some(READ), None)
+        .await;
+    assert_eq!(st, 400);
+    assert!(body.contains("column"), "{body}");
+    let (st, body) = api
+        .call("GET", "/api/mentions?since=yesterday", Some(READ), None)
+        .await;
+    assert_eq!(st, 400);
+    assert!(body.contains("since"), "{body}");
+    let id = all["items"][0]["id"].as_str().unwrap().to_string();
+    let one = api.json("GET", &format!("/api/mentions/{id}"), READ).await;
+    assert_eq!(one["id"], id.as_str());
+    let (st, body) = api
+        .call("GET", "/api/mentions/nope", Some(READ), None)
+        .await;
+    assert_eq!(st, 404);
+    assert!(body.contains("error"), "{body}");
+
+    // Alerts, incidents, acknowledgement.
+    let alerts = api.json("GET", "/api/alerts", READ).await;
+    assert_eq!(alerts["items"][0]["alert"]["rule"], "crisis");
+    assert_eq!(alerts["items"][0]["deliveries"][0]["state"], "delivered");
+    let inc = api.json("GET", "/api/incidents?state=open", READ).await;
+    let inc_id = inc["items"][0]["id"].as_i64().unwrap();
+    let acked = api
+        .json("POST", &format!("/api/incidents/{inc_id}/ack"), ADMIN)
+        .await;
+    assert_eq!(acked["acked_by"], "alice");
+    let (st, _) = api
+        .call("POST", "/api/incidents/999/ack", Some(ADMIN), None)
+        .await;
+    assert_eq!(st, 404);
+
+    // Silences.
+    let (st, body) = api
+        .call(
+            "POST",
+            "/api/silences",
+            Some(ADMIN),
+            Some(serde_json::json!({"brand": "acme", "duration": "2h", "reason": "statement out"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let sid = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let list = api.json("GET", "/api/silences", READ).await;
+    assert_eq!(list["items"][0]["active"], true);
+    assert!(
+        list["items"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("alice")
+    );
+    let (st, _) = api
+        .call(
+            "POST",
+            "/api/silences",
+            Some(ADMIN),
+            Some(serde_json::json!({"duration": "2h"})),
+        )
+        .await;
+    assert_eq!(st, 400, "a silence of everything is refused");
+    api.json("POST", &format!("/api/silences/{sid}/expire"), ADMIN)
+        .await;
+    let (st, _) = api
+        .call(
+            "POST",
+            &format!("/api/silences/{sid}/expire"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404);
+
+    // Sources.
+    let src = api.json("GET", "/api/sources", READ).await;
+    assert_eq!(src["items"][0]["id"], "f");
+    assert_eq!(src["items"][0]["healthy"], true);
+    assert!(src["items"][0]["last_success"].is_string());
+
+    // Metrics.
+    let (st, m) = api.call("GET", "/metrics", None, None).await;
+    assert_eq!(st, 200);
+    for needle in [
+        "veille_fetches_total{kind=\"rss\",outcome=\"ok\"}",
+        "veille_fetch_duration_seconds_bucket",
+        "veille_fetched_bytes_total{kind=\"rss\"}",
+        "veille_mentions_ingested_total{brand=\"acme\"}",
+        "veille_index_duration_seconds_count",
+        "veille_match_duration_seconds_count",
+        "veille_alerts_total{rule=\"crisis\",status=\"new\",state=\"pending\"}",
+        "veille_delivery_attempts_total{notifier=\"hook\",outcome=\"delivered\"}",
+        "veille_outbox_pending 0",
+        "veille_outbox_oldest_age_seconds 0",
+        "veille_sources_unhealthy 0",
+        "veille_incidents_open 1",
+    ] {
+        assert!(m.contains(needle), "missing {needle} in\n{m}");
+    }
+
+    // The OpenAPI document describes exactly what the router serves.
+    let doc: Value =
+        serde_json::from_str(&api.call("GET", "/api/openapi.json", None, None).await.1).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+            let concrete = path.replace("{id}", "1");
+            let body = (method == "post" && path == "/api/silences")
+                .then(|| serde_json::json!({"rule": "crisis", "duration": "1m"}));
+            let (st, text) = api
+                .call(&method.to_uppercase(), &concrete, Some(ADMIN), body)
+                .await;
+            assert!(
+                op["responses"].get(st.to_string()).is_some(),
+                "{method} {path} answered {st}, which the document does not list: {text}"
+            );
+        }
+    }
+    documented.sort();
+    assert_eq!(
+        documented,
+        vec![
+            "GET /api/alerts",
+            "GET /api/incidents",
+            "GET /api/mentions",
+            "GET /api/mentions/{id}",
+            "GET /api/openapi.json",
+            "GET /api/silences",
+            "GET /api/sources",
+            "POST /api/incidents/{id}/ack",
+            "POST /api/silences",
+            "POST /api/silences/{id}/expire",
+        ]
+    );
+    // What is not documented is not served.
+    for (method, path) in [
+        ("DELETE", "/api/silences/1"),
+        ("PUT", "/api/mentions"),
+        ("GET", "/api/rules"),
+    ] {
+        let (st, _) = api.call(method, path, Some(ADMIN), None).await;
+        assert!(st == 404 || st == 405, "{method} {path}: {st}");
+    }
+
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+}
+
+#[test]
+fn api_tokens_come_from_files_and_must_be_long() {
+    let s = Setup::new();
+    s.secret("short", "abc");
+    s.write(
+        &(base_config()
+            + "\n[[api.token]]\nname = \"x\"\nscope = \"read\"\nfile = \"secrets/short\"\n"),
+    );
+    let e = veille::config::Config::load(&s.config_path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("veille.toml:") && e.contains("too short"), "{e}");
+    s.write(
+        &(base_config()
+            + "\n[[api.token]]\nname = \"y\"\nscope = \"root\"\nfile = \"secrets/short\"\n"),
+    );
+    let e = veille::config::Config::load(&s.config_path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown variant `root`, expected `read` or `admin`"),
+        "{e}"
+    );
+    s.write(
+        &(base_config()
+            + "\n[[api.token]]\nname = \"z\"\nscope = \"read\"\ntoken = \"inline-secret\"\n"),
+    );
+    let e = veille::config::Config::load(&s.config_path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown field `token`"),
+        "no secret in the main file: {e}"
+    );
+}

@@ -1,0 +1,81 @@
+//! The systemd unit: `systemd-analyze verify` passes and the sandboxing rates "OK"
+//! (exposure 2.0 or lower). scripts/test.sh makes sure systemd-analyze is installed.
+
+use std::path::Path;
+use std::process::Command;
+
+fn analyze(args: &[&str]) -> (bool, String) {
+    let out = Command::new("systemd-analyze")
+        .args(args)
+        .output()
+        .expect("systemd-analyze is needed (apt-get install systemd; scripts/test.sh does it)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The unit with /usr/bin/veille pointing at the binary under test (verify checks that
+/// the executables exist).
+fn unit_under_test(dir: &Path) -> String {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/veille.service"),
+    )
+    .unwrap()
+    .replace("/usr/bin/veille", env!("CARGO_BIN_EXE_veille"));
+    let path = dir.join("veille.service");
+    std::fs::write(&path, unit).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn unit_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = unit_under_test(dir.path());
+    let (ok, text) = analyze(&["verify", &unit]);
+    assert!(
+        ok && text.trim().is_empty(),
+        "systemd-analyze verify:\n{text}"
+    );
+}
+
+#[test]
+fn unit_is_sandboxed() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = unit_under_test(dir.path());
+    let (_, text) = analyze(&["security", "--offline=true", "--no-pager", &unit]);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no rating in:\n{text}"));
+    let score: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(score <= 2.0, "{line}\n{text}");
+}
+
+#[test]
+fn unit_checks_the_config_before_start_and_reload() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/veille.service"),
+    )
+    .unwrap();
+    for needle in [
+        "Type=notify",
+        "WatchdogSec=",
+        "ExecStartPre=/usr/bin/veille check",
+        "ExecReload=/usr/bin/veille check",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "StateDirectory=veille",
+        "User=veille",
+    ] {
+        assert!(unit.contains(needle), "missing {needle}");
+    }
+}

@@ -545,7 +545,7 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     let logs = collect(child.0.stderr.take().unwrap());
     let pid = child.0.id().to_string();
     let mut seen: Vec<String> = Vec::new();
-    let mut wait_for = |what: &str, seen: &mut Vec<String>| {
+    let wait_for = |what: &str, seen: &mut Vec<String>| {
         let mut buf = [0u8; 4096];
         while !seen.iter().any(|m| m.contains(what)) {
             let n = sock

@@ -523,6 +523,18 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     let feeds = FeedServer::start().await;
     let hooks = WebhookReceiver::start().await;
     let s = crash_setup(&feeds, &hooks.url("/hook")).await;
+    // Secrets that must never reach the logs: an API token and a chat URL.
+    let token = "T0KEN-api-0123456789abcdef0123456789abcdef";
+    s.secret("api", token);
+    s.secret("chat", &hooks.url("/S3CRET-chat-path"));
+    let cfg = std::fs::read_to_string(s.config_path()).unwrap()
+        + "\n[notifier.chat]\nkind = \"mattermost\"\nurl_file = \"secrets/chat\"\nallow_private = true\n"
+        + "\n[[api.token]]\nname = \"ops\"\nscope = \"admin\"\nfile = \"secrets/api\"\n";
+    s.write(&cfg);
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"hook\", \"chat\"]\n",
+    );
     let sock_path = s.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(20)))
@@ -567,12 +579,25 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
         status.contains("1 sources") && status.contains("alerts pending"),
         "{status}"
     );
+    // A bad config: refused, still running, no RELOADING.
+    let good = std::fs::read_to_string(s.config_path()).unwrap();
+    s.write(&good.replace("[[brand]]", "[[brnad]]"));
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    tokio::task::block_in_place(|| {
+        wait_until("the refusal", Duration::from_secs(20), || {
+            logs.lock().unwrap().contains("reload refused")
+        })
+    });
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
+    // A good one: RELOADING=1 then READY=1.
+    s.write(&good);
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     tokio::task::block_in_place(|| {
         seen.clear();
         wait_for("RELOADING=1", &mut seen);
         wait_for("READY=1", &mut seen);
     });
+
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     tokio::task::block_in_place(|| wait_for("STOPPING=1", &mut seen));
     let status = child.0.wait().unwrap();
@@ -591,4 +616,18 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
         }
     }
     assert!(about_source >= 1, "{logs}");
+    assert!(
+        !logs.contains("T0KEN-api") && !logs.contains("S3CRET-chat"),
+        "a secret leaked: {logs}"
+    );
+    assert_eq!(
+        logs.matches("configuration reloaded").count(),
+        1,
+        "only the good config was loaded: {logs}"
+    );
+    assert_eq!(
+        hooks.on("/S3CRET-chat-path").len(),
+        1,
+        "the chat got the alert"
+    );
 }

@@ -79,3 +79,58 @@ fn unit_checks_the_config_before_start_and_reload() {
         assert!(unit.contains(needle), "missing {needle}");
     }
 }
+
+#[test]
+fn debian_package_holds_everything_an_admin_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/build-deb.sh"))
+        .env("VEILLE_BIN", env!("CARGO_BIN_EXE_veille"))
+        .env("VEILLE_DEB_COMPRESSION", "none")
+        .output()
+        .expect("scripts/build-deb.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deb = root.join(String::from_utf8_lossy(&out.stdout).trim());
+    let list = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    for path in [
+        "./usr/bin/veille",
+        "./lib/systemd/system/veille.service",
+        "./usr/lib/sysusers.d/veille.conf",
+        "./usr/lib/tmpfiles.d/veille.conf",
+        "./etc/veille/veille.toml",
+        "./etc/veille/rules/acme.toml",
+    ] {
+        assert!(
+            list.contains(path),
+            "{path} missing from the package:\n{list}"
+        );
+    }
+    let info = Command::new("dpkg-deb")
+        .arg("-I")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("Package: veille") && info.contains("postinst"),
+        "{info}"
+    );
+    let conffiles = Command::new("dpkg-deb")
+        .args(["--info"])
+        .arg(&deb)
+        .arg("conffiles")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&conffiles.stdout).contains("/etc/veille/veille.toml"),
+        "the config is a conffile"
+    );
+}

@@ -52,7 +52,14 @@ pub fn alert() -> Alert {
             site: "news.example.com".into(),
             source: "news".into(),
             author: Some("Jane".into()),
+            author_name: None,
             published_at: at,
+            reach: Some(12_500),
+            sentiment: Some(crate::mention::Sentiment {
+                score: -0.8,
+                label: crate::mention::Label::Negative,
+            }),
+            language: Some("fr".into()),
             excerpt: vec![
                 Fragment {
                     text: "Le service ".into(),

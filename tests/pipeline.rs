@@ -17,6 +17,7 @@ brand = "acme"
 kind = "match"
 query = "scandale OR arnaque OR boycott"
 severity = "critical"
+realert = "0s"          # every crisis mention goes out (throttling is tested in rules.rs)
 notify = ["mail", "chat", "hook"]
 "#;
 
@@ -179,7 +180,8 @@ async fn feeds_to_index_email_and_chat() {
         let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
         let subject = msg.subject().unwrap();
         assert!(
-            subject.starts_with("[CRITICAL] Acme · crisis: "),
+            subject.starts_with("[CRITICAL] Acme · crisis: ")
+                || subject.starts_with("Update: [CRITICAL] Acme · crisis: "),
             "{subject}"
         );
         assert!(msg.message_id().is_some());
@@ -201,19 +203,30 @@ async fn feeds_to_index_email_and_chat() {
     }
     assert!(saw_hostile, "the hostile mention was in an e-mail");
 
-    // Slack-compatible chat payloads.
+    // Slack Block Kit payloads.
     let chat = hooks.on("/slack");
     assert_eq!(chat.len(), alerts.len());
+    let mut links = 0;
     for h in &chat {
         let j = h.json();
+        veille::notify::chat::slack::check(&j).unwrap();
         assert!(j["text"].as_str().unwrap().contains("[CRITICAL] Acme"));
-        for a in j["attachments"].as_array().unwrap() {
-            let title = a["title"].as_str().unwrap();
-            assert!(!title.contains('<'), "{title}");
-            assert!(!title.contains("@channel"), "mass ping defused: {title}");
-            assert!(a["title_link"].as_str().unwrap().starts_with("http"));
+        assert!(
+            j["blocks"][0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("[CRITICAL] Acme")
+        );
+        for b in j["blocks"].as_array().unwrap() {
+            let text = b["text"]["text"].as_str().unwrap_or_default();
+            assert!(!text.contains("<script"), "{text}");
+            assert!(!text.contains("@channel"), "mass ping defused: {text}");
+            if text.starts_with("*<http") {
+                links += 1;
+            }
         }
     }
+    assert_eq!(links, alerted, "one linked section per mention");
     // Generic JSON webhook: dedup key in the header and the body.
     let generic = hooks.on("/generic");
     assert_eq!(generic.len(), alerts.len());

@@ -86,6 +86,10 @@ pub struct Stats {
     /// sentiment_shift: share of negative mentions (0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_share: Option<f64>,
+    /// The rule's level: threshold and spike `min_count`, flatline's minimum,
+    /// sentiment_shift's share in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,7 +101,16 @@ pub struct AlertMention {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// Display name, when the source gives one beside the handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
     pub published_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<crate::mention::Sentiment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Excerpt cut into plain and highlighted pieces; each notifier escapes each piece
     /// for its own format.
     pub excerpt: Vec<Fragment>,
@@ -130,7 +143,11 @@ impl AlertMention {
             site: m.site.clone(),
             source: m.source.clone(),
             author: m.author.clone(),
+            author_name: m.author_name.clone(),
             published_at: m.published_at,
+            reach: m.reach,
+            sentiment: m.sentiment,
+            language: m.language.clone(),
             excerpt: excerpt(body, &terms, EXCERPT_LEN),
             terms,
         }

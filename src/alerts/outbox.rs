@@ -77,6 +77,8 @@ impl Outbox {
 
     async fn worker(&self, name: &str, mut shutdown: watch::Receiver<bool>) {
         let notifier = &self.notifiers[name];
+        // The platform's pace: at most one message per `min_interval`.
+        let mut last_attempt: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -98,12 +100,20 @@ impl Outbox {
                     warn!(notifier = name, error = %e, "cannot read the outbox");
                     StdDuration::from_secs(5)
                 }
-                Ok(None) => StdDuration::from_secs(3600),
+                // Idle: look again now and then, for deliveries re-queued from outside
+                // (`veille alerts retry`, the API).
+                Ok(None) => StdDuration::from_secs(30),
                 Ok(Some(d)) => {
                     let now = Utc::now();
+                    let pace = last_attempt
+                        .map(|t| notifier.min_interval().saturating_sub(t.elapsed()))
+                        .unwrap_or_default();
                     if d.next_attempt_at > now {
                         (d.next_attempt_at - now).to_std().unwrap_or_default()
+                    } else if !pace.is_zero() {
+                        pace
                     } else {
+                        last_attempt = Some(tokio::time::Instant::now());
                         self.attempt(notifier, d).await;
                         continue;
                     }
@@ -120,7 +130,7 @@ impl Outbox {
     async fn attempt(&self, notifier: &Notifier, d: crate::store::state::PendingDelivery) {
         let result = notifier.deliver(&d.alert, &self.http).await;
         let now = Utc::now();
-        let subject = crate::notify::email::subject(&d.alert);
+        let subject = crate::notify::email::subject(&d.alert, crate::notify::view::Locale::En);
         let outcome = match &result {
             Ok(()) => "delivered",
             Err(e) if e.retryable => "retry",

@@ -5,17 +5,18 @@
 //! part through minijinja's auto-escaping, and the subject through [`text::single_line`].
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::Environment;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
+use super::view::{Locale, View};
 use super::{DeliveryError, load_secret};
-use crate::alerts::{Alert, Fragment};
+use crate::alerts::Alert;
 use crate::config::Duration;
 use crate::config::diag::SourceFile;
 use crate::rules::Severity;
@@ -39,6 +40,17 @@ pub struct EmailConfig {
     /// Time allowed for one SMTP exchange (default 30s).
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// Language of the messages: "en" (default) or "fr".
+    #[serde(default)]
+    pub locale: Locale,
+    /// A directory whose `alert.html` / `alert.txt` replace the bundled templates (same
+    /// context: see the bundled ones in src/notify/templates/).
+    #[serde(default)]
+    pub templates_dir: Option<PathBuf>,
+    /// List-Id header, so mail rules can file alerts (default: "veille <alerts.DOMAIN>",
+    /// DOMAIN from `from`).
+    #[serde(default)]
+    pub list_id: Option<String>,
 }
 
 pub struct Email {
@@ -51,6 +63,26 @@ pub struct Email {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub server: String,
+    pub style: Style,
+}
+
+/// How the messages of one notifier look: language, templates, List-Id.
+#[derive(Clone)]
+pub struct Style {
+    pub locale: Locale,
+    pub list_id: String,
+    env: Arc<Environment<'static>>,
+}
+
+impl Style {
+    /// The bundled templates in `locale`.
+    pub fn bundled(locale: Locale, domain: &str) -> Style {
+        Style {
+            locale,
+            list_id: format!("veille <alerts.{domain}>"),
+            env: bundled_env(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Email {
@@ -121,6 +153,25 @@ impl EmailConfig {
         }
         let to: Option<Vec<Mailbox>> = self.to.iter().map(|t| mailbox(file, t)).collect();
         let to = to?;
+        let domain = from.email.domain().to_string();
+        let env = match &self.templates_dir {
+            None => bundled_env(),
+            Some(dir) => match templates_from(&base_dir.join(dir)) {
+                Ok(env) => env,
+                Err(e) => {
+                    file.error(span, e);
+                    return None;
+                }
+            },
+        };
+        let list_id = self
+            .list_id
+            .clone()
+            .unwrap_or_else(|| format!("veille <alerts.{domain}>"));
+        if list_id.contains(['\r', '\n']) {
+            file.error(span, "list_id must be one line");
+            return None;
+        }
         let mut clean = url.clone();
         let _ = clean.set_username("");
         if let Err(e) = AsyncSmtpTransport::<Tokio1Executor>::from_url(clean.as_str()) {
@@ -139,6 +190,11 @@ impl EmailConfig {
                 url.host_str().unwrap_or_default(),
                 url.port().map(|p| p.to_string()).unwrap_or_default()
             ),
+            style: Style {
+                locale: self.locale,
+                list_id,
+                env,
+            },
         })
     }
 }
@@ -166,7 +222,7 @@ impl Email {
     }
 
     pub async fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
-        let msg = build_message(alert, &self.from, &self.to)
+        let msg = build_message(alert, &self.from, &self.to, &self.style)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the e-mail: {e}")))?;
         match self.transport()?.send(msg).await {
             Ok(_) => Ok(()),
@@ -188,36 +244,81 @@ impl Email {
     }
 }
 
-/// A mention as the templates see it (dates formatted, text already split for marks).
-#[derive(Serialize)]
-struct MentionView<'a> {
-    title: &'a str,
-    url: &'a str,
-    site: &'a str,
-    source: &'a str,
-    author: Option<&'a str>,
-    date: String,
-    excerpt: &'a [Fragment],
+const BUNDLED_HTML: &str = include_str!("templates/alert.html");
+const BUNDLED_TXT: &str = include_str!("templates/alert.txt");
+
+fn new_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("default delimiters"),
+    );
+    // Names ending in .html are auto-escaped by minijinja; .txt is plain text.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env
 }
 
-fn templates() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+fn bundled_env() -> Arc<Environment<'static>> {
+    static ENV: OnceLock<Arc<Environment<'static>>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .build()
-                .expect("default delimiters"),
-        );
-        // Names ending in .html are auto-escaped by minijinja; .txt is plain text.
-        env.add_template("alert.html", include_str!("templates/alert.html"))
+        let mut env = new_env();
+        env.add_template("alert.html", BUNDLED_HTML)
             .expect("bundled template alert.html is valid");
-        env.add_template("alert.txt", include_str!("templates/alert.txt"))
+        env.add_template("alert.txt", BUNDLED_TXT)
             .expect("bundled template alert.txt is valid");
-        env
+        Arc::new(env)
     })
+    .clone()
+}
+
+/// The bundled templates, with those of `dir` in their place; a template that does not
+/// compile, or does not render a sample alert, is an error naming the file and line.
+fn templates_from(dir: &Path) -> Result<Arc<Environment<'static>>, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "templates_dir {} is not a directory",
+            dir.display()
+        ));
+    }
+    let mut env = new_env();
+    for (name, bundled) in [("alert.html", BUNDLED_HTML), ("alert.txt", BUNDLED_TXT)] {
+        let path = dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bundled.to_string(),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        env.add_template_owned(name, text).map_err(|e| {
+            format!(
+                "{}:{}: {}",
+                path.display(),
+                e.line().unwrap_or(1),
+                e.detail().unwrap_or("invalid template")
+            )
+        })?;
+    }
+    let env = Arc::new(env);
+    let style = Style {
+        locale: Locale::En,
+        list_id: String::new(),
+        env: env.clone(),
+    };
+    render(&crate::testutil::alert(), &style).map_err(|e| {
+        format!(
+            "{}: the template does not render: {e:#}",
+            dir.join(e.name().unwrap_or("alert")).display()
+        )
+    })?;
+    Ok(env)
 }
 
 pub fn severity_color(s: Severity) -> &'static str {
@@ -228,24 +329,22 @@ pub fn severity_color(s: Severity) -> &'static str {
     }
 }
 
-/// Subject line: severity, brand, rule, summary — one line, no control characters.
+/// Subject line: status, severity, brand, rule, why — one line, no control characters.
 /// Updates and resolutions say so, and mail clients thread them under the first alert.
-pub fn subject(alert: &Alert) -> String {
-    let status = match alert.status {
-        crate::alerts::Status::New => "",
-        crate::alerts::Status::Update => "Update: ",
-        crate::alerts::Status::Resolved => "Resolved: ",
+pub fn subject(alert: &Alert, locale: Locale) -> String {
+    let v = View::new(alert, locale);
+    let status = match (alert.status, locale) {
+        (crate::alerts::Status::New, _) => "",
+        (crate::alerts::Status::Update, Locale::En) => "Update: ",
+        (crate::alerts::Status::Update, Locale::Fr) => "Mise à jour : ",
+        (crate::alerts::Status::Resolved, Locale::En) => "Resolved: ",
+        (crate::alerts::Status::Resolved, Locale::Fr) => "Résolu : ",
     };
-    text::truncate(
-        &text::single_line(&format!(
-            "{status}[{}] {} · {}: {}",
-            alert.severity.as_str().to_uppercase(),
-            alert.brand_name,
-            alert.rule,
-            alert.summary
-        )),
-        200,
-    )
+    let clean: String = format!("{status}{}", v.headline)
+        .chars()
+        .filter(|c| !crate::notify::chat::is_bidi_control(*c))
+        .collect();
+    text::truncate(&text::single_line(&clean), 200)
 }
 
 /// Message-ID of the first e-mail of an incident: the thread's root.
@@ -257,38 +356,31 @@ pub fn thread_id(alert: &Alert, domain: &str) -> String {
 }
 
 /// Renders both parts of the alert e-mail.
-pub fn render(alert: &Alert) -> Result<(String, String), minijinja::Error> {
-    let mentions: Vec<MentionView<'_>> = alert
-        .mentions
-        .iter()
-        .map(|m| MentionView {
-            title: &m.title,
-            url: &m.url,
-            site: &m.site,
-            source: &m.source,
-            author: m.author.as_deref(),
-            date: m.published_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            excerpt: &m.excerpt,
-        })
-        .collect();
+pub fn render(alert: &Alert, style: &Style) -> Result<(String, String), minijinja::Error> {
+    let v = View::new(alert, style.locale);
     let ctx = minijinja::context! {
         alert => minijinja::Value::from(minijinja::value::Serde(alert)),
-        subject => subject(alert),
+        v => minijinja::Value::from(minijinja::value::Serde(&v)),
+        t => minijinja::Value::from(minijinja::value::Serde(style.locale.texts())),
+        lang => match style.locale { Locale::En => "en", Locale::Fr => "fr" },
+        subject => subject(alert, style.locale),
         color => severity_color(alert.severity),
-        created => alert.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        mentions => minijinja::Value::from(minijinja::value::Serde(&mentions)),
-        more => alert.total_mentions.saturating_sub(alert.mentions.len()),
+        more_line => v.more_line(style.locale, v.mentions.len()),
     };
-    let env = templates();
-    let html = env.get_template("alert.html")?.render(&ctx)?;
-    let txt = env.get_template("alert.txt")?.render(&ctx)?;
+    let html = style.env.get_template("alert.html")?.render(&ctx)?;
+    let txt = style.env.get_template("alert.txt")?.render(&ctx)?;
     Ok((txt, html))
 }
 
 /// Builds the multipart (text + HTML) message. The Message-ID derives from the alert's
 /// dedup key: a copy re-sent after a crash is recognised as the same message.
-pub fn build_message(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> anyhow::Result<Message> {
-    let (txt, html) = render(alert)?;
+pub fn build_message(
+    alert: &Alert,
+    from: &Mailbox,
+    to: &[Mailbox],
+    style: &Style,
+) -> anyhow::Result<Message> {
+    let (txt, html) = render(alert, style)?;
     let domain = from.email.domain().to_string();
     let root = thread_id(alert, &domain);
     let own = if alert.status == crate::alerts::Status::New && !alert.incident_key.is_empty() {
@@ -302,10 +394,12 @@ pub fn build_message(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> anyhow::R
     };
     let mut b = Message::builder()
         .from(from.clone())
-        .subject(subject(alert))
+        .subject(subject(alert, style.locale))
         .date(alert.created_at.into())
         .message_id(Some(own.clone()))
-        .header(header::MIME_VERSION_1_0);
+        .header(header::MIME_VERSION_1_0)
+        .header(ListId(style.list_id.clone()))
+        .header(AutoSubmitted);
     if own != root {
         b = b.in_reply_to(root.clone()).references(root);
     }
@@ -313,6 +407,38 @@ pub fn build_message(alert: &Alert, from: &Mailbox, to: &[Mailbox]) -> anyhow::R
         b = b.to(t.clone());
     }
     Ok(b.multipart(MultiPart::alternative_plain_html(txt, html))?)
+}
+
+/// `List-Id:` (RFC 2919), so mail rules can file alerts.
+#[derive(Clone)]
+struct ListId(String);
+
+impl header::Header for ListId {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Id")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListId(s.to_string()))
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): no vacation auto-replies to alerts.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl header::Header for AutoSubmitted {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "auto-generated".into())
+    }
 }
 
 #[cfg(test)]
@@ -345,7 +471,8 @@ mod tests {
         resolved.key = "crisis:acme::7:resolved".into();
         resolved.status = crate::alerts::Status::Resolved;
         let raw = |a: &Alert| {
-            String::from_utf8(build_message(a, &from, &to).unwrap().formatted()).unwrap()
+            let style = Style::bundled(Locale::En, "example.org");
+            String::from_utf8(build_message(a, &from, &to, &style).unwrap().formatted()).unwrap()
         };
         let (m1, m2, m3) = (raw(&first), raw(&update), raw(&resolved));
         let root = header(&m1, "Message-ID").unwrap();
@@ -373,24 +500,25 @@ mod tests {
         alert.summary = "line1\r\nBcc: victim@example.org".into();
         alert.mentions[0].title = "<script>alert(1)</script>".into();
         alert.mentions[0].excerpt = vec![
-            Fragment {
+            crate::alerts::Fragment {
                 text: "<img src=x onerror=alert(1)> ".into(),
                 hit: false,
             },
-            Fragment {
+            crate::alerts::Fragment {
                 text: "Acme".into(),
                 hit: true,
             },
         ];
-        let (txt, html) = render(&alert).unwrap();
+        let style = Style::bundled(Locale::En, "example.org");
+        let (txt, html) = render(&alert, &style).unwrap();
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<img src=x"));
         assert!(html.contains("<mark"));
         assert!(txt.contains("*Acme*"));
-        assert!(!subject(&alert).contains('\n'));
+        assert!(!subject(&alert, Locale::En).contains('\n'));
         let from: Mailbox = "veille@example.org".parse().unwrap();
-        let msg = build_message(&alert, &from, std::slice::from_ref(&from)).unwrap();
+        let msg = build_message(&alert, &from, std::slice::from_ref(&from), &style).unwrap();
         let raw = String::from_utf8(msg.formatted()).unwrap();
         let headers = raw.split("\r\n\r\n").next().unwrap();
         assert!(!headers.contains("\nBcc:"), "{headers}");

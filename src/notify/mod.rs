@@ -1,11 +1,13 @@
 //! Notifiers: where alerts go. `[notifier.NAME]` in the config, one file per format:
 //! [`email`] (where an email is built: [`email::build_message`]), [`chat`] (Slack,
-//! Mattermost), [`webhook`] (generic JSON).
+//! Mattermost, Teams, Discord, Google Chat, Telegram, ntfy), [`webhook`] (generic JSON,
+//! signed). [`view`] puts an alert into words once, in the notifier's language.
 //!
 //! A delivery returns whether a retry makes sense; the outbox decides about retries.
 
 pub mod chat;
 pub mod email;
+pub mod view;
 pub mod webhook;
 
 use std::path::Path;
@@ -21,12 +23,22 @@ use crate::crawl::Http;
 
 /// Keys every `[notifier.NAME]` takes.
 pub const COMMON_KEYS: &[&str] = &["kind", "allow_private"];
-pub const KINDS: &[&str] = &["email", "slack", "mattermost", "webhook"];
+pub const KINDS: &[&str] = &[
+    "email",
+    "slack",
+    "mattermost",
+    "teams",
+    "discord",
+    "googlechat",
+    "telegram",
+    "ntfy",
+    "webhook",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NotifierCommon {
-    /// email | slack | mattermost | webhook
+    /// email | slack | mattermost | teams | discord | googlechat | telegram | ntfy | webhook
     #[allow(dead_code)]
     kind: String,
     /// Allow the webhook URL to be a private address (a chat server on the LAN).
@@ -74,6 +86,8 @@ pub struct Notifier {
 pub enum NotifierKind {
     Email(email::Email),
     Chat(chat::Chat),
+    Telegram(chat::telegram::Telegram),
+    Ntfy(chat::ntfy::Ntfy),
     Webhook(webhook::Webhook),
 }
 
@@ -114,18 +128,30 @@ impl Notifier {
                 )?;
                 (c, NotifierKind::Email(k.build(file, base_dir)?))
             }
-            "slack" | "mattermost" => {
-                let flavor = if kind.0 == "slack" {
-                    chat::Flavor::Slack
-                } else {
-                    chat::Flavor::Mattermost
-                };
+            k if chat::Flavor::from_kind(k).is_some() => {
+                let flavor = chat::Flavor::from_kind(k).expect("checked");
                 let (c, k) =
                     file.de_split::<NotifierCommon, chat::ChatConfig>(t, COMMON_KEYS, "notifier")?;
                 (
                     c,
                     NotifierKind::Chat(k.build(file, span, base_dir, flavor)?),
                 )
+            }
+            "telegram" => {
+                let (c, k) = file.de_split::<NotifierCommon, chat::telegram::TelegramConfig>(
+                    t,
+                    COMMON_KEYS,
+                    "notifier",
+                )?;
+                (c, NotifierKind::Telegram(k.build(file, span, base_dir)?))
+            }
+            "ntfy" => {
+                let (c, k) = file.de_split::<NotifierCommon, chat::ntfy::NtfyConfig>(
+                    t,
+                    COMMON_KEYS,
+                    "notifier",
+                )?;
+                (c, NotifierKind::Ntfy(k.build(file, span, base_dir)?))
             }
             "webhook" => {
                 let (c, k) = file.de_split::<NotifierCommon, webhook::WebhookConfig>(
@@ -157,7 +183,19 @@ impl Notifier {
         match &self.kind {
             NotifierKind::Email(_) => "email",
             NotifierKind::Chat(c) => c.flavor.name(),
+            NotifierKind::Telegram(_) => "telegram",
+            NotifierKind::Ntfy(_) => "ntfy",
             NotifierKind::Webhook(_) => "webhook",
+        }
+    }
+
+    /// Least time between two messages to this channel (the platform's rate limit).
+    pub fn min_interval(&self) -> StdDuration {
+        match &self.kind {
+            NotifierKind::Email(_) | NotifierKind::Webhook(_) => StdDuration::ZERO,
+            NotifierKind::Chat(c) => c.min_interval(),
+            NotifierKind::Telegram(t) => t.min_interval(),
+            NotifierKind::Ntfy(n) => n.min_interval(),
         }
     }
 
@@ -166,13 +204,14 @@ impl Notifier {
         match &self.kind {
             NotifierKind::Email(e) => e.send(alert).await,
             NotifierKind::Chat(c) => c.send(alert, http, self.allow_private).await,
+            NotifierKind::Telegram(t) => t.send(alert, http, self.allow_private).await,
+            NotifierKind::Ntfy(n) => n.send(alert, http, self.allow_private).await,
             NotifierKind::Webhook(w) => w.send(alert, http, self.allow_private).await,
         }
     }
 }
 
-/// POSTs a JSON body and classifies the answer: 2xx delivered; 408, 425, 429 and 5xx
-/// worth a retry (honouring Retry-After); other 4xx permanent.
+/// POSTs a JSON body and classifies the answer: see [`post_body`].
 pub(crate) async fn post_json(
     http: &Http,
     allow_private: bool,
@@ -180,12 +219,33 @@ pub(crate) async fn post_json(
     body: &serde_json::Value,
     headers: &[(&str, String)],
 ) -> Result<(), DeliveryError> {
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| DeliveryError::permanent(format!("cannot encode the payload: {e}")))?;
+    post_body(http, allow_private, url, bytes, "application/json", headers).await
+}
+
+/// POSTs `body` and classifies the answer: 2xx delivered; 408, 425, 429 and 5xx worth a
+/// retry (honouring Retry-After, or the `retry_after` that Discord and Telegram put in
+/// their JSON bodies); other 4xx permanent. Error messages never hold the URL (webhook
+/// URLs and bot tokens are secrets).
+pub(crate) async fn post_body(
+    http: &Http,
+    allow_private: bool,
+    url: &url::Url,
+    body: Vec<u8>,
+    content_type: &str,
+    headers: &[(&str, String)],
+) -> Result<(), DeliveryError> {
     if !http.allows_private(allow_private)
         && let Err(e) = crate::crawl::guard::check_url(url)
     {
         return Err(DeliveryError::permanent(e.to_string()));
     }
-    let mut req = http.client(allow_private).post(url.clone()).json(body);
+    let mut req = http
+        .client(allow_private)
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
     for (k, v) in headers {
         req = req.header(*k, v);
     }
@@ -193,7 +253,7 @@ pub(crate) async fn post_json(
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let e = crate::crawl::FetchError::from_reqwest(e, timeout);
+            let e = crate::crawl::FetchError::from_reqwest(e.without_url(), timeout);
             let private = matches!(e, crate::crawl::FetchError::PrivateAddress(_));
             return Err(DeliveryError {
                 message: e.to_string(),
@@ -206,13 +266,23 @@ pub(crate) async fn post_json(
     if status.is_success() {
         return Ok(());
     }
-    let retry_after = resp
+    let header_wait = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| crate::crawl::fetch::parse_retry_after(v, chrono::Utc::now()));
-    // A short, single-line excerpt of the body helps (Slack says "invalid_payload").
     let body = resp.text().await.unwrap_or_default();
+    let body_wait = (status.as_u16() == 429)
+        .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .flatten()
+        .and_then(|v| {
+            v["retry_after"]
+                .as_f64()
+                .or(v["parameters"]["retry_after"].as_f64())
+        })
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| StdDuration::from_secs_f64(s.min(86_400.0)));
+    // A short, single-line excerpt of the body helps (Slack says "invalid_payload").
     let detail = crate::text::truncate(&crate::text::single_line(&body), 200);
     let code = status.as_u16();
     let retryable = matches!(code, 408 | 425 | 429) || status.is_server_error();
@@ -223,7 +293,10 @@ pub(crate) async fn post_json(
             format!("HTTP {code}: {detail}")
         },
         retryable,
-        retry_after,
+        retry_after: match (header_wait, body_wait) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
     })
 }
 

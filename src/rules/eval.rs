@@ -140,19 +140,20 @@ impl Evaluator {
         };
         let req = Self::window_request(rule, now, window.chrono());
         let count = index.count(&req)? as u64;
-        let stats = |expected, share| {
+        let stats = |expected, share, threshold: f64| {
             Some(Stats {
                 count,
                 window: window.to_string(),
                 expected,
                 negative_share: share,
+                threshold: Some(threshold),
             })
         };
         let (holds, summary, stats) = match &rule.kind {
             RuleKind::Threshold { min_count, .. } => (
                 count >= *min_count as u64,
                 format!("{count} mentions of {name} in the last {window} (threshold {min_count})"),
-                stats(None, None),
+                stats(None, None, *min_count as f64),
             ),
             RuleKind::Spike {
                 baseline,
@@ -182,7 +183,7 @@ impl Evaluator {
                     format!(
                         "spike: {count} mentions of {name} in the last {window}, {times} the usual {expected:.1}"
                     ),
-                    stats(Some(expected), None),
+                    stats(Some(expected), None, *min_count as f64),
                 )
             }
             RuleKind::SentimentShift {
@@ -203,7 +204,7 @@ impl Evaluator {
                         "{:.0} % negative mentions of {name} in the last {window} ({neg} of {count})",
                         s * 100.0
                     ),
-                    stats(None, Some(s)),
+                    stats(None, Some(s), *share as f64 * 100.0),
                 )
             }
             RuleKind::Flatline {
@@ -226,7 +227,7 @@ impl Evaluator {
                     format!(
                         "only {count} mention(s) of {name}{from} in the last {window} (expected at least {min_count})"
                     ),
-                    stats(None, None),
+                    stats(None, None, *min_count as f64),
                 )
             }
             _ => return Ok(None),

@@ -1,0 +1,415 @@
+//! What every message says, before any format: the alert put into words in the
+//! notifier's language (`locale = "fr"` or `"en"`). Each notifier then escapes these
+//! plain strings for its own format — nothing here is escaped.
+
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{Alert, Fragment, Status};
+use crate::mention::Label;
+use crate::rules::Severity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    En,
+    Fr,
+}
+
+/// The fixed words of messages.
+#[derive(Debug, Serialize)]
+pub struct Texts {
+    pub new: &'static str,
+    pub update: &'static str,
+    pub resolved: &'static str,
+    pub critical: &'static str,
+    pub warning: &'static str,
+    pub info: &'static str,
+    pub why: &'static str,
+    pub rule: &'static str,
+    pub brand: &'static str,
+    pub mentions: &'static str,
+    pub reach: &'static str,
+    pub sentiment: &'static str,
+    pub negative: &'static str,
+    pub neutral: &'static str,
+    pub positive: &'static str,
+    pub by: &'static str,
+    pub open: &'static str,
+    pub expected: &'static str,
+    pub negative_share: &'static str,
+    pub threshold: &'static str,
+    pub window: &'static str,
+    pub footer: &'static str,
+}
+
+pub const EN: Texts = Texts {
+    new: "New",
+    update: "Update",
+    resolved: "Resolved",
+    critical: "CRITICAL",
+    warning: "WARNING",
+    info: "INFO",
+    why: "Why",
+    rule: "Rule",
+    brand: "Brand",
+    mentions: "Mentions",
+    reach: "reach",
+    sentiment: "sentiment",
+    negative: "negative",
+    neutral: "neutral",
+    positive: "positive",
+    by: "by",
+    open: "Open",
+    expected: "Usual",
+    negative_share: "Negative",
+    threshold: "Threshold",
+    window: "Window",
+    footer: "Sent by veille. Mentions are quoted as published; links go to the original pages.",
+};
+
+pub const FR: Texts = Texts {
+    new: "Nouveau",
+    update: "Mise à jour",
+    resolved: "Résolu",
+    critical: "CRITIQUE",
+    warning: "ALERTE",
+    info: "INFO",
+    why: "Pourquoi",
+    rule: "Règle",
+    brand: "Marque",
+    mentions: "Mentions",
+    reach: "audience",
+    sentiment: "tonalité",
+    negative: "négatif",
+    neutral: "neutre",
+    positive: "positif",
+    by: "par",
+    open: "Ouvrir",
+    expected: "Habituel",
+    negative_share: "Négatives",
+    threshold: "Seuil",
+    window: "Fenêtre",
+    footer: "Envoyé par veille. Les mentions sont citées telles que publiées ; les liens mènent aux pages d'origine.",
+};
+
+impl Locale {
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Locale::En => &EN,
+            Locale::Fr => &FR,
+        }
+    }
+}
+
+/// One mention as messages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MentionView {
+    pub title: String,
+    pub url: String,
+    pub site: String,
+    pub author: Option<String>,
+    pub date: String,
+    /// "12.5k"
+    pub reach: Option<String>,
+    pub sentiment: Option<Label>,
+    /// Localized label of `sentiment`.
+    pub sentiment_text: Option<String>,
+    pub excerpt: Vec<Fragment>,
+}
+
+/// The alert in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct View {
+    pub status: Status,
+    /// "New", "Update", "Resolved" (localized).
+    pub status_text: String,
+    pub severity: Severity,
+    /// "CRITICAL" / "CRITIQUE"…
+    pub severity_text: String,
+    pub brand: String,
+    pub rule: String,
+    /// One line for subjects and chat headers: "[CRITICAL] Acme · rule: why".
+    pub headline: String,
+    /// Why it fired, in the notifier's language.
+    pub why: String,
+    /// Figures (label, value): count, usual rate, threshold, negative share, window.
+    pub facts: Vec<(String, String)>,
+    pub description: Option<String>,
+    pub mentions: Vec<MentionView>,
+    /// Mentions behind the alert beyond those shown.
+    pub more: usize,
+    /// Where the rest is: a `veille search` command line.
+    pub more_hint: String,
+    pub date: String,
+}
+
+/// "12 500" → "12.5k" / "12,5 k".
+pub fn compact(n: u64, locale: Locale) -> String {
+    let (v, unit) = match n {
+        0..=999 => return n.to_string(),
+        1_000..=999_999 => (n as f64 / 1e3, "k"),
+        _ => (n as f64 / 1e6, "M"),
+    };
+    let s = if v < 100.0 {
+        format!("{v:.1}").trim_end_matches(".0").to_string()
+    } else {
+        format!("{v:.0}")
+    };
+    match locale {
+        Locale::En => format!("{s}{unit}"),
+        Locale::Fr => format!("{} {unit}", s.replace('.', ",")),
+    }
+}
+
+impl View {
+    pub fn new(alert: &Alert, locale: Locale) -> View {
+        let t = locale.texts();
+        let status_text = match alert.status {
+            Status::New => t.new,
+            Status::Update => t.update,
+            Status::Resolved => t.resolved,
+        };
+        let severity_text = match alert.severity {
+            Severity::Critical => t.critical,
+            Severity::Warning => t.warning,
+            Severity::Info => t.info,
+        };
+        let why = why(alert, locale);
+        let fmt_date = |d: chrono::DateTime<chrono::Utc>| match locale {
+            Locale::En => d.format("%Y-%m-%d %H:%M UTC").to_string(),
+            Locale::Fr => d.format("%d/%m/%Y %H:%M UTC").to_string(),
+        };
+        let mut facts = Vec::new();
+        if let Some(s) = &alert.stats {
+            facts.push((t.mentions.to_string(), s.count.to_string()));
+            facts.push((t.window.to_string(), s.window.clone()));
+            if let Some(e) = s.expected {
+                facts.push((t.expected.to_string(), number(e, locale)));
+            }
+            if let Some(n) = s.negative_share {
+                facts.push((t.negative_share.to_string(), percent(n, locale)));
+            }
+            if let Some(x) = s.threshold {
+                let v = if alert.rule_kind == "sentiment_shift" {
+                    percent(x / 100.0, locale)
+                } else {
+                    number(x, locale)
+                };
+                facts.push((t.threshold.to_string(), v));
+            }
+        }
+        let mentions: Vec<MentionView> = alert
+            .mentions
+            .iter()
+            .map(|m| MentionView {
+                title: m.title.clone(),
+                url: m.url.clone(),
+                site: m.site.clone(),
+                author: m.author_name.clone().or(m.author.clone()),
+                date: fmt_date(m.published_at),
+                reach: m.reach.map(|r| compact(r, locale)),
+                sentiment: m.sentiment.map(|s| s.label),
+                sentiment_text: m.sentiment.map(|s| {
+                    match s.label {
+                        Label::Negative => t.negative,
+                        Label::Neutral => t.neutral,
+                        Label::Positive => t.positive,
+                    }
+                    .to_string()
+                }),
+                excerpt: m.excerpt.clone(),
+            })
+            .collect();
+        let more = alert.total_mentions.saturating_sub(mentions.len());
+        let since = alert
+            .stats
+            .as_ref()
+            .map(|s| s.window.clone())
+            .unwrap_or_else(|| "1d".into());
+        let more_hint = format!("veille search --brand {} --since {since}", alert.brand);
+        View {
+            status: alert.status,
+            status_text: status_text.to_string(),
+            severity: alert.severity,
+            severity_text: severity_text.to_string(),
+            brand: alert.brand_name.clone(),
+            rule: alert.rule.clone(),
+            headline: format!(
+                "[{severity_text}] {} · {}: {why}",
+                alert.brand_name, alert.rule
+            ),
+            why,
+            facts,
+            description: alert.description.clone(),
+            mentions,
+            more,
+            more_hint,
+            date: fmt_date(alert.created_at),
+        }
+    }
+
+    /// "and 12 more mentions: veille search --brand acme --since 1h"
+    pub fn more_line(&self, locale: Locale, shown: usize) -> Option<String> {
+        let n = self.more + self.mentions.len().saturating_sub(shown);
+        (n > 0).then(|| match locale {
+            Locale::En => format!("and {n} more mention(s): {}", self.more_hint),
+            Locale::Fr => format!("et {n} autre(s) mention(s) : {}", self.more_hint),
+        })
+    }
+}
+
+fn number(x: f64, locale: Locale) -> String {
+    let s = if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    };
+    match locale {
+        Locale::En => s,
+        Locale::Fr => s.replace('.', ","),
+    }
+}
+
+fn percent(share: f64, locale: Locale) -> String {
+    match locale {
+        Locale::En => format!("{:.0}%", share * 100.0),
+        Locale::Fr => format!("{:.0} %", share * 100.0),
+    }
+}
+
+/// Why the alert fired, from its figures, in `locale`. The English summary the rule
+/// engine wrote is the fallback.
+fn why(a: &Alert, locale: Locale) -> String {
+    let b = &a.brand_name;
+    let fr = locale == Locale::Fr;
+    if a.status == Status::Resolved {
+        return if fr {
+            format!(
+                "incident résolu : la condition de la règle {} ne tient plus",
+                a.rule
+            )
+        } else {
+            format!(
+                "incident resolved: the condition of rule {} no longer holds",
+                a.rule
+            )
+        };
+    }
+    let Some(s) = &a.stats else {
+        return match (a.rule_kind.as_str(), fr) {
+            ("match", true) if a.total_mentions == 1 => format!(
+                "nouvelle mention de {b} : {}",
+                a.mentions.first().map_or("", |m| m.title.as_str())
+            ),
+            ("match", true) => format!("{} nouvelles mentions de {b}", a.total_mentions),
+            ("new_source", true) => match &a.group {
+                Some(g) if g.starts_with("site:") => {
+                    format!("un nouveau site parle de {b} : {}", &g[5..])
+                }
+                _ => format!(
+                    "un nouvel auteur parle de {b} : {}",
+                    a.mentions
+                        .first()
+                        .and_then(|m| m.author_name.clone().or(m.author.clone()))
+                        .unwrap_or_default()
+                ),
+            },
+            _ => a.summary.clone(),
+        };
+    };
+    let n = s.count;
+    let w = &s.window;
+    match (a.rule_kind.as_str(), fr) {
+        ("threshold", true) => format!("{n} mentions de {b} sur {w}"),
+        ("threshold", false) => format!("{n} mentions of {b} in the last {w}"),
+        ("spike", _) => {
+            let e = s.expected.unwrap_or(0.0);
+            let times = if e > 0.0 {
+                format!("{}×", number((n as f64 / e * 10.0).round() / 10.0, locale))
+            } else if fr {
+                "bien au-dessus de".into()
+            } else {
+                "far above".into()
+            };
+            if fr {
+                format!(
+                    "pic : {n} mentions de {b} sur {w}, {times} la normale ({})",
+                    number((e * 10.0).round() / 10.0, locale)
+                )
+            } else {
+                format!(
+                    "spike: {n} mentions of {b} in the last {w}, {times} the usual {}",
+                    number((e * 10.0).round() / 10.0, locale)
+                )
+            }
+        }
+        ("sentiment_shift", true) => format!(
+            "{} des mentions de {b} sont négatives sur {w} ({n} mentions)",
+            percent(s.negative_share.unwrap_or(0.0), locale)
+        ),
+        ("sentiment_shift", false) => format!(
+            "{} of the mentions of {b} are negative in the last {w} ({n} mentions)",
+            percent(s.negative_share.unwrap_or(0.0), locale)
+        ),
+        ("flatline", true) => format!("seulement {n} mention(s) de {b} sur {w}"),
+        ("flatline", false) => format!("only {n} mention(s) of {b} in the last {w}"),
+        _ => a.summary.clone(),
+    }
+}
+
+/// Shortens `s` to at most `max` characters, ending with "…" when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_both_languages() {
+        assert_eq!(compact(12_500, Locale::En), "12.5k");
+        assert_eq!(compact(12_500, Locale::Fr), "12,5 k");
+        assert_eq!(compact(2_400_000, Locale::En), "2.4M");
+        assert_eq!(compact(999, Locale::Fr), "999");
+        assert_eq!(percent(0.456, Locale::Fr), "46 %");
+    }
+
+    #[test]
+    fn why_is_localized_from_the_figures() {
+        let mut a = crate::testutil::alert();
+        a.rule_kind = "spike".into();
+        a.stats = Some(crate::alerts::Stats {
+            count: 30,
+            window: "1h".into(),
+            expected: Some(3.0),
+            negative_share: None,
+            threshold: Some(15.0),
+        });
+        let fr = View::new(&a, Locale::Fr);
+        assert_eq!(
+            fr.why,
+            "pic : 30 mentions de Acme sur 1h, 10× la normale (3)"
+        );
+        let en = View::new(&a, Locale::En);
+        assert_eq!(
+            en.why,
+            "spike: 30 mentions of Acme in the last 1h, 10× the usual 3"
+        );
+        assert!(fr.facts.contains(&("Seuil".into(), "15".into())));
+        assert_eq!(fr.mentions[0].reach.as_deref(), Some("12,5 k"));
+        assert_eq!(fr.mentions[0].sentiment_text.as_deref(), Some("négatif"));
+    }
+
+    #[test]
+    fn clip_counts_characters() {
+        assert_eq!(clip("éléphant", 4), "élé…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

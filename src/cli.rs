@@ -376,6 +376,21 @@ pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `veille alerts retry ID`: failed deliveries of alert #ID back in the queue.
+pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Result<ExitCode> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let n = state.requeue(seq, notifier, chrono::Utc::now())?;
+    if n == 0 {
+        eprintln!(
+            "alert #{seq} has no failed delivery{}: see `veille alerts`",
+            notifier.map(|n| format!(" to {n}")).unwrap_or_default()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!("alert #{seq}: {n} delivery(ies) re-queued; the daemon sends them within 30 s");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `veille rules test`: replay history through a rule.
 pub fn rules_test(
     c: &Config,

@@ -45,6 +45,21 @@ struct ConfigArg {
 }
 
 #[derive(Subcommand)]
+enum AlertsAction {
+    /// Re-queue the failed deliveries of one alert (its number in `veille alerts`); the
+    /// running daemon sends them within half a minute.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The alert's number (#N in `veille alerts`).
+        id: i64,
+        /// Only this notifier (default: every failed delivery of the alert).
+        #[arg(long)]
+        notifier: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SourcesAction {
     /// Fetch one source right now and print what it yields (title, author, date, URL,
     /// first words, brands matched); nothing is stored.
@@ -196,6 +211,8 @@ enum Command {
         config: ConfigArg,
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
     },
     /// Run the whole pipeline offline on bundled samples: a local feed server, a local
     /// SMTP server and a local chat webhook; prints what veille found and delivered.
@@ -456,13 +473,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             veille::cli::silence(&c, what)
         }
-        Command::Alerts { config, limit } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
-            veille::cli::alerts(&c, limit)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Alerts {
+            config,
+            limit,
+            action,
+        } => match action {
+            None => {
+                let Some(c) = load(&config.config) else {
+                    return Ok(ExitCode::from(2));
+                };
+                veille::cli::alerts(&c, limit)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(AlertsAction::Retry {
+                config,
+                id,
+                notifier,
+            }) => {
+                let Some(c) = load(&config.config) else {
+                    return Ok(ExitCode::from(2));
+                };
+                veille::cli::alerts_retry(&c, id, notifier.as_deref())
+            }
+        },
         Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
     }
 }

@@ -407,12 +407,11 @@ async fn smtp_down_then_back_delivers_once() {
     let feeds = FeedServer::start().await;
     feeds.set(
         "/f.xml",
-        Route::rss(rss(&[(
-            "Scandale Acme",
-            "https://s.example/1",
-            "x",
-            &ago(1),
-        )])),
+        Route::rss(rss(&[
+            ("Scandale Acme", "https://s.example/1", "x", &ago(3)),
+            ("Arnaque Acme", "https://s.example/2", "y", &ago(2)),
+            ("Boycott Acme", "https://s.example/3", "z", &ago(1)),
+        ])),
     );
     let port = free_port();
     let setup = Setup::new();
@@ -424,16 +423,18 @@ async fn smtp_down_then_back_delivers_once() {
     setup.write(&cfg);
     setup.rules(
         "r.toml",
-        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"mail\"]\n",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\ngroup_by = \"story\"\nnotify = [\"mail\"]\n",
     );
 
-    // Nobody listens: the alert stays in the outbox with the error.
+    // Nobody listens: the alerts stay in the outbox with the error.
     let r = run_once_with(setup.load(), true, Duration::from_millis(500)).await;
-    assert_eq!(r.alerts.len(), 1);
+    assert_eq!(r.alerts.len(), 3, "one incident per story");
     let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
-    assert_eq!(st.pending_count().unwrap(), 1);
+    assert_eq!(st.pending_count().unwrap(), 3);
     let rows = st.alerts(10).unwrap();
-    let (_, state, attempts, err) = &rows[0].deliveries[0];
+    // Alerts in the order they were raised (`alerts` lists newest first).
+    let order: Vec<String> = rows.iter().rev().map(|r| r.alert.mentions[0].title.clone()).collect();
+    let (_, state, attempts, err) = &rows[2].deliveries[0];
     assert_eq!(state, "pending");
     assert!(*attempts >= 1);
     assert!(
@@ -447,10 +448,32 @@ async fn smtp_down_then_back_delivers_once() {
     let smtp = SmtpServer::start_on(port, false);
     let r = run_once(setup.load()).await;
     assert_eq!(r.alerts.len(), 0, "no new alert");
-    assert_eq!(smtp.messages().len(), 1);
+    let got: Vec<String> = smtp
+        .messages()
+        .iter()
+        .map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+            m.body_text(0).unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(got.len(), 3, "each alert once");
+    for (text, title) in got.iter().zip(&order) {
+        assert!(text.contains(title.as_str()), "in order: {title} in {text}");
+    }
     assert_eq!(st.pending_count().unwrap(), 0);
     run_once(setup.load()).await;
-    assert_eq!(smtp.messages().len(), 1);
+    let got: Vec<String> = smtp
+        .messages()
+        .iter()
+        .map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+            m.body_text(0).unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(got.len(), 3, "each alert once");
+    for (text, title) in got.iter().zip(&order) {
+        assert!(text.contains(title.as_str()), "in order: {title} in {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -537,6 +560,22 @@ async fn webhook_500_is_retried_404_is_permanent() {
     let (_, state, attempts, err) = &rows[0].deliveries[0];
     assert_eq!((state.as_str(), *attempts), ("failed", 1));
     assert!(err.as_deref().unwrap().starts_with("HTTP 404"), "{err:?}");
+    let seq = rows[0].seq;
+    drop(st);
+
+    // The endpoint is fixed; `veille alerts retry` re-queues the alert, which goes out.
+    feeds.set("/nowhere", Route::ok("text/plain", "ok"));
+    let code = veille::cli::alerts_retry(&setup2.load(), seq, None).unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    run_once(setup2.load()).await;
+    let st = State::open(&setup2.path().join("data/state.sqlite")).unwrap();
+    let rows = st.alerts(10).unwrap();
+    let (_, state, attempts, err) = &rows[0].deliveries[0];
+    assert_eq!((state.as_str(), *attempts, err.as_deref()), ("delivered", 2, None));
+    assert_eq!(feeds.requests("/nowhere").len(), 2);
+    // Nothing failed any more: a second retry has nothing to do.
+    let code = veille::cli::alerts_retry(&setup2.load(), seq, None).unwrap();
+    assert_ne!(code, std::process::ExitCode::SUCCESS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -424,6 +424,21 @@ impl State {
         })
     }
 
+    /// Puts the failed deliveries of alert `seq` (to `notifier`, or all) back in the
+    /// queue, due now. Returns how many.
+    pub fn requeue(
+        &self,
+        seq: i64,
+        notifier: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
+             WHERE alert_seq = ?1 AND state = 'failed' AND (?2 IS NULL OR notifier = ?2)",
+            params![seq, notifier, ms(now)],
+        )?)
+    }
+
     /// Notifiers that have deliveries waiting.
     pub fn pending_notifiers(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self

@@ -175,7 +175,7 @@ impl View {
             Severity::Warning => t.warning,
             Severity::Info => t.info,
         };
-        let why = why(alert, locale);
+        let why = no_bidi(&why(alert, locale));
         let fmt_date = |d: chrono::DateTime<chrono::Utc>| match locale {
             Locale::En => d.format("%Y-%m-%d %H:%M UTC").to_string(),
             Locale::Fr => d.format("%d/%m/%Y %H:%M UTC").to_string(),
@@ -203,10 +203,10 @@ impl View {
             .mentions
             .iter()
             .map(|m| MentionView {
-                title: m.title.clone(),
+                title: no_bidi(&m.title),
                 url: m.url.clone(),
-                site: m.site.clone(),
-                author: m.author_name.clone().or(m.author.clone()),
+                site: no_bidi(&m.site),
+                author: m.author_name.as_ref().or(m.author.as_ref()).map(|a| no_bidi(a)),
                 date: fmt_date(m.published_at),
                 reach: m.reach.map(|r| compact(r, locale)),
                 sentiment: m.sentiment.map(|s| s.label),
@@ -218,7 +218,14 @@ impl View {
                     }
                     .to_string()
                 }),
-                excerpt: m.excerpt.clone(),
+                excerpt: m
+                    .excerpt
+                    .iter()
+                    .map(|f| Fragment {
+                        text: no_bidi(&f.text),
+                        hit: f.hit,
+                    })
+                    .collect(),
             })
             .collect();
         let more = alert.total_mentions.saturating_sub(mentions.len());
@@ -356,6 +363,14 @@ fn why(a: &Alert, locale: Locale) -> String {
         ("flatline", false) => format!("only {n} mention(s) of {b} in the last {w}"),
         _ => a.summary.clone(),
     }
+}
+
+/// Without bidirectional overrides and isolates: a U+202E in a title would reverse what
+/// follows it, in a text-only mail client as anywhere (URL spoofing).
+fn no_bidi(s: &str) -> String {
+    s.chars()
+        .filter(|c| !crate::notify::chat::is_bidi_control(*c))
+        .collect()
 }
 
 /// Shortens `s` to at most `max` characters, ending with "…" when cut.

@@ -42,9 +42,9 @@ pub fn escape(s: &str) -> String {
     defuse_mentions(&out)
 }
 
-/// Literal fields (titles, footers, field names): no Markdown there, only defusing.
+/// Literal fields (titles, footers, field names): no Markdown there.
 fn literal(s: &str) -> String {
-    defuse_mentions(&one_line(s))
+    super::literal(s)
 }
 
 fn color(v: &View) -> u32 {

@@ -41,7 +41,7 @@ pub fn payload(v: &View, locale: Locale) -> Value {
             first.push(json!({"decoratedText": {"topLabel": escape(k), "text": escape(val)}}));
         }
         if let Some(d) = &v.description {
-            first.push(json!({"textParagraph": {"text": format!("<i>{}</i>", clip(&escape(d), MAX_TEXT))}}));
+            first.push(json!({"textParagraph": {"text": format!("<i>{}</i>", clip(&escape(d), MAX_TEXT - 7))}}));
         }
         let mut sections = vec![json!({"widgets": first})];
         for m in v.mentions.iter().take(shown) {
@@ -70,11 +70,11 @@ pub fn payload(v: &View, locale: Locale) -> Value {
                 "cardId": "veille-alert",
                 "card": {
                     "header": {
-                        "title": clip(&defuse_mentions(&one_line(&format!(
+                        "title": clip(&super::literal(&format!(
                             "{} {} · [{}] {}",
                             severity_emoji(v.severity), v.status_text, v.severity_text, v.brand
-                        ))), 200),
-                        "subtitle": clip(&defuse_mentions(&one_line(&v.rule)), 200),
+                        )), 200),
+                        "subtitle": clip(&super::literal(&v.rule), 200),
                     },
                     "sections": sections,
                 },

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::{at_most, defuse_mentions, fit, meta_line, one_line, severity_emoji};
+use super::{at_most, defuse_mentions, fit, literal, meta_line, severity_emoji};
 use crate::notify::view::{Locale, View, clip};
 
 pub const MAX_MESSAGE: usize = 16_383;
@@ -83,11 +83,11 @@ pub fn payload(v: &View, locale: Locale, username: Option<&str>, channel: Option
                     .collect();
                 json!({
                     "color": color(v),
-                    "title": clip(&defuse_mentions(&one_line(&m.title)), 200),
+                    "title": clip(&literal(&m.title), 200),
                     "title_link": m.url,
                     "text": clip(&excerpt, MAX_ATTACHMENT_TEXT),
-                    "footer": clip(&meta_line(m, locale, |s| defuse_mentions(s)), 300),
-                    "fallback": clip(&defuse_mentions(&one_line(&m.title)), 200),
+                    "footer": clip(&meta_line(m, locale, literal), 300),
+                    "fallback": clip(&literal(&m.title), 200),
                 })
             })
             .collect();

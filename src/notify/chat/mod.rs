@@ -242,6 +242,23 @@ pub fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// Text for fields a platform shows literally (titles, footers, plain text): one line,
+/// no bidi controls, mass pings defused, and `<` `>` as look-alikes so no platform can
+/// ever read them as markup.
+pub fn literal(s: &str) -> String {
+    defuse_mentions(
+        &one_line(s)
+            .chars()
+            .filter(|c| !is_bidi_control(*c))
+            .map(|c| match c {
+                '<' => '‹',
+                '>' => '›',
+                c => c,
+            })
+            .collect::<String>(),
+    )
+}
+
 /// Bidirectional embedding, override and isolate controls.
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

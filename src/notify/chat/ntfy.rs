@@ -139,7 +139,7 @@ pub fn payload(v: &View, locale: Locale, topic: &str) -> Value {
             .collect();
         let mut body = json!({
             "topic": topic,
-            "title": clip(&one_line(&format!("{} · [{}] {} · {}", v.status_text, v.severity_text, v.brand, v.rule)), MAX_TITLE),
+            "title": clip(&super::literal(&format!("{} · [{}] {} · {}", v.status_text, v.severity_text, v.brand, v.rule)), MAX_TITLE),
             "message": msg,
             "priority": match v.severity { Severity::Critical => 5, Severity::Warning => 4, Severity::Info => 3 },
             "tags": [match v.severity {

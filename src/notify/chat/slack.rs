@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::{at_most, defuse_mentions, fit, meta_line, one_line, severity_emoji};
+use super::{at_most, defuse_mentions, fit, literal, meta_line, one_line, severity_emoji};
 use crate::notify::view::{Locale, View, clip};
 
 pub const MAX_BLOCKS: usize = 50;
@@ -54,10 +54,10 @@ pub fn payload(v: &View, locale: Locale, username: Option<&str>, channel: Option
     let build = |shown: usize| {
         let mut blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "emoji": true, "text": clip(
-                &defuse_mentions(&one_line(&format!(
+                &literal(&format!(
                     "{} {} · [{}] {} · {}",
                     severity_emoji(v.severity), v.status_text, v.severity_text, v.brand, v.rule
-                ))),
+                )),
                 MAX_HEADER,
             )}}),
         ];

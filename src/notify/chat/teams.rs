@@ -20,9 +20,9 @@ fn run(text: &str) -> Value {
     json!({"type": "TextRun", "text": text})
 }
 
-/// Literal text (control characters that could reorder the card removed).
+/// Literal text: Teams shows TextRuns as they are; see [`super::literal`].
 fn plain(s: &str) -> String {
-    s.chars().filter(|c| !super::is_bidi_control(*c)).collect()
+    super::literal(s)
 }
 
 pub fn payload(v: &View, locale: Locale) -> Value {

@@ -1,0 +1,213 @@
+//! Every notification payload, snapshotted (insta) on a hostile alert: HTML, Markdown,
+//! Slack mrkdwn controls, @channel / @everyone, right-to-left overrides, very long text.
+//! Each payload is also checked against its platform's documented limits, and on a huge
+//! alert that must be truncated to fit.
+
+use chrono::{TimeZone, Utc};
+use veille::alerts::{Alert, AlertMention, Fragment, Stats, Status};
+use veille::mention::{Label, Sentiment};
+use veille::notify::chat::{self, Flavor};
+use veille::notify::view::{Locale, View};
+use veille::rules::Severity;
+
+const HOSTILE_TITLE: &str = "<script>alert(1)</script> **gras** [lien](http://evil.example) <!channel> @channel @everyone \u{202E}txet desrever";
+const HOSTILE_TEXT: &str = "Vu sur <b>le forum</b> : *_~`code`~_* | > citation # titre <@U123> <users/all> &amp; @here @All ＠everyone ";
+
+fn mention(i: usize, long: usize) -> AlertMention {
+    let at = Utc.with_ymd_and_hms(2026, 3, 10, 8, i as u32 % 60, 0).unwrap();
+    AlertMention {
+        id: format!("m{i}"),
+        title: if i == 0 {
+            HOSTILE_TITLE.into()
+        } else {
+            format!("Acme, mention n°{i}")
+        },
+        url: format!("https://news.example.com/{i}?a=1&b=<2>|x"),
+        site: "news.example.com".into(),
+        source: "news".into(),
+        author: Some(if i == 0 { "@everyone".into() } else { format!("auteur{i}") }),
+        author_name: None,
+        published_at: at,
+        reach: Some(1234 * (i as u64 + 1)),
+        sentiment: Some(Sentiment {
+            score: -0.7,
+            label: Label::Negative,
+        }),
+        language: Some("fr".into()),
+        excerpt: vec![
+            Fragment {
+                text: format!("{HOSTILE_TEXT}{}", "x".repeat(long)),
+                hit: false,
+            },
+            Fragment {
+                text: "Acme".into(),
+                hit: true,
+            },
+            Fragment {
+                text: " est une arnaque".into(),
+                hit: false,
+            },
+        ],
+        terms: vec!["acme".into()],
+    }
+}
+
+/// A spike alert with 12 mentions behind it, 3 carried, the first hostile.
+fn hostile() -> Alert {
+    Alert {
+        key: "acme-bad-buzz:acme::7:2".into(),
+        rule: "acme-bad-buzz".into(),
+        rule_kind: "spike".into(),
+        brand: "acme".into(),
+        brand_name: "Acme <Corp> *".into(),
+        severity: Severity::Critical,
+        created_at: Utc.with_ymd_and_hms(2026, 3, 10, 9, 0, 0).unwrap(),
+        summary: "spike: 30 mentions of Acme in the last 1h, 10.0× the usual 3.0".into(),
+        description: Some("Bad buzz: **answer** within the hour @channel".into()),
+        mentions: (0..3).map(|i| mention(i, 0)).collect(),
+        total_mentions: 12,
+        status: Status::Update,
+        incident: 7,
+        incident_key: "acme-bad-buzz:acme::7".into(),
+        group: None,
+        stats: Some(Stats {
+            count: 30,
+            window: "1h".into(),
+            expected: Some(3.0),
+            negative_share: None,
+            threshold: Some(15.0),
+        }),
+    }
+}
+
+/// 20 mentions with 3,000-character excerpts and a 6,000-character description.
+fn huge() -> Alert {
+    let mut a = hostile();
+    a.mentions = (0..20).map(|i| mention(i, 3000)).collect();
+    a.total_mentions = 500;
+    a.description = Some("d".repeat(6000));
+    a
+}
+
+const FLAVORS: [Flavor; 5] = [
+    Flavor::Slack,
+    Flavor::Mattermost,
+    Flavor::Teams,
+    Flavor::Discord,
+    Flavor::GoogleChat,
+];
+
+/// Text a user would see, gathered from every string of a payload.
+fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+fn assert_neutralized(name: &str, p: &serde_json::Value) {
+    let mut all = Vec::new();
+    strings(p, &mut all);
+    for s in &all {
+        for ping in ["@channel", "@everyone", "@here", "@All", "＠everyone"] {
+            assert!(!s.contains(ping), "{name}: mass ping {ping} left in {s:?}");
+        }
+        assert!(!s.contains('\u{202E}'), "{name}: RTL override left in {s:?}");
+        assert!(!s.contains("<script"), "{name}: raw HTML in {s:?}");
+        assert!(!s.contains("<!channel>"), "{name}: Slack ping in {s:?}");
+        assert!(!s.contains("<users/all>"), "{name}: Google Chat ping in {s:?}");
+    }
+}
+
+#[test]
+fn chat_payloads() {
+    let alert = hostile();
+    for flavor in FLAVORS {
+        for locale in [Locale::En, Locale::Fr] {
+            let p = chat::payload(flavor, &alert, locale, Some("veille"), None);
+            let name = format!("{}_{:?}", flavor.name(), locale).to_lowercase();
+            chat::check(flavor, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_neutralized(&name, &p);
+            insta::assert_json_snapshot!(name, p);
+        }
+    }
+}
+
+#[test]
+fn telegram_and_ntfy_payloads() {
+    let alert = hostile();
+    for locale in [Locale::En, Locale::Fr] {
+        let v = View::new(&alert, locale);
+        let t = chat::telegram::payload(&v, locale, "-100123");
+        chat::telegram::check(&t).unwrap();
+        let text = t["text"].as_str().unwrap();
+        assert!(!text.contains("<script") && text.contains("&lt;script&gt;"));
+        assert_neutralized("telegram", &t);
+        insta::assert_json_snapshot!(format!("telegram_{locale:?}").to_lowercase(), t);
+        let n = chat::ntfy::payload(&v, locale, "acme-alerts");
+        chat::ntfy::check(&n).unwrap();
+        assert_eq!(n["priority"], 5);
+        insta::assert_json_snapshot!(format!("ntfy_{locale:?}").to_lowercase(), n);
+    }
+}
+
+#[test]
+fn webhook_body_and_schema() {
+    let alert = hostile();
+    let body = veille::notify::webhook::payload(&alert);
+    insta::assert_json_snapshot!("webhook", body);
+    // Every key of the body is described by the published schema.
+    let schema: serde_json::Value =
+        serde_json::from_str(veille::notify::webhook::SCHEMA).unwrap();
+    let props = &schema["properties"]["alert"]["properties"];
+    for key in body["alert"].as_object().unwrap().keys() {
+        assert!(props.get(key).is_some(), "alert.{key} is not in the schema");
+    }
+    let mprops = &props["mentions"]["items"]["properties"];
+    for key in body["alert"]["mentions"][0].as_object().unwrap().keys() {
+        assert!(mprops.get(key).is_some(), "mention.{key} is not in the schema");
+    }
+    for key in schema["properties"]["alert"]["required"].as_array().unwrap() {
+        assert!(body["alert"].get(key.as_str().unwrap()).is_some(), "{key} missing");
+    }
+}
+
+#[test]
+fn email_parts() {
+    let alert = hostile();
+    for locale in [Locale::En, Locale::Fr] {
+        let style = veille::notify::email::Style::bundled(locale, "example.org");
+        let (txt, html) = veille::notify::email::render(&alert, &style).unwrap();
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<b>le forum"), "mention HTML is escaped");
+        assert!(!html.contains('\u{202E}') || html.contains("dir=\"auto\""));
+        let subject = veille::notify::email::subject(&alert, locale);
+        assert!(!subject.contains('\n') && !subject.contains('\u{202E}'));
+        let l = format!("{locale:?}").to_lowercase();
+        insta::assert_snapshot!(format!("email_txt_{l}"), format!("Subject: {subject}\n\n{txt}"));
+        insta::assert_snapshot!(format!("email_html_{l}"), html);
+    }
+}
+
+#[test]
+fn huge_alerts_are_cut_to_every_platform_limit() {
+    let alert = huge();
+    for flavor in FLAVORS {
+        let p = chat::payload(flavor, &alert, Locale::Fr, None, None);
+        chat::check(flavor, &p).unwrap_or_else(|e| panic!("{}: {e}", flavor.name()));
+        // The rest is pointed at, not dropped silently.
+        let mut all = Vec::new();
+        strings(&p, &mut all);
+        assert!(
+            all.iter().any(|s| s.contains("veille search --brand acme")),
+            "{}: no pointer to the other mentions",
+            flavor.name()
+        );
+    }
+    let v = View::new(&alert, Locale::En);
+    chat::telegram::check(&chat::telegram::payload(&v, Locale::En, "1")).unwrap();
+    chat::ntfy::check(&chat::ntfy::payload(&v, Locale::En, "t")).unwrap();
+}

@@ -14,7 +14,9 @@ const HOSTILE_TITLE: &str = "<script>alert(1)</script> **gras** [lien](http://ev
 const HOSTILE_TEXT: &str = "Vu sur <b>le forum</b> : *_~`code`~_* | > citation # titre <@U123> <users/all> &amp; @here @All ＠everyone ";
 
 fn mention(i: usize, long: usize) -> AlertMention {
-    let at = Utc.with_ymd_and_hms(2026, 3, 10, 8, i as u32 % 60, 0).unwrap();
+    let at = Utc
+        .with_ymd_and_hms(2026, 3, 10, 8, i as u32 % 60, 0)
+        .unwrap();
     AlertMention {
         id: format!("m{i}"),
         title: if i == 0 {
@@ -25,7 +27,11 @@ fn mention(i: usize, long: usize) -> AlertMention {
         url: format!("https://news.example.com/{i}?a=1&b=<2>|x"),
         site: "news.example.com".into(),
         source: "news".into(),
-        author: Some(if i == 0 { "@everyone".into() } else { format!("auteur{i}") }),
+        author: Some(if i == 0 {
+            "@everyone".into()
+        } else {
+            format!("auteur{i}")
+        }),
         author_name: None,
         published_at: at,
         reach: Some(1234 * (i as u64 + 1)),
@@ -114,10 +120,16 @@ fn assert_neutralized(name: &str, p: &serde_json::Value) {
         for ping in ["@channel", "@everyone", "@here", "@All", "＠everyone"] {
             assert!(!s.contains(ping), "{name}: mass ping {ping} left in {s:?}");
         }
-        assert!(!s.contains('\u{202E}'), "{name}: RTL override left in {s:?}");
+        assert!(
+            !s.contains('\u{202E}'),
+            "{name}: RTL override left in {s:?}"
+        );
         assert!(!s.contains("<script"), "{name}: raw HTML in {s:?}");
         assert!(!s.contains("<!channel>"), "{name}: Slack ping in {s:?}");
-        assert!(!s.contains("<users/all>"), "{name}: Google Chat ping in {s:?}");
+        assert!(
+            !s.contains("<users/all>"),
+            "{name}: Google Chat ping in {s:?}"
+        );
     }
 }
 
@@ -159,18 +171,26 @@ fn webhook_body_and_schema() {
     let body = veille::notify::webhook::payload(&alert);
     insta::assert_json_snapshot!("webhook", body);
     // Every key of the body is described by the published schema.
-    let schema: serde_json::Value =
-        serde_json::from_str(veille::notify::webhook::SCHEMA).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(veille::notify::webhook::SCHEMA).unwrap();
     let props = &schema["properties"]["alert"]["properties"];
     for key in body["alert"].as_object().unwrap().keys() {
         assert!(props.get(key).is_some(), "alert.{key} is not in the schema");
     }
     let mprops = &props["mentions"]["items"]["properties"];
     for key in body["alert"]["mentions"][0].as_object().unwrap().keys() {
-        assert!(mprops.get(key).is_some(), "mention.{key} is not in the schema");
+        assert!(
+            mprops.get(key).is_some(),
+            "mention.{key} is not in the schema"
+        );
     }
-    for key in schema["properties"]["alert"]["required"].as_array().unwrap() {
-        assert!(body["alert"].get(key.as_str().unwrap()).is_some(), "{key} missing");
+    for key in schema["properties"]["alert"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            body["alert"].get(key.as_str().unwrap()).is_some(),
+            "{key} missing"
+        );
     }
 }
 
@@ -187,7 +207,10 @@ fn email_parts() {
         let subject = veille::notify::email::subject(&alert, locale);
         assert!(!subject.contains('\n') && !subject.contains('\u{202E}'));
         let l = format!("{locale:?}").to_lowercase();
-        insta::assert_snapshot!(format!("email_txt_{l}"), format!("Subject: {subject}\n\n{txt}"));
+        insta::assert_snapshot!(
+            format!("email_txt_{l}"),
+            format!("Subject: {subject}\n\n{txt}")
+        );
         insta::assert_snapshot!(format!("email_html_{l}"), html);
     }
 }

@@ -433,7 +433,11 @@ async fn smtp_down_then_back_delivers_once() {
     assert_eq!(st.pending_count().unwrap(), 3);
     let rows = st.alerts(10).unwrap();
     // Alerts in the order they were raised (`alerts` lists newest first).
-    let order: Vec<String> = rows.iter().rev().map(|r| r.alert.mentions[0].title.clone()).collect();
+    let order: Vec<String> = rows
+        .iter()
+        .rev()
+        .map(|r| r.alert.mentions[0].title.clone())
+        .collect();
     let (_, state, attempts, err) = &rows[2].deliveries[0];
     assert_eq!(state, "pending");
     assert!(*attempts >= 1);
@@ -571,7 +575,10 @@ async fn webhook_500_is_retried_404_is_permanent() {
     let st = State::open(&setup2.path().join("data/state.sqlite")).unwrap();
     let rows = st.alerts(10).unwrap();
     let (_, state, attempts, err) = &rows[0].deliveries[0];
-    assert_eq!((state.as_str(), *attempts, err.as_deref()), ("delivered", 2, None));
+    assert_eq!(
+        (state.as_str(), *attempts, err.as_deref()),
+        ("delivered", 2, None)
+    );
     assert_eq!(feeds.requests("/nowhere").len(), 2);
     // Nothing failed any more: a second retry has nothing to do.
     let code = veille::cli::alerts_retry(&setup2.load(), seq, None).unwrap();

@@ -206,7 +206,11 @@ impl View {
                 title: no_bidi(&m.title),
                 url: m.url.clone(),
                 site: no_bidi(&m.site),
-                author: m.author_name.as_ref().or(m.author.as_ref()).map(|a| no_bidi(a)),
+                author: m
+                    .author_name
+                    .as_ref()
+                    .or(m.author.as_ref())
+                    .map(|a| no_bidi(a)),
                 date: fmt_date(m.published_at),
                 reach: m.reach.map(|r| compact(r, locale)),
                 sentiment: m.sentiment.map(|s| s.label),

@@ -125,15 +125,27 @@ pub async fn run(
         .spawn(move || ingest.run(rx))
         .context("cannot start the ingest thread")?;
 
-    // Delivery workers.
+    // Delivery workers, and the digests on their schedule.
     let mut outbox = opts.deliver.then(|| {
-        start_outbox(
+        let mut o = start_outbox(
             std::mem::take(&mut config.notifiers),
             &http,
             &state,
             &wake,
             opts.events.clone(),
-        )
+        );
+        if opts.mode == Mode::Forever {
+            o.digests = Some(tokio::spawn(crate::digest::run(
+                config.digests.clone(),
+                config.brands.clone(),
+                o.notifiers.clone(),
+                index.clone(),
+                state.clone(),
+                http.clone(),
+                o.stop.subscribe(),
+            )));
+        }
+        o
     });
 
     // WebSub, when hubs can reach us. Subscriptions are made for the sources known at
@@ -331,13 +343,23 @@ pub async fn run(
         // Pending deliveries wait in SQLite meanwhile, so nothing is lost.
         if let Some(o) = outbox.take() {
             o.stop(opts.drain_timeout).await;
-            outbox = Some(start_outbox(
+            let mut o = start_outbox(
                 std::mem::take(&mut new.notifiers),
                 &http,
                 &state,
                 &wake,
                 opts.events.clone(),
-            ));
+            );
+            o.digests = Some(tokio::spawn(crate::digest::run(
+                new.digests.clone(),
+                new.brands.clone(),
+                o.notifiers.clone(),
+                index.clone(),
+                state.clone(),
+                http.clone(),
+                o.stop.subscribe(),
+            )));
+            outbox = Some(o);
         }
         info!(
             sources = new.sources.len(),
@@ -441,16 +463,22 @@ async fn service_loop(
     }
 }
 
-/// Running delivery workers.
+/// Running delivery workers (and the digest schedule, which uses the same notifiers).
 struct RunningOutbox {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    notifiers: Arc<HashMap<String, crate::notify::Notifier>>,
+    digests: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningOutbox {
     /// Asks the workers to stop after their current attempt; waits at most `limit`.
     async fn stop(self, limit: StdDuration) {
         let _ = self.stop.send(true);
+        if let Some(d) = self.digests {
+            // A digest being sent may finish within the limit.
+            let _ = tokio::time::timeout(limit, d).await;
+        }
         if tokio::time::timeout(limit, self.task).await.is_err() {
             info!("delivery still in flight; it will be retried");
         }
@@ -479,8 +507,10 @@ fn start_outbox(
         }
     }
     RunningOutbox {
+        notifiers: outbox.notifiers.clone(),
         stop,
         task: tokio::spawn(outbox.run(stop_rx)),
+        digests: None,
     }
 }
 

@@ -35,6 +35,7 @@ pub mod config;
 pub mod crawl;
 pub mod daemon;
 pub mod demo;
+pub mod digest;
 pub mod enrich;
 pub mod matching;
 pub mod mention;

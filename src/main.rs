@@ -214,6 +214,23 @@ enum Command {
         #[command(subcommand)]
         action: Option<AlertsAction>,
     },
+    /// Digests: list them with their next run; `--now NAME` computes one for the period
+    /// up to now and sends it (or, with `--dry-run`, writes it instead).
+    Digest {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Compute and send the digest NAME now.
+        #[arg(long, requires = "name")]
+        now: bool,
+        /// Write instead of sending: to stdout (text), or to FILE — .eml (the e-mail),
+        /// .html (charts inline), anything else as text.
+        #[arg(long, num_args = 0..=1, default_missing_value = "-", requires = "now")]
+        dry_run: Option<PathBuf>,
+        /// Language of a dry run: en or fr.
+        #[arg(long, default_value = "en")]
+        locale: String,
+        name: Option<String>,
+    },
     /// Run the whole pipeline offline on bundled samples: a local feed server, a local
     /// SMTP server and a local chat webhook; prints what veille found and delivered.
     Demo {
@@ -309,6 +326,7 @@ fn main() -> ExitCode {
             | Command::Authors { .. }
             | Command::Rules { .. }
             | Command::Silence { .. }
+            | Command::Digest { .. }
     );
     // `veille run` logs at the config's level, once the config is read.
     if !matches!(cli.command, Command::Run { .. }) {
@@ -496,6 +514,31 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 veille::cli::alerts_retry(&c, id, notifier.as_deref())
             }
         },
+        Command::Digest {
+            config,
+            now,
+            dry_run,
+            locale,
+            name,
+        } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            let locale = match locale.as_str() {
+                "fr" => veille::notify::view::Locale::Fr,
+                "en" => veille::notify::view::Locale::En,
+                other => {
+                    eprintln!("--locale {other}: expected en or fr");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            match (now, name) {
+                (true, Some(name)) => {
+                    rt.block_on(veille::cli::digest_now(c, &name, dry_run, locale))
+                }
+                _ => veille::cli::digests(&c),
+            }
+        }
         Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
     }
 }

@@ -234,3 +234,58 @@ fn huge_alerts_are_cut_to_every_platform_limit() {
     chat::telegram::check(&chat::telegram::payload(&v, Locale::En, "1")).unwrap();
     chat::ntfy::check(&chat::ntfy::payload(&v, Locale::En, "t")).unwrap();
 }
+
+#[test]
+fn email_templates_can_be_overridden_and_errors_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_dir = dir.path();
+    std::fs::create_dir(cfg_dir.join("rules")).unwrap();
+    std::fs::create_dir(cfg_dir.join("tpl")).unwrap();
+    std::fs::write(
+        cfg_dir.join("tpl/alert.txt"),
+        "CUSTOM {{ v.brand }} — {{ v.why }}\n{% for m in v.mentions %}* {{ m.title }}\n{% endfor %}",
+    )
+    .unwrap();
+    let config = |extra: &str| {
+        format!(
+            "[daemon]\ndata_dir = \"data\"\nrules_dir = \"rules\"\nlisten = \"\"\n\n[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = \"acme\"\n\n[notifier.mail]\nkind = \"email\"\nsmtp_url = \"smtp://127.0.0.1:2525\"\nfrom = \"v@example.org\"\nto = [\"cm@example.org\"]\ntemplates_dir = \"tpl\"\n{extra}"
+        )
+    };
+    let path = cfg_dir.join("veille.toml");
+    std::fs::write(
+        &path,
+        config("list_id = \"Acme crisis <crisis.acme.example>\"\n"),
+    )
+    .unwrap();
+    let cfg = veille::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let veille::notify::NotifierKind::Email(e) = &cfg.notifiers["mail"].kind else {
+        panic!("an e-mail notifier");
+    };
+    let (from, to, style) = e.parts();
+    let msg = veille::notify::email::build_message(&hostile(), from, to, style).unwrap();
+    let raw = String::from_utf8(msg.formatted()).unwrap();
+    assert!(
+        raw.contains("List-Id: Acme crisis <crisis.acme.example>"),
+        "{raw}"
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("CUSTOM Acme <Corp> *"), "{text}");
+    // The HTML part is still the bundled one (only alert.txt was overridden).
+    assert!(parsed.body_html(0).unwrap().contains("<mark"));
+
+    // A template that does not compile is reported with its file and line.
+    std::fs::write(
+        cfg_dir.join("tpl/alert.html"),
+        "<p>\n{% if v.brand %}\nno end",
+    )
+    .unwrap();
+    std::fs::write(&path, config("")).unwrap();
+    let err = veille::config::Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("tpl/alert.html:3: unexpected end of input"),
+        "{err}"
+    );
+}

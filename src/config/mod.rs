@@ -77,10 +77,12 @@ pub struct Config {
     pub routes: Vec<crate::rules::Route>,
     /// Bearer tokens of the HTTP API (`[[api.token]]`).
     pub api_tokens: Vec<crate::api::Token>,
+    /// Scheduled summaries (`[digest.NAME]`).
+    pub digests: Vec<crate::digest::Digest>,
 }
 
 const SECTIONS: &[&str] = &[
-    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api",
+    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest",
 ];
 
 impl Config {
@@ -255,6 +257,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     let mut brand_tables = Vec::new();
     let mut route_tables = Vec::new();
     let mut api_tokens = Vec::new();
+    let mut digest_tables = Vec::new();
     let mut source_tables = Vec::new();
     let mut declared = Declared::default();
 
@@ -323,6 +326,21 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                     declared.notifiers.insert(name.get_ref().to_string());
                     if let Some(n) = Notifier::from_toml(file, name.get_ref(), nv, base_dir) {
                         notifiers.insert(n.name.clone(), n);
+                    }
+                }
+            }
+            "digest" => {
+                let span = value.span();
+                let DeValue::Table(t) = value.into_inner() else {
+                    file.error(span, "expected `[digest.NAME]` tables");
+                    continue;
+                };
+                for (name, dv) in t {
+                    if let Some(c) = file.de::<crate::digest::DigestConfig>(dv) {
+                        match c.build(name.get_ref()) {
+                            Ok(d) => digest_tables.push((c, d)),
+                            Err((at, msg)) => file.error(at, msg),
+                        }
                     }
                 }
             }
@@ -419,6 +437,38 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             routes.push(crate::rules::Route::from(&r));
         }
     }
+    let mut digests = Vec::new();
+    for (c, d) in digest_tables {
+        let mut ok = true;
+        for b in &c.brands {
+            if !declared.brands.contains(b.get_ref()) {
+                file.error(
+                    b.span(),
+                    format!("unknown brand `{}` in [digest.{}]", b.get_ref(), d.name),
+                );
+                ok = false;
+            }
+        }
+        for n in &c.notify {
+            if !declared.notifiers.contains(n.get_ref()) {
+                file.error(
+                    n.span(),
+                    format!("unknown notifier `{}` in [digest.{}]", n.get_ref(), d.name),
+                );
+                ok = false;
+            }
+        }
+        if c.notify.is_empty() {
+            file.error(
+                c.schedule.span(),
+                format!("[digest.{}] has an empty `notify`", d.name),
+            );
+            ok = false;
+        }
+        if ok {
+            digests.push(d);
+        }
+    }
     let mut seen = HashSet::new();
     for s in &sources {
         if !seen.insert(s.id.clone()) {
@@ -437,6 +487,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             rules: Vec::new(),
             routes,
             api_tokens,
+            digests,
         },
         declared,
     ))

@@ -224,6 +224,24 @@ impl Email {
     pub async fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
         let msg = build_message(alert, &self.from, &self.to, &self.style)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the e-mail: {e}")))?;
+        self.send_message(msg).await
+    }
+
+    /// Sender, recipients and style, for `veille digest --dry-run FILE.eml`.
+    pub fn parts(&self) -> (&Mailbox, &[Mailbox], &Style) {
+        (&self.from, &self.to, &self.style)
+    }
+
+    pub async fn send_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+    ) -> Result<(), DeliveryError> {
+        let msg = build_digest(d, &self.from, &self.to, &self.style)
+            .map_err(|e| DeliveryError::permanent(format!("cannot build the digest: {e:#}")))?;
+        self.send_message(msg).await
+    }
+
+    async fn send_message(&self, msg: Message) -> Result<(), DeliveryError> {
         match self.transport()?.send(msg).await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -246,6 +264,7 @@ impl Email {
 
 const BUNDLED_HTML: &str = include_str!("templates/alert.html");
 const BUNDLED_TXT: &str = include_str!("templates/alert.txt");
+const BUNDLED_DIGEST: &str = include_str!("templates/digest.html");
 
 fn new_env() -> Environment<'static> {
     let mut env = Environment::new();
@@ -275,6 +294,8 @@ fn bundled_env() -> Arc<Environment<'static>> {
             .expect("bundled template alert.html is valid");
         env.add_template("alert.txt", BUNDLED_TXT)
             .expect("bundled template alert.txt is valid");
+        env.add_template("digest.html", BUNDLED_DIGEST)
+            .expect("bundled template digest.html is valid");
         Arc::new(env)
     })
     .clone()
@@ -290,7 +311,11 @@ fn templates_from(dir: &Path) -> Result<Arc<Environment<'static>>, String> {
         ));
     }
     let mut env = new_env();
-    for (name, bundled) in [("alert.html", BUNDLED_HTML), ("alert.txt", BUNDLED_TXT)] {
+    for (name, bundled) in [
+        ("alert.html", BUNDLED_HTML),
+        ("alert.txt", BUNDLED_TXT),
+        ("digest.html", BUNDLED_DIGEST),
+    ] {
         let path = dir.join(name);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -407,6 +432,88 @@ pub fn build_message(
         b = b.to(t.clone());
     }
     Ok(b.multipart(MultiPart::alternative_plain_html(txt, html))?)
+}
+
+/// A digest e-mail: plain text, and HTML with each brand's volume chart inline
+/// (multipart/related, `cid:` images).
+pub fn build_digest(
+    d: &crate::digest::data::DigestData,
+    from: &Mailbox,
+    to: &[Mailbox],
+    style: &Style,
+) -> anyhow::Result<Message> {
+    use lettre::message::{Attachment, SinglePart};
+    let l = style.locale;
+    let domain = from.email.domain().to_string();
+    let (html, images) = render_digest(d, style)?;
+    let mut related = MultiPart::related().singlepart(SinglePart::html(html));
+    for (cid, png) in images {
+        related = related.singlepart(
+            Attachment::new_inline(cid).body(png, "image/png".parse().expect("a MIME type")),
+        );
+    }
+    let body = MultiPart::alternative()
+        .singlepart(SinglePart::plain(crate::digest::render::text(d, l)))
+        .multipart(related);
+    let id = format!(
+        "<{}@{domain}>",
+        crate::mention::hash_id("digest", &format!("{}:{}", d.name, d.end.timestamp()))
+    );
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(text::single_line(&crate::digest::render::title(d, l)))
+        .date(d.end.into())
+        .message_id(Some(id))
+        .header(header::MIME_VERSION_1_0)
+        .header(ListId(style.list_id.clone()))
+        .header(AutoSubmitted);
+    for t in to {
+        b = b.to(t.clone());
+    }
+    Ok(b.multipart(body)?)
+}
+
+/// The digest's HTML (charts as `cid:` references) and its chart images (cid, PNG).
+pub fn render_digest(
+    d: &crate::digest::data::DigestData,
+    style: &Style,
+) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+    use crate::digest::render::{self, Line};
+    let l = style.locale;
+    let mut brands = Vec::new();
+    let mut images = Vec::new();
+    for b in &d.brands {
+        let cid = format!("chart-{}@veille", crate::mention::hash_id("chart", &b.id));
+        images.push((cid.clone(), crate::digest::chart::bars(&b.buckets)?));
+        let lines: Vec<minijinja::Value> = render::brand_lines(b, l)
+            .into_iter()
+            .map(|line| match line {
+                Line::Heading(h) => minijinja::context! { heading => true, text => h },
+                Line::Text(t) => minijinja::context! { text => t },
+                Line::Link(t, u, m) => {
+                    minijinja::context! { link => true, text => t, url => u, meta => m }
+                }
+            })
+            .collect();
+        brands.push(minijinja::context! {
+            data => minijinja::Value::from(minijinja::value::Serde(b)),
+            lines => lines,
+            cid => cid,
+            max => b.buckets.iter().max().copied().unwrap_or(0),
+        });
+    }
+    let title = render::title(d, l);
+    let html = style
+        .env
+        .get_template("digest.html")?
+        .render(minijinja::context! {
+            title => title.clone(),
+            lang => match l { Locale::En => "en", Locale::Fr => "fr" },
+            brands => brands,
+            volume => render::volume(l),
+            footer => l.texts().footer,
+        })?;
+    Ok((html, images))
 }
 
 /// `List-Id:` (RFC 2919), so mail rules can file alerts.

@@ -199,6 +199,22 @@ impl Notifier {
         }
     }
 
+    /// Delivers one digest.
+    pub async fn deliver_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+        http: &Http,
+    ) -> Result<(), DeliveryError> {
+        let p = self.allow_private;
+        match &self.kind {
+            NotifierKind::Email(e) => e.send_digest(d).await,
+            NotifierKind::Chat(c) => c.send_digest(d, http, p).await,
+            NotifierKind::Telegram(t) => t.send_digest(d, http, p).await,
+            NotifierKind::Ntfy(n) => n.send_digest(d, http, p).await,
+            NotifierKind::Webhook(w) => w.send_digest(d, http, p).await,
+        }
+    }
+
     /// Delivers one alert.
     pub async fn deliver(&self, alert: &Alert, http: &Http) -> Result<(), DeliveryError> {
         match &self.kind {

@@ -133,11 +133,39 @@ impl Webhook {
         http: &Http,
         allow_private: bool,
     ) -> Result<(), DeliveryError> {
+        self.post(&payload(alert), alert.key.clone(), http, allow_private)
+            .await
+    }
+
+    /// `{"version": 1, "digest": {…}}`, signed like alerts.
+    pub async fn send_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
+        let key = format!("digest:{}:{}", d.name, d.end.timestamp());
+        self.post(
+            &json!({"version": 1, "digest": d}),
+            key,
+            http,
+            allow_private,
+        )
+        .await
+    }
+
+    async fn post(
+        &self,
+        value: &serde_json::Value,
+        key: String,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
-        let body = serde_json::to_vec(&payload(alert))
-            .map_err(|e| DeliveryError::permanent(format!("cannot encode the alert: {e}")))?;
-        let mut headers = vec![("Idempotency-Key", alert.key.clone())];
+        let body = serde_json::to_vec(value)
+            .map_err(|e| DeliveryError::permanent(format!("cannot encode the body: {e}")))?;
+        let mut headers = vec![("Idempotency-Key", key)];
         if let Some(secret) = &self.secret {
             let ts = chrono::Utc::now().timestamp();
             headers.push(("X-Veille-Timestamp", ts.to_string()));

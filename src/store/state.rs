@@ -150,6 +150,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN acked_at INTEGER;
     ALTER TABLE incidents ADD COLUMN acked_by TEXT;
     "#,
+    // 6: when each digest was last sent
+    r#"
+    CREATE TABLE digests (
+        name TEXT PRIMARY KEY,
+        last_sent INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn ms(d: DateTime<Utc>) -> i64 {
@@ -437,6 +444,27 @@ impl State {
              WHERE alert_seq = ?1 AND state = 'failed' AND (?2 IS NULL OR notifier = ?2)",
             params![seq, notifier, ms(now)],
         )?)
+    }
+
+    pub fn digest_last_sent(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT last_sent FROM digests WHERE name = ?1",
+                params![name],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(from_ms))
+    }
+
+    pub fn set_digest_sent(&self, name: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO digests (name, last_sent) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET last_sent = ?2",
+            params![name, ms(at)],
+        )?;
+        Ok(())
     }
 
     /// Notifiers that have deliveries waiting.

@@ -186,6 +186,26 @@ impl Chat {
         self.flavor.min_interval()
     }
 
+    pub async fn send_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
+        use crate::digest::render as r;
+        let url = Url::parse(self.url.expose())
+            .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
+        let l = self.locale;
+        let body = match self.flavor {
+            Flavor::Slack => r::slack_payload(d, l),
+            Flavor::Mattermost => r::mattermost_payload(d, l),
+            Flavor::Teams => r::teams_payload(d, l),
+            Flavor::Discord => r::discord_payload(d, l),
+            Flavor::GoogleChat => r::googlechat_payload(d, l),
+        };
+        post_json(http, allow_private, &url, &body, &[]).await
+    }
+
     pub async fn send(
         &self,
         alert: &Alert,

@@ -192,6 +192,25 @@ impl Ntfy {
     ) -> Result<(), DeliveryError> {
         let view = View::new(alert, self.locale);
         let body = payload(&view, self.locale, &self.topic);
+        self.post(body, http, allow_private).await
+    }
+
+    pub async fn send_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
+        let body = crate::digest::render::ntfy_payload(d, self.locale, &self.topic);
+        self.post(body, http, allow_private).await
+    }
+
+    async fn post(
+        &self,
+        body: Value,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
         let mut headers = Vec::new();
         if let Some(t) = &self.token {
             headers.push(("Authorization", format!("Bearer {}", t.expose())));

@@ -200,6 +200,25 @@ impl Telegram {
     ) -> Result<(), DeliveryError> {
         let view = View::new(alert, self.locale);
         let body = payload(&view, self.locale, &self.chat_id);
+        self.post(body, http, allow_private).await
+    }
+
+    pub async fn send_digest(
+        &self,
+        d: &crate::digest::data::DigestData,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
+        let body = crate::digest::render::telegram_payload(d, self.locale, &self.chat_id);
+        self.post(body, http, allow_private).await
+    }
+
+    async fn post(
+        &self,
+        body: Value,
+        http: &Http,
+        allow_private: bool,
+    ) -> Result<(), DeliveryError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|_| DeliveryError::permanent("invalid Telegram base_url"))?

@@ -1,0 +1,332 @@
+//! Digests end to end: mentions indexed by the daemon, then `veille digest --now` sends the
+//! summary by e-mail (a real SMTP server; the chart as an inline PNG), to Slack and to a
+//! signed webhook; `--dry-run` writes it instead.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use mail_parser::MimeHeaders;
+
+fn veille(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(args)
+        .env(
+            "VEILLE_TEST_PYTHON",
+            std::env::var("VEILLE_TEST_PYTHON").unwrap_or_default(),
+        )
+        .output()
+        .unwrap()
+}
+
+async fn setup(smtp_port: u16, hooks: &WebhookReceiver) -> Setup {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[
+            (
+                "Arnaque chez Acme, remboursez-moi",
+                "https://a.example/1",
+                "Honteux, service client nul",
+                &ago(5),
+            ),
+            (
+                "Acme : pire service client, je suis furieux",
+                "https://b.example/2",
+                "Jamais plus",
+                &ago(15),
+            ),
+            (
+                "Acme ouvre un magasin à Lyon",
+                "https://c.example/3",
+                "Inauguration mardi",
+                &ago(25),
+            ),
+            (
+                "J'adore Acme, service génial, merci !",
+                "https://d.example/4",
+                "Bravo",
+                &ago(35),
+            ),
+            (
+                "Globex lance une cafetière",
+                "https://e.example/5",
+                "Nouveau produit",
+                &ago(45),
+            ),
+        ])),
+    );
+    let s = Setup::new();
+    s.secret("slack", &hooks.url("/slack"));
+    s.secret("hook", "digest-secret-0123456789");
+    let cfg = base_config().replace(
+        "query = '\"acme corp\" OR acme NOT \"road runner\"'",
+        "query = '\"acme corp\" OR acme NOT \"road runner\"'\ncompetitors = [\"globex\"]",
+    ) + &rss_source("f", &feeds.url("/f.xml"))
+        + &format!(
+            r#"
+[notifier.mail]
+kind = "email"
+smtp_url = "smtp://127.0.0.1:{smtp_port}"
+from = "Veille <veille@example.org>"
+to = ["cm@example.org"]
+locale = "fr"
+
+[notifier.slack]
+kind = "slack"
+url_file = "secrets/slack"
+allow_private = true
+
+[notifier.hook]
+kind = "webhook"
+url = "{hook}"
+secret_file = "secrets/hook"
+allow_private = true
+
+[digest.yearly]
+schedule = "0 0 1 1 *"        # the period: since January 1st
+timezone = "Europe/Paris"
+brands = ["acme"]
+notify = ["mail", "slack", "hook"]
+top = 3
+"#,
+            hook = hooks.url("/hook")
+        );
+    s.write(&cfg);
+    // Index the mentions (no rule needed).
+    run_once(s.load()).await;
+    drop(feeds);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_now_sends_by_mail_chat_and_webhook() {
+    let smtp = SmtpServer::start();
+    let hooks = WebhookReceiver::start().await;
+    let s = setup(smtp.port, &hooks).await;
+    let cfg = s.config_path();
+    let cfg = cfg.to_str().unwrap();
+
+    // The list shows the schedule.
+    let out = veille(&["digest", "--config", cfg]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("yearly") && list.contains("Europe/Paris"),
+        "{list}"
+    );
+
+    let out = tokio::task::spawn_blocking({
+        let cfg = cfg.to_string();
+        move || veille(&["digest", "--config", &cfg, "--now", "yearly"])
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✓ mail") && stdout.contains("✓ slack") && stdout.contains("✓ hook"),
+        "{stdout}"
+    );
+
+    // E-mail: text, HTML and the chart inline, in French.
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    let msg = mail_parser::MessageParser::default()
+        .parse(&mails[0])
+        .unwrap();
+    assert!(
+        msg.subject().unwrap().starts_with("Synthèse yearly"),
+        "{:?}",
+        msg.subject()
+    );
+    let text = msg.body_text(0).unwrap();
+    assert!(text.contains("4 mentions"), "{text}");
+    assert!(
+        text.contains("Part de voix : Acme 80 %, Globex 20 %"),
+        "{text}"
+    );
+    let html = msg.body_html(0).unwrap();
+    let cid = html
+        .split("src=\"cid:")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an inline image")
+        .to_string();
+    let png = msg
+        .parts
+        .iter()
+        .find(|p| p.content_id() == Some(cid.as_str()))
+        .expect("the chart part");
+    assert!(png.contents().starts_with(b"\x89PNG"));
+    assert!(msg.header("List-Id").is_some());
+
+    // Slack: Block Kit within its limits.
+    let slack = hooks.on("/slack");
+    assert_eq!(slack.len(), 1);
+    let j = slack[0].json();
+    veille::notify::chat::slack::check(&j).unwrap();
+    assert!(j.to_string().contains("Share of voice"));
+
+    // Webhook: the figures as JSON, signed.
+    let h = &hooks.on("/hook")[0];
+    let j = h.json();
+    let b = &j["digest"]["brands"][0];
+    assert_eq!(
+        (b["id"].as_str(), b["count"].as_u64()),
+        (Some("acme"), Some(4))
+    );
+    assert_eq!(
+        b["negative"].as_u64().unwrap()
+            + b["neutral"].as_u64().unwrap()
+            + b["positive"].as_u64().unwrap(),
+        4
+    );
+    assert!(b["negative"].as_u64().unwrap() >= 2, "{b}");
+    assert_eq!(b["share_of_voice"][1]["brand"], "Globex");
+    assert_eq!(b["top"].as_array().unwrap().len(), 3, "top = 3");
+    assert_eq!(
+        b["new_sites"].as_array().unwrap().len(),
+        3,
+        "the first three sites of the year"
+    );
+    let ts: i64 = h.headers["x-veille-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        h.headers["x-veille-signature"].to_str().unwrap(),
+        veille::notify::webhook::signature(b"digest-secret-0123456789", ts, h.body.as_bytes())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_text_html_or_eml_and_sends_nothing() {
+    let hooks = WebhookReceiver::start().await;
+    let s = setup(free_port(), &hooks).await;
+    let cfg = s.config_path().to_str().unwrap().to_string();
+    let dir = s.path().to_path_buf();
+    let (text, html, eml) = tokio::task::spawn_blocking(move || {
+        let text = veille(&[
+            "digest",
+            "--config",
+            &cfg,
+            "--now",
+            "yearly",
+            "--dry-run",
+            "--locale",
+            "fr",
+        ]);
+        let h = dir.join("d.html");
+        let e = dir.join("d.eml");
+        veille(&[
+            "digest",
+            "--config",
+            &cfg,
+            "--now",
+            "yearly",
+            "--dry-run",
+            h.to_str().unwrap(),
+        ]);
+        veille(&[
+            "digest",
+            "--config",
+            &cfg,
+            "--now",
+            "yearly",
+            "--dry-run",
+            e.to_str().unwrap(),
+        ]);
+        (
+            String::from_utf8_lossy(&text.stdout).to_string(),
+            std::fs::read_to_string(h).unwrap(),
+            std::fs::read(e).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(text.starts_with("Synthèse yearly"), "{text}");
+    assert!(text.contains("Tonalité : "), "{text}");
+    assert!(
+        html.contains("data:image/png;base64,iVBORw0KGgo"),
+        "chart inline"
+    );
+    let m = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    assert!(m.subject().unwrap().starts_with("Digest yearly"));
+    assert!(hooks.received().is_empty(), "a dry run sends nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_digest_missed_while_stopped_is_sent_once_at_start() {
+    let hooks = WebhookReceiver::start().await;
+    let s = setup(free_port(), &hooks).await;
+    let mut cfg = s.load();
+    // Hourly; last sent three hours ago: the daemon was down at the last two times.
+    let text = std::fs::read_to_string(s.config_path())
+        .unwrap()
+        .replace("schedule = \"0 0 1 1 *\"", "schedule = \"0 * * * *\"")
+        .replace(
+            "notify = [\"mail\", \"slack\", \"hook\"]",
+            "notify = [\"hook\"]",
+        );
+    s.write(&text);
+    cfg = veille::config::Config::load(&s.config_path()).unwrap_or(cfg);
+    let state = std::sync::Arc::new(std::sync::Mutex::new(
+        veille::store::state::State::open(&cfg.state_path()).unwrap(),
+    ));
+    let three_hours_ago = chrono::Utc::now() - chrono::Duration::hours(3);
+    state
+        .lock()
+        .unwrap()
+        .set_digest_sent("yearly", three_hours_ago)
+        .unwrap();
+    let index =
+        std::sync::Arc::new(veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap());
+    let http = veille::crawl::Http::new(&cfg.crawl).unwrap();
+    let notifiers = std::sync::Arc::new(cfg.notifiers.into_iter().collect());
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(veille::digest::run(
+        cfg.digests.clone(),
+        cfg.brands.clone(),
+        notifiers,
+        index,
+        state.clone(),
+        http,
+        stop_rx,
+    ));
+    for _ in 0..100 {
+        if !hooks.on("/hook").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Give a second send (that must not happen) a chance to show up.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    // Of the two missed hours, only the latest is sent, covering the hour before it.
+    let got = hooks.on("/hook");
+    assert_eq!(got.len(), 1, "{got:?}");
+    let j = got[0].json();
+    let end: chrono::DateTime<chrono::Utc> = j["digest"]["end"].as_str().unwrap().parse().unwrap();
+    let start: chrono::DateTime<chrono::Utc> =
+        j["digest"]["start"].as_str().unwrap().parse().unwrap();
+    let now = chrono::Utc::now();
+    assert!(
+        now - end < chrono::Duration::minutes(60) && end <= now,
+        "{end}"
+    );
+    assert_eq!(end - start, chrono::Duration::hours(1));
+    let last = state
+        .lock()
+        .unwrap()
+        .digest_last_sent("yearly")
+        .unwrap()
+        .unwrap();
+    assert_eq!(last, end, "recorded, so a restart does not send it again");
+}

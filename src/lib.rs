@@ -22,9 +22,15 @@
 //! - [`store`]: the tantivy index and the SQLite state (migrations, outbox tables).
 //! - [`pipeline`]: the ingest stage — dedup, match, index, rules, outbox, in that order.
 //! - [`rules`]: rule files; a rule is evaluated in [`rules::eval::Evaluator::evaluate`].
+//! - [`enrich`]: language, sentiment (lexicons + the shipped model), near-duplicate
+//!   stories, reach.
 //! - [`alerts`]: the alert payload and the outbox delivery workers.
-//! - [`notify`]: notifiers; an email is built in [`notify::email::build_message`].
-//! - [`daemon`]: `veille run`, wiring the stages and shutting down gracefully.
+//! - [`notify`]: notifiers; an email is built in [`notify::email::build_message`], a chat
+//!   message in `notify/chat/<platform>.rs`, the words of both in [`notify::view`].
+//! - [`digest`]: scheduled summaries (cron), their figures, chart and formats.
+//! - [`api`]: the HTTP side — health, metrics ([`metrics`]), the JSON API, WebSub.
+//! - [`daemon`]: `veille run`, wiring the stages, reload (SIGHUP), systemd notify and
+//!   watchdog, graceful shutdown.
 //! - [`demo`]: `veille demo`, the whole pipeline offline on bundled samples.
 
 pub mod alerts;

@@ -289,3 +289,37 @@ fn email_templates_can_be_overridden_and_errors_are_located() {
         "{err}"
     );
 }
+
+#[test]
+fn email_ca_file_is_checked_when_the_config_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let path = dir.path().join("veille.toml");
+    let load = |url: &str, ca_file: &str| {
+        std::fs::write(
+            &path,
+            format!(
+                "[daemon]\ndata_dir = \"data\"\nrules_dir = \"rules\"\nlisten = \"\"\n\n[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = \"acme\"\n\n[notifier.mail]\nkind = \"email\"\nsmtp_url = \"{url}\"\nfrom = \"v@example.org\"\nto = [\"cm@example.org\"]\nca_file = {ca_file:?}\n"
+            ),
+        )
+        .unwrap();
+        veille::config::Config::load(&path).map_err(|e| e.to_string())
+    };
+    let ca = ca.display().to_string();
+    assert!(load("smtps://relay.example:465", &ca).is_ok());
+    assert!(load("smtp://relay.example:587?tls=required", &ca).is_ok());
+    let err = load("smtp://relay.example:25", &ca).unwrap_err();
+    assert!(
+        err.contains("veille.toml:13:12: ca_file is set but smtp_url uses no TLS"),
+        "{err}"
+    );
+    let err = load("smtps://relay.example:465", "missing.pem").unwrap_err();
+    assert!(
+        err.contains("veille.toml:13:12: ca_file") && err.contains("missing.pem"),
+        "{err}"
+    );
+    let err = load("smtps://relay.example:465", "junk.pem").unwrap_err();
+    assert!(err.contains("expected PEM certificates"), "{err}");
+}

@@ -514,6 +514,70 @@ async fn smtp_refusal_is_permanent_and_recorded() {
     assert_eq!(smtp.messages().len(), 0);
 }
 
+/// STARTTLS and implicit TLS against aiosmtpd with a certificate from a private CA:
+/// trusted through `ca_file`, refused (and the alert kept) without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_over_tls_with_a_private_ca() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[(
+            "Boycott Acme",
+            "https://t.example/1",
+            "x",
+            &ago(1),
+        )])),
+    );
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    for (mode, url) in [
+        ("starttls", "smtp://localhost:{port}?tls=required"),
+        ("implicit", "smtps://localhost:{port}"),
+    ] {
+        for trusted in [true, false] {
+            let smtp = SmtpServer::start_with(free_port(), false, mode);
+            let url = url.replace("{port}", &smtp.port.to_string());
+            let ca_line = if trusted {
+                format!("ca_file = {:?}\n", ca.display().to_string())
+            } else {
+                String::new()
+            };
+            let setup = Setup::new();
+            setup.write(
+                &(base_config()
+                    + &rss_source("f", &feeds.url("/f.xml"))
+                    + &format!(
+                        "\n[notifier.mail]\nkind = \"email\"\nsmtp_url = \"{url}\"\nfrom = \"v@example.org\"\nto = [\"cm@example.org\"]\ntimeout = \"5s\"\n{ca_line}"
+                    )),
+            );
+            setup.rules(
+                "r.toml",
+                "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"mail\"]\n",
+            );
+            run_once_with(setup.load(), true, Duration::from_secs(3)).await;
+            let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
+            let rows = st.alerts(10).unwrap();
+            let (_, state, _, err) = &rows[0].deliveries[0];
+            if trusted {
+                assert_eq!(state, "delivered", "{mode}: {err:?}");
+                let msgs = smtp.messages();
+                assert_eq!(msgs.len(), 1, "{mode}");
+                let parsed = mail_parser::MessageParser::default()
+                    .parse(&msgs[0])
+                    .unwrap();
+                assert!(parsed.subject().unwrap().contains("Acme"), "{mode}");
+            } else {
+                assert_ne!(state, "delivered", "{mode}: an unknown CA must be refused");
+                let err = err.as_deref().unwrap_or_default();
+                assert!(
+                    err.contains("certificate") || err.contains("issuer"),
+                    "{mode}: {err}"
+                );
+                assert!(smtp.messages().is_empty(), "{mode}");
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_500_is_retried_404_is_permanent() {
     let feeds = FeedServer::start().await;

@@ -1,6 +1,11 @@
 """A real SMTP server for the integration tests: aiosmtpd, storing each message in a
-directory as NNNN.eml. Usage: smtp_server.py PORT MAILDIR accept|refuse"""
+directory as NNNN.eml. Usage: smtp_server.py PORT MAILDIR accept|refuse [plain|starttls|implicit]
+
+starttls and implicit use the test certificate in tests/data/tls/ (STARTTLS is then
+required before MAIL FROM)."""
+import logging
 import os
+import ssl
 import sys
 import threading
 
@@ -31,7 +36,21 @@ class Handler:
 
 def main():
     port, maildir, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    controller = Controller(Handler(maildir, mode == "refuse"), hostname="127.0.0.1", port=port)
+    tls = sys.argv[4] if len(sys.argv) > 4 else "plain"
+    handler = Handler(maildir, mode == "refuse")
+    if tls == "plain":
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+    else:
+        # The refused handshakes the tests provoke are expected: keep their tracebacks out.
+        logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tls")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.path.join(here, "server.pem"), os.path.join(here, "server.key"))
+        if tls == "starttls":
+            controller = Controller(handler, hostname="127.0.0.1", port=port,
+                                    tls_context=ctx, require_starttls=True)
+        else:
+            controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=ctx)
     controller.start()
     print("READY", flush=True)
     try:

@@ -126,7 +126,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         }
         src = s.source();
     }
-    parts.join(": ")
+    // Some crates (lettre) repeat their own prefix in Display: "Connection error:
+    // Connection error: …". Say each step once.
+    let mut steps: Vec<&str> = Vec::new();
+    let joined = parts.join(": ");
+    for step in joined.split(": ") {
+        if steps.last() != Some(&step) {
+            steps.push(step);
+        }
+    }
+    steps.join(": ")
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
@@ -231,6 +240,30 @@ pub async fn get(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn error_chain_says_each_step_once() {
+        let e = Layer(
+            "Connection error: Connection error: bad certificate",
+            Some(Box::new(Layer("bad certificate", None))),
+        );
+        assert_eq!(error_chain(&e), "Connection error: bad certificate");
+        let e = Layer("request failed", Some(Box::new(Layer("timed out", None))));
+        assert_eq!(error_chain(&e), "request failed: timed out");
+    }
 
     #[test]
     fn retry_after_seconds_and_date() {

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::Environment;
 use serde::Deserialize;
@@ -51,6 +52,41 @@ pub struct EmailConfig {
     /// DOMAIN from `from`).
     #[serde(default)]
     pub list_id: Option<String>,
+    /// A PEM file of extra root certificates to trust, for a relay whose certificate is
+    /// signed by a private CA (`smtps://` or `tls=required|opportunistic` only). The
+    /// system's roots stay trusted; certificate checking is never turned off.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How the connection is secured, from the scheme and `?tls=` of `smtp_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `?tls=required`: STARTTLS or fail.
+    Required,
+    /// `?tls=opportunistic`: STARTTLS when offered.
+    Opportunistic,
+    None,
+}
+
+impl TlsMode {
+    fn of(url: &url::Url) -> TlsMode {
+        if url.scheme() == "smtps" {
+            return TlsMode::Implicit;
+        }
+        match url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .as_ref()
+            .map(|(_, v)| v.as_ref())
+        {
+            Some("required") => TlsMode::Required,
+            Some("opportunistic") => TlsMode::Opportunistic,
+            _ => TlsMode::None,
+        }
+    }
 }
 
 pub struct Email {
@@ -59,6 +95,10 @@ pub struct Email {
     url: String,
     credentials: Option<(String, crate::config::Secret)>,
     timeout: Duration,
+    tls: TlsMode,
+    host: String,
+    /// PEM of `ca_file`, checked when the config was loaded.
+    extra_roots: Option<Vec<u8>>,
     transport: OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
@@ -178,10 +218,34 @@ impl EmailConfig {
             file.error(span, format!("invalid smtp_url: {e}"));
             return None;
         }
+        let tls = TlsMode::of(&url);
+        let extra_roots = match &self.ca_file {
+            None => None,
+            Some(_) if tls == TlsMode::None => {
+                file.error(
+                    span,
+                    "ca_file is set but smtp_url uses no TLS: use smtps://… or add ?tls=required",
+                );
+                return None;
+            }
+            Some(path) => {
+                let path = base_dir.join(path);
+                match read_roots(&path) {
+                    Ok(pem) => Some(pem),
+                    Err(e) => {
+                        file.error(span, format!("ca_file {}: {e}", path.display()));
+                        return None;
+                    }
+                }
+            }
+        };
         Some(Email {
             url: clean.to_string(),
             credentials: password.map(|pw| (user, pw)),
             timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
+            tls,
+            host: url.host_str().unwrap_or_default().to_string(),
+            extra_roots,
             transport: OnceLock::new(),
             from,
             to,
@@ -197,6 +261,16 @@ impl EmailConfig {
             },
         })
     }
+}
+
+/// Reads a PEM file and checks that it holds at least one certificate lettre accepts.
+fn read_roots(path: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err("expected PEM certificates (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Certificate::from_pem(&pem).map_err(|e| format!("not a usable certificate: {e}"))?;
+    Ok(pem)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -215,6 +289,20 @@ impl Email {
             .map_err(|e| DeliveryError::permanent(format!("invalid smtp_url: {e}")))?;
         if let Some((user, pw)) = &self.credentials {
             b = b.credentials(Credentials::new(user.clone(), pw.expose().to_string()));
+        }
+        if let Some(pem) = &self.extra_roots {
+            let cert = Certificate::from_pem(pem)
+                .map_err(|e| DeliveryError::permanent(format!("ca_file: {e}")))?;
+            let params = TlsParameters::builder(self.host.clone())
+                .add_root_certificate(cert)
+                .build_rustls()
+                .map_err(|e| DeliveryError::permanent(format!("TLS setup: {e}")))?;
+            b = b.tls(match self.tls {
+                TlsMode::Implicit => Tls::Wrapper(params),
+                TlsMode::Required => Tls::Required(params),
+                TlsMode::Opportunistic => Tls::Opportunistic(params),
+                TlsMode::None => Tls::None,
+            });
         }
         Ok(self
             .transport

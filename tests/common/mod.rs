@@ -334,6 +334,12 @@ impl SmtpServer {
 
     /// `refuse`: answer 550 to every recipient (a permanent refusal).
     pub fn start_on(port: u16, refuse: bool) -> SmtpServer {
+        Self::start_with(port, refuse, "plain")
+    }
+
+    /// `tls`: "plain", "starttls" (required before MAIL) or "implicit", with the test
+    /// certificate of tests/data/tls/ (signed by the private CA `ca.pem`).
+    pub fn start_with(port: u16, refuse: bool, tls: &str) -> SmtpServer {
         let maildir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
         let mut child = Command::new(python())
@@ -341,6 +347,7 @@ impl SmtpServer {
             .arg(port.to_string())
             .arg(maildir.path())
             .arg(if refuse { "refuse" } else { "accept" })
+            .arg(tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

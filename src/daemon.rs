@@ -148,8 +148,8 @@ pub async fn run(
         o
     });
 
-    // WebSub, when hubs can reach us. Subscriptions are made for the sources known at
-    // start; a reload keeps the registry (new push sources need a restart).
+    // WebSub, when hubs can reach us. Subscriptions are made after a poll finds a hub;
+    // a reload hands the registry the new sources.
     let websub = match &config.daemon.public_url {
         Some(url) => Some(Registry::load(
             url.clone(),
@@ -323,6 +323,10 @@ pub async fn run(
             Err(e) => {
                 warn!(error = %e, "new [crawl] settings refused; the previous HTTP client stays")
             }
+        }
+        if let Some(reg) = &websub {
+            let sources: Vec<Arc<_>> = new.sources.iter().cloned().map(Arc::new).collect();
+            reg.set_sources(&sources);
         }
         let _ = tx
             .send(crate::pipeline::Event::Reload(Box::new(

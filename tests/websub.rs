@@ -196,3 +196,96 @@ async fn subscribe_verify_and_receive_signed_content() {
     let polls = feeds.requests("/feed.xml").len();
     assert!(polls <= 2, "no 10 s polling once pushed: {polls}");
 }
+
+/// A push feed added by a reload is subscribed and its pushes are taken; once it is
+/// removed by another reload, its pushes get 410 Gone (which ends the subscription).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_and_removes_push_sources() {
+    let hub = Hub::default();
+    let hub_app = axum::Router::new()
+        .route("/hub", post(subscribe))
+        .with_state(hub.clone());
+    let hub_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}/hub", hub_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(hub_listener, hub_app).await.unwrap() });
+
+    let feeds = FeedServer::start().await;
+    let base = feeds.url("");
+    feeds.set(
+        "/plain.xml",
+        Route::rss(rss(&[("Acme plain", "https://p.example/1", "x", &ago(1))])),
+    );
+    feeds.set(
+        "/feed.xml",
+        Route::ok(
+            "application/atom+xml",
+            atom(&base, &hub_url, &[("1", "Acme first post")]),
+        ),
+    );
+    let port = free_port();
+    let setup = Setup::new();
+    let head = base_config().replace(
+        "listen = \"\"",
+        &format!("listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""),
+    ) + &rss_source("plain", &feeds.url("/plain.xml"));
+    setup.write(&head);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let config = setup.load();
+    let daemon = tokio::spawn(async move {
+        let opts = veille::daemon::RunOptions {
+            reload: Some(reload_rx),
+            ..Default::default()
+        };
+        veille::daemon::run(config, opts, stop_rx).await
+    });
+    wait_for("the first poll", || !titles(&setup, "plain").is_empty()).await;
+
+    // Reload with the push feed: it is polled, subscribed and verified.
+    setup.write(&(head.clone() + &rss_source("blog", &feeds.url("/feed.xml"))));
+    reload_tx.send(()).await.unwrap();
+    wait_for("the verification", || {
+        hub.verified.lock().unwrap().is_some()
+    })
+    .await;
+    let sub = hub.subscriptions.lock().unwrap()[0].clone();
+    let client = reqwest::Client::new();
+    let push = |title: &str| {
+        let body = atom(&base, &hub_url, &[(title, title)]);
+        client
+            .post(&sub["hub.callback"])
+            .header("content-type", "application/atom+xml")
+            .header("x-hub-signature", sign(&sub["hub.secret"], body.as_bytes()))
+            .body(body)
+    };
+    let r = push("Acme pushed after reload").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    wait_for("the pushed mention", || {
+        !titles(&setup, "\"pushed after reload\"").is_empty()
+    })
+    .await;
+
+    // Reload without it: its pushes are refused with 410, and its subscription forgotten.
+    setup.write(&head);
+    reload_tx.send(()).await.unwrap();
+    let mut status = 0;
+    for _ in 0..200 {
+        status = push("Acme probe").send().await.unwrap().status().as_u16();
+        if status == 410 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 410);
+    let r = push("Acme pushed after removal").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    stop_tx.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+    assert!(titles(&setup, "removal").is_empty());
+    let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
+    let subs: i64 = st
+        .conn()
+        .query_row("SELECT count(*) FROM websub", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(subs, 0);
+}

@@ -153,7 +153,8 @@ pub struct Registry {
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
     subs: Mutex<HashMap<String, Subscription>>,
-    sources: HashMap<String, Arc<Source>>,
+    /// The configured sources; replaced on reload so pushes reach new sources.
+    sources: std::sync::RwLock<HashMap<String, Arc<Source>>>,
     tx: mpsc::Sender<Event>,
     /// Polling interval of a pushed feed (safety net).
     pub safety_poll: StdDuration,
@@ -214,10 +215,30 @@ impl Registry {
             state,
             clock,
             subs: Mutex::new(subs),
-            sources: sources.iter().map(|s| (s.id.clone(), s.clone())).collect(),
+            sources: std::sync::RwLock::new(
+                sources.iter().map(|s| (s.id.clone(), s.clone())).collect(),
+            ),
             tx,
             safety_poll,
         }))
+    }
+
+    /// After a reload: pushes go to the new definitions, and subscriptions of sources
+    /// that are gone are forgotten (the hub's next push gets 410 Gone, which ends it).
+    pub fn set_sources(&self, sources: &[Arc<Source>]) {
+        let map: HashMap<_, _> = sources.iter().map(|s| (s.id.clone(), s.clone())).collect();
+        let gone: Vec<String> = self
+            .subs
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| !map.contains_key(&s.source))
+            .map(|s| s.token.clone())
+            .collect();
+        for token in gone {
+            self.forget(&token);
+        }
+        *self.sources.write().unwrap() = map;
     }
 
     fn callback(&self, token: &str) -> String {
@@ -426,7 +447,7 @@ impl Registry {
             warn!(source = %sub.source, "WebSub content with a missing or wrong signature: ignored");
             return 202;
         }
-        let Some(source) = self.sources.get(&sub.source) else {
+        let Some(source) = self.sources.read().unwrap().get(&sub.source).cloned() else {
             return 410;
         };
         let SourceKind::Rss(rss) = &source.kind else {

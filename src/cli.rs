@@ -561,6 +561,18 @@ pub fn digests(c: &Config) -> anyhow::Result<ExitCode> {
             d.notify.join(", ")
         );
     }
+    // Deliveries that failed and will be tried again by the daemon.
+    for r in st.digest_retries()? {
+        println!(
+            "  {} → {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
+            r.digest,
+            r.notifier,
+            r.due.format("%Y-%m-%d %H:%M UTC"),
+            r.attempts,
+            r.next_try.format("%Y-%m-%d %H:%M:%S UTC"),
+            crate::text::truncate(&crate::text::single_line(&r.last_error), 200)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

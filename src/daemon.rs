@@ -26,6 +26,8 @@ use crate::store::state::State;
 const INGEST_QUEUE: usize = 256;
 /// How often time-driven rules are looked at.
 const TICK: StdDuration = StdDuration::from_secs(15);
+/// Longest sleep of the digest runner between two looks at the clock.
+const DIGEST_MAX_SLEEP: StdDuration = StdDuration::from_secs(3600);
 
 pub struct RunOptions {
     pub mode: Mode,
@@ -135,15 +137,19 @@ pub async fn run(
             opts.events.clone(),
         );
         if opts.mode == Mode::Forever {
-            o.digests = Some(tokio::spawn(crate::digest::run(
-                config.digests.clone(),
-                config.brands.clone(),
-                o.notifiers.clone(),
-                index.clone(),
-                state.clone(),
-                http.clone(),
-                o.stop.subscribe(),
-            )));
+            o.digests = Some(tokio::spawn(
+                crate::digest::Runner {
+                    digests: config.digests.clone(),
+                    brands: config.brands.clone(),
+                    notifiers: o.notifiers.clone(),
+                    index: index.clone(),
+                    state: state.clone(),
+                    http: http.clone(),
+                    clock: opts.clock.clone(),
+                    max_sleep: DIGEST_MAX_SLEEP,
+                }
+                .run(o.stop.subscribe()),
+            ));
         }
         o
     });
@@ -354,15 +360,19 @@ pub async fn run(
                 &wake,
                 opts.events.clone(),
             );
-            o.digests = Some(tokio::spawn(crate::digest::run(
-                new.digests.clone(),
-                new.brands.clone(),
-                o.notifiers.clone(),
-                index.clone(),
-                state.clone(),
-                http.clone(),
-                o.stop.subscribe(),
-            )));
+            o.digests = Some(tokio::spawn(
+                crate::digest::Runner {
+                    digests: new.digests.clone(),
+                    brands: new.brands.clone(),
+                    notifiers: o.notifiers.clone(),
+                    index: index.clone(),
+                    state: state.clone(),
+                    http: http.clone(),
+                    clock: opts.clock.clone(),
+                    max_sleep: DIGEST_MAX_SLEEP,
+                }
+                .run(o.stop.subscribe()),
+            ));
             outbox = Some(o);
         }
         info!(

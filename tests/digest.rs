@@ -290,15 +290,19 @@ async fn the_latest_digest_missed_while_stopped_is_sent_once_at_start() {
     let http = veille::crawl::Http::new(&cfg.crawl).unwrap();
     let notifiers = std::sync::Arc::new(cfg.notifiers.into_iter().collect());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(veille::digest::run(
-        cfg.digests.clone(),
-        cfg.brands.clone(),
-        notifiers,
-        index,
-        state.clone(),
-        http,
-        stop_rx,
-    ));
+    let task = tokio::spawn(
+        veille::digest::Runner {
+            digests: cfg.digests.clone(),
+            brands: cfg.brands.clone(),
+            notifiers,
+            index,
+            state: state.clone(),
+            http,
+            clock: std::sync::Arc::new(veille::clock::SystemClock),
+            max_sleep: std::time::Duration::from_secs(3600),
+        }
+        .run(stop_rx),
+    );
     for _ in 0..100 {
         if !hooks.on("/hook").is_empty() {
             break;
@@ -329,4 +333,133 @@ async fn the_latest_digest_missed_while_stopped_is_sent_once_at_start() {
         .unwrap()
         .unwrap();
     assert_eq!(last, end, "recorded, so a restart does not send it again");
+}
+
+/// A digest the channel refuses for a while (503) is tried again with backoff, across a
+/// restart, until it goes out once; a newer digest replaces one that never went out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_digest_is_retried_across_restarts_then_replaced_by_the_next() {
+    use chrono::{Duration as Cd, DurationRound};
+    use std::sync::Arc;
+    let hooks = WebhookReceiver::start().await;
+    let s = setup(free_port(), &hooks).await;
+    let text = std::fs::read_to_string(s.config_path())
+        .unwrap()
+        .replace("schedule = \"0 0 1 1 *\"", "schedule = \"0 * * * *\"")
+        .replace(
+            "notify = [\"mail\", \"slack\", \"hook\"]",
+            "notify = [\"hook\"]",
+        );
+    s.write(&text);
+    let cfg = s.load();
+    let state = Arc::new(std::sync::Mutex::new(
+        veille::store::state::State::open(&cfg.state_path()).unwrap(),
+    ));
+    let index = Arc::new(veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap());
+    let http = veille::crawl::Http::new(&cfg.crawl).unwrap();
+    let notifiers: Arc<std::collections::HashMap<_, _>> =
+        Arc::new(cfg.notifiers.into_iter().collect());
+    // One minute past the hour; the digest of the hour is due.
+    let hour = chrono::Utc::now().duration_trunc(Cd::hours(1)).unwrap();
+    let clock = veille::clock::ManualClock::new(hour + Cd::minutes(1));
+    state
+        .lock()
+        .unwrap()
+        .set_digest_sent("yearly", hour - Cd::hours(1))
+        .unwrap();
+    let start = || {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(
+            veille::digest::Runner {
+                digests: cfg.digests.clone(),
+                brands: cfg.brands.clone(),
+                notifiers: notifiers.clone(),
+                index: index.clone(),
+                state: state.clone(),
+                http: http.clone(),
+                clock: Arc::new(clock.clone()),
+                max_sleep: std::time::Duration::from_millis(10),
+            }
+            .run(stop_rx),
+        );
+        (stop, task)
+    };
+    let retries = || state.lock().unwrap().digest_retries().unwrap();
+    async fn until(what: &str, mut f: impl FnMut() -> bool) {
+        for _ in 0..400 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    *hooks.state.script.lock().unwrap() = vec![503, 503, 503];
+    let (stop, task) = start();
+    until("the first attempt", || hooks.on("/hook").len() == 1).await;
+    until("the retry recorded", || retries().len() == 1).await;
+    let r = &retries()[0];
+    assert_eq!((r.attempts, r.due), (1, hour));
+    assert_eq!(r.next_try, hour + Cd::minutes(1) + Cd::seconds(30));
+    assert!(r.last_error.contains("503"), "{}", r.last_error);
+    // Not before its time.
+    clock.advance(Cd::seconds(20));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(hooks.on("/hook").len(), 1);
+
+    // A restart: the retry is in the state, and goes on from there.
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let (stop, task) = start();
+    clock.advance(Cd::seconds(15));
+    until("the second attempt", || {
+        retries().first().is_some_and(|r| r.attempts == 2)
+    })
+    .await;
+    assert_eq!(hooks.on("/hook").len(), 2);
+    assert_eq!(retries()[0].next_try, clock_now(&clock) + Cd::seconds(60));
+    clock.advance(Cd::seconds(61));
+    until("the third attempt", || hooks.on("/hook").len() == 3).await;
+    until("the third failure recorded", || {
+        retries().first().is_some_and(|r| r.attempts == 3)
+    })
+    .await;
+    // `veille digest` shows what waits.
+    let out = veille(&["digest", "--config", s.config_path().to_str().unwrap()]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("yearly → hook: not delivered yet")
+            && listing.contains("3 attempt(s)")
+            && listing.contains("503"),
+        "{listing}"
+    );
+
+    // The next hour comes while it still fails: the new digest replaces it and goes out.
+    clock.set(hour + Cd::hours(1) + Cd::seconds(5));
+    until("the next digest", || hooks.on("/hook").len() == 4).await;
+    until("no retry left", || retries().is_empty()).await;
+    clock.advance(Cd::minutes(10));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let got = hooks.on("/hook");
+    assert_eq!(got.len(), 4, "sent once it was accepted, never again");
+    let ends: Vec<String> = got
+        .iter()
+        .map(|h| h.json()["digest"]["end"].as_str().unwrap().to_string())
+        .collect();
+    let end =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        ends[..3],
+        [end(hour), end(hour), end(hour)],
+        "the same period each time"
+    );
+    assert_eq!(ends[3], end(hour + Cd::hours(1)));
+}
+
+fn clock_now(c: &veille::clock::ManualClock) -> chrono::DateTime<chrono::Utc> {
+    use veille::clock::Clock;
+    c.now()
 }

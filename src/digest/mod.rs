@@ -12,20 +12,29 @@
 //! A digest covers the time since the schedule's previous occurrence (Monday's 8:00
 //! digest covers Friday 8:00 → Monday 8:00) and compares it with the period of the same
 //! length before. What it holds: [`data`]; its chart: [`chart`]; how each notifier shows
-//! it: [`render`]. The daemon sends digests on schedule; `veille digest --now NAME` sends
-//! one at once, `--dry-run` writes it instead.
+//! it: [`render`]. The daemon sends digests on schedule ([`Runner`], which also retries
+//! failed deliveries across restarts); `veille digest --now NAME` sends one at once,
+//! `--dry-run` writes it instead.
 
 pub mod chart;
 pub mod data;
 pub mod render;
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::clock::Clock;
+use crate::crawl::Http;
+use crate::notify::{DeliveryError, Notifier};
+use crate::store::state::{DigestRetry, State};
 
 /// `[digest.NAME]` as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,35 +139,41 @@ impl Digest {
     }
 }
 
-/// Computes the digest for the period ending at `at` and delivers it to each of its
-/// notifiers (transient errors are tried three times). Returns each notifier's outcome.
+/// Delivers a computed digest to one notifier, once.
+async fn deliver_to(
+    name: &str,
+    data: &data::DigestData,
+    notifiers: &HashMap<String, Notifier>,
+    http: &Http,
+) -> Result<(), DeliveryError> {
+    match notifiers.get(name) {
+        Some(n) => n.deliver_digest(data, http).await,
+        None => Err(DeliveryError::permanent(format!(
+            "notifier {name} is not configured"
+        ))),
+    }
+}
+
+/// Delivers a digest to each of its notifiers now, for `veille digest --now`: transient
+/// errors are tried three times, then reported. Returns each notifier's outcome.
 pub async fn send(
     digest: &Digest,
     data: &data::DigestData,
-    notifiers: &std::collections::HashMap<String, crate::notify::Notifier>,
-    http: &crate::crawl::Http,
-) -> Vec<(String, Result<(), crate::notify::DeliveryError>)> {
+    notifiers: &HashMap<String, Notifier>,
+    http: &Http,
+) -> Vec<(String, Result<(), DeliveryError>)> {
     let mut out = Vec::new();
     for name in &digest.notify {
-        let Some(n) = notifiers.get(name) else {
-            out.push((
-                name.clone(),
-                Err(crate::notify::DeliveryError::permanent(format!(
-                    "notifier {name} is not configured"
-                ))),
-            ));
-            continue;
-        };
-        let mut result = n.deliver_digest(data, http).await;
+        let mut result = deliver_to(name, data, notifiers, http).await;
         for wait in [2u64, 10] {
             match &result {
                 Err(e) if e.retryable => {
                     let d = e
                         .retry_after
                         .unwrap_or_default()
-                        .max(std::time::Duration::from_secs(wait));
+                        .max(StdDuration::from_secs(wait));
                     tokio::time::sleep(d).await;
-                    result = n.deliver_digest(data, http).await;
+                    result = deliver_to(name, data, notifiers, http).await;
                 }
                 _ => break,
             }
@@ -174,26 +189,70 @@ pub async fn send(
     out
 }
 
-/// Runs the digests on schedule until `stop` turns true. A digest whose time passed while
-/// veille was stopped (less than 12 hours ago) is sent at start, once.
-pub async fn run(
-    digests: Vec<Digest>,
-    brands: Vec<crate::matching::Brand>,
-    notifiers: std::sync::Arc<std::collections::HashMap<String, crate::notify::Notifier>>,
-    index: std::sync::Arc<crate::store::index::MentionIndex>,
-    state: std::sync::Arc<std::sync::Mutex<crate::store::state::State>>,
-    http: crate::crawl::Http,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    if digests.is_empty() {
-        return;
+/// Wait before the next attempt after `attempts` failures: 30 s doubling up to 30 min,
+/// or longer if the channel asked for it.
+fn backoff(attempts: u32, retry_after: Option<StdDuration>) -> chrono::Duration {
+    let secs = 30u64
+        .saturating_mul(1 << attempts.saturating_sub(1).min(6))
+        .min(1800);
+    let d = StdDuration::from_secs(secs).max(retry_after.unwrap_or_default());
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(30))
+}
+
+/// Sends the digests on schedule (see [`Runner::run`]).
+pub struct Runner {
+    pub digests: Vec<Digest>,
+    pub brands: Vec<crate::matching::Brand>,
+    pub notifiers: Arc<HashMap<String, Notifier>>,
+    pub index: Arc<crate::store::index::MentionIndex>,
+    pub state: Arc<Mutex<State>>,
+    pub http: Http,
+    pub clock: Arc<dyn Clock>,
+    /// Longest sleep between two looks at the clock (an hour; tests moving a manual
+    /// clock use a few milliseconds).
+    pub max_sleep: StdDuration,
+}
+
+impl Runner {
+    /// Runs until `stop` turns true.
+    ///
+    /// A digest whose time passed while veille was stopped (less than 12 hours ago) is
+    /// sent at start, once. A delivery that fails for a transient reason is kept in the
+    /// state and tried again with backoff — across restarts — until it goes out or the
+    /// next digest of the same schedule replaces it; a permanent failure is logged.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.digests.is_empty() {
+            return;
+        }
+        loop {
+            let next = self.due_digests().await;
+            let next = match (next, self.retries().await) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let wait = next
+                .map(|n| (n - self.clock.now()).to_std().unwrap_or_default())
+                .unwrap_or(self.max_sleep)
+                .min(self.max_sleep);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+            }
+        }
     }
-    loop {
-        let now = Utc::now();
-        // What is due now, and when the next one is.
+
+    fn compute(&self, d: &Digest, at: DateTime<Utc>) -> anyhow::Result<data::DigestData> {
+        let st = self.state.lock().unwrap();
+        data::compute(d, &self.brands, &self.index, &st, at)
+    }
+
+    /// Sends the digests that are due; returns when the next one is.
+    async fn due_digests(&self) -> Option<DateTime<Utc>> {
+        let now = self.clock.now();
         let mut next: Option<DateTime<Utc>> = None;
-        for d in &digests {
-            let last = state
+        for d in &self.digests {
+            let last = self
+                .state
                 .lock()
                 .unwrap()
                 .digest_last_sent(&d.name)
@@ -203,44 +262,141 @@ pub async fn run(
                 Some(l) => d.next(l),
                 // First run ever: from now on.
                 None => {
-                    let _ = state.lock().unwrap().set_digest_sent(&d.name, now);
+                    let _ = self.state.lock().unwrap().set_digest_sent(&d.name, now);
                     d.next(now)
                 }
             };
             let Some(due) = due else { continue };
-            if due <= now {
-                // Only the latest of the times missed is sent (a burst of stale digests
-                // helps nobody), and only if it is recent.
-                let due = d.latest(now).unwrap_or(due).max(due);
-                if now - due > chrono::Duration::hours(12) {
-                    tracing::info!(digest = %d.name, missed = %due, "digest time passed long ago; skipped");
-                } else {
-                    let data = {
-                        let st = state.lock().unwrap();
-                        data::compute(d, &brands, &index, &st, due)
-                    };
-                    match data {
-                        Ok(data) => {
-                            send(d, &data, &notifiers, &http).await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(digest = %d.name, error = format!("{e:#}"), "digest not computed")
-                        }
-                    }
-                }
-                let _ = state.lock().unwrap().set_digest_sent(&d.name, due);
-                next = Some(now);
+            if due > now {
+                next = Some(next.map_or(due, |n| n.min(due)));
                 continue;
             }
-            next = Some(next.map_or(due, |n| n.min(due)));
+            // Only the latest of the times missed is sent (a burst of stale digests helps
+            // nobody), and only if it is recent.
+            let due = d.latest(now).unwrap_or(due).max(due);
+            if now - due > chrono::Duration::hours(12) {
+                tracing::info!(digest = %d.name, missed = %due, "digest time passed long ago; skipped");
+            } else {
+                let stale = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .digest_retries()
+                    .unwrap_or_default();
+                for r in stale.iter().filter(|r| r.digest == d.name && r.due < due) {
+                    tracing::warn!(digest = %d.name, notifier = %r.notifier, due = %r.due, attempts = r.attempts,
+                        error = %r.last_error, "digest never delivered: the next one replaces it");
+                }
+                match self.compute(d, due) {
+                    Ok(data) => {
+                        for name in &d.notify {
+                            let r = deliver_to(name, &data, &self.notifiers, &self.http).await;
+                            self.after_attempt(d, name, due, 1, r);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(digest = %d.name, error = format!("{e:#}"), "digest not computed")
+                    }
+                }
+            }
+            let _ = self.state.lock().unwrap().set_digest_sent(&d.name, due);
+            next = Some(now);
         }
-        let wait = next
-            .map(|n| (n - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(std::time::Duration::from_secs(3600))
-            .min(std::time::Duration::from_secs(3600));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+        next
+    }
+
+    /// Tries again the deliveries that failed; returns when the next retry is due.
+    async fn retries(&self) -> Option<DateTime<Utc>> {
+        let pending = match self.state.lock().unwrap().digest_retries() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the digest retries");
+                return None;
+            }
+        };
+        let mut next: Option<DateTime<Utc>> = None;
+        for r in pending {
+            let now = self.clock.now();
+            let digest = self
+                .digests
+                .iter()
+                .find(|d| d.name == r.digest && d.notify.contains(&r.notifier));
+            let Some(d) = digest else {
+                // The digest or this notifier left the config.
+                let _ = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .remove_digest_retry(&r.digest, &r.notifier);
+                continue;
+            };
+            if d.next(r.due).is_some_and(|n| n <= now) {
+                tracing::warn!(digest = %d.name, notifier = %r.notifier, due = %r.due, attempts = r.attempts,
+                    error = %r.last_error, "digest never delivered: the next one replaces it");
+                let _ = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .remove_digest_retry(&r.digest, &r.notifier);
+                continue;
+            }
+            if r.next_try > now {
+                next = Some(next.map_or(r.next_try, |n| n.min(r.next_try)));
+                continue;
+            }
+            // The same period, computed again from the index.
+            let result = match self.compute(d, r.due) {
+                Ok(data) => deliver_to(&r.notifier, &data, &self.notifiers, &self.http).await,
+                Err(e) => Err(DeliveryError::retryable(format!(
+                    "digest not computed: {e:#}"
+                ))),
+            };
+            if let Some(t) = self.after_attempt(d, &r.notifier, r.due, r.attempts + 1, result) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// Records the outcome of attempt number `attempts`; returns the next try, if any.
+    fn after_attempt(
+        &self,
+        d: &Digest,
+        notifier: &str,
+        due: DateTime<Utc>,
+        attempts: u32,
+        result: Result<(), DeliveryError>,
+    ) -> Option<DateTime<Utc>> {
+        let st = self.state.lock().unwrap();
+        match result {
+            Ok(()) => {
+                tracing::info!(digest = %d.name, notifier, attempts, "digest delivered");
+                let _ = st.remove_digest_retry(&d.name, notifier);
+                None
+            }
+            Err(e) if e.retryable => {
+                let next_try = self.clock.now() + backoff(attempts, e.retry_after);
+                tracing::warn!(digest = %d.name, notifier, attempts, error = %e.message, next_try = %next_try,
+                    "digest not delivered; will try again");
+                let r = DigestRetry {
+                    digest: d.name.clone(),
+                    notifier: notifier.to_string(),
+                    due,
+                    attempts,
+                    next_try,
+                    last_error: e.message,
+                };
+                if let Err(e) = st.set_digest_retry(&r) {
+                    tracing::warn!(digest = %d.name, error = %e, "cannot record the digest retry");
+                }
+                Some(next_try)
+            }
+            Err(e) => {
+                tracing::warn!(digest = %d.name, notifier, attempts, error = %e.message,
+                    "digest not delivered (permanent error)");
+                let _ = st.remove_digest_retry(&d.name, notifier);
+                None
+            }
         }
     }
 }

@@ -123,6 +123,11 @@ fn demo_runs_offline_and_delivers() {
         );
     }
     assert!(!stdout.contains('✗'), "{stdout}");
+    // The forum's relative links resolve against its xml:base, session ids dropped.
+    assert!(
+        stdout.contains("(forum-conso.example)") && !stdout.contains("(127.0.0.1)"),
+        "{stdout}"
+    );
     // The kept data can be searched afterwards, newest first.
     let config = dir.join("veille.toml");
     let out = run(&[
@@ -142,6 +147,18 @@ fn demo_runs_offline_and_delivers() {
         .collect();
     assert!(dates.len() >= 2, "{s}");
     assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {s}");
+    // The forum's links: resolved against its xml:base, phpBB's session id dropped.
+    let out = run(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "injoignable",
+    ]);
+    let f = text(&out.stdout);
+    assert!(
+        f.contains("https://forum-conso.example/viewtopic.php?t=9912 ") && !f.contains("sid="),
+        "{f}"
+    );
     // JSON for scripts.
     let out = run(&[
         "search",

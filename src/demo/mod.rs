@@ -64,6 +64,10 @@ query = "globex"
             s,
             "\n[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"http://{web}/feeds/{name}\"\nevery = \"5m\"\nallow_private = true\n"
         );
+        if id == "forum" {
+            // phpBB puts the reader's session id in links: not part of the address.
+            s.push_str("strip_params = [\"sid\"]\n");
+        }
     }
     let _ = write!(
         s,

@@ -66,7 +66,7 @@ fn serve() {
                 let inm = headers
                     .get(header::IF_NONE_MATCH)
                     .and_then(|v| v.to_str().ok());
-                if n % 10 != 0 && inm == Some(etag.as_str()) {
+                if !n.is_multiple_of(10) && inm == Some(etag.as_str()) {
                     return StatusCode::NOT_MODIFIED.into_response();
                 }
                 (

@@ -266,12 +266,12 @@ fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String, skip: &[ego_tree::N
                 if block {
                     out.push('\n');
                 }
-                if name == "img" {
-                    if let Some(alt) = e.attr("alt") {
-                        out.push(' ');
-                        out.push_str(alt);
-                        out.push(' ');
-                    }
+                if name == "img"
+                    && let Some(alt) = e.attr("alt")
+                {
+                    out.push(' ');
+                    out.push_str(alt);
+                    out.push(' ');
                 }
                 walk(child, out, skip);
                 if block {

@@ -179,12 +179,11 @@ pub fn excerpt(body: &str, terms: &[String], max: usize) -> Vec<Fragment> {
         _ => 0,
     };
     // Start on a word boundary.
-    if start > 0 {
-        if let Some(sp) = body[start..].find(char::is_whitespace) {
-            if sp < 30 {
-                start += sp + 1;
-            }
-        }
+    if start > 0
+        && let Some(sp) = body[start..].find(char::is_whitespace)
+        && sp < 30
+    {
+        start += sp + 1;
     }
     let end = floor((start + max).min(body.len()));
     let mut out = Vec::new();

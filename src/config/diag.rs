@@ -122,13 +122,14 @@ impl<'a> SourceFile<'a> {
         let k = self.de::<K>(Spanned::new(span.clone(), DeValue::Table(b)));
         if k.is_none() {
             // Make the message say which keys the kind accepts besides the common ones.
-            if let Some(last) = self.diags.last_mut() {
-                if last.message.starts_with("unknown field") && !last.message.contains(what) {
-                    last.message.push_str(&format!(
-                        " (or one of the keys every {what} takes: {})",
-                        common.join(", ")
-                    ));
-                }
+            if let Some(last) = self.diags.last_mut()
+                && last.message.starts_with("unknown field")
+                && !last.message.contains(what)
+            {
+                last.message.push_str(&format!(
+                    " (or one of the keys every {what} takes: {})",
+                    common.join(", ")
+                ));
             }
         }
         Some((c?, k?))

@@ -85,13 +85,13 @@ impl Resolve for PublicOnlyResolver {
                 .copied()
                 .filter(|a| !is_private(a.ip()))
                 .collect();
-            if public.is_empty() {
-                if let Some(first) = addrs.first() {
-                    return Err(Box::new(PrivateAddress {
-                        host,
-                        addr: first.ip(),
-                    }) as _);
-                }
+            if public.is_empty()
+                && let Some(first) = addrs.first()
+            {
+                return Err(Box::new(PrivateAddress {
+                    host,
+                    addr: first.ip(),
+                }) as _);
             }
             Ok(Box::new(public.into_iter()) as Addrs)
         })

@@ -76,9 +76,9 @@ impl GoogleNewsConfig {
             .as_ref()
             .map(|w| w.get_ref().as_secs())
             .unwrap_or(86_400);
-        let when = if secs % 86_400 == 0 {
+        let when = if secs.is_multiple_of(86_400) {
             format!("{}d", secs / 86_400)
-        } else if secs % 3600 == 0 {
+        } else if secs.is_multiple_of(3600) {
             format!("{}h", secs / 3600)
         } else {
             let w = self.window.as_ref().unwrap();

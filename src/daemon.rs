@@ -487,13 +487,23 @@ struct RunningOutbox {
 
 impl RunningOutbox {
     /// Asks the workers to stop after their current attempt; waits at most `limit`.
+    ///
+    /// Past the limit the tasks are aborted rather than left running: the next workers
+    /// (after a reload) must not deliver the same items alongside them. State is written
+    /// between awaits, so an abort leaves a delivery pending, to be retried.
     async fn stop(self, limit: StdDuration) {
         let _ = self.stop.send(true);
-        if let Some(d) = self.digests {
+        if let Some(mut d) = self.digests {
             // A digest being sent may finish within the limit.
-            let _ = tokio::time::timeout(limit, d).await;
+            if tokio::time::timeout(limit, &mut d).await.is_err() {
+                d.abort();
+                info!("digest delivery still in flight; it will be retried");
+            }
         }
-        if tokio::time::timeout(limit, self.task).await.is_err() {
+        let mut task = self.task;
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
             info!("delivery still in flight; it will be retried");
         }
     }

@@ -117,7 +117,16 @@ impl FetchError {
 
 /// "a: b: c" from an error and its sources, without repeating identical messages.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
+    // Some crates (lettre) repeat their own prefix in Display: "Connection error:
+    // Connection error: …". Say each step of that message once.
+    let top = e.to_string();
+    let mut steps: Vec<&str> = Vec::new();
+    for step in top.split(": ") {
+        if steps.last() != Some(&step) {
+            steps.push(step);
+        }
+    }
+    let mut parts: Vec<String> = vec![steps.join(": ")];
     let mut src = e.source();
     while let Some(s) = src {
         let m = s.to_string();
@@ -126,16 +135,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         }
         src = s.source();
     }
-    // Some crates (lettre) repeat their own prefix in Display: "Connection error:
-    // Connection error: …". Say each step once.
-    let mut steps: Vec<&str> = Vec::new();
-    let joined = parts.join(": ");
-    for step in joined.split(": ") {
-        if steps.last() != Some(&step) {
-            steps.push(step);
-        }
-    }
-    steps.join(": ")
+    parts.join(": ")
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).

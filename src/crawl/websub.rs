@@ -348,7 +348,11 @@ impl Registry {
             verified_at: previous.as_ref().and_then(|p| p.verified_at),
             lease_until: previous.as_ref().and_then(|p| p.lease_until),
         };
-        // Known before the hub calls back to verify.
+        // Known before the hub calls back to verify — unless a reload removed the source
+        // while this request was on its way.
+        if !self.sources.read().unwrap().contains_key(source) {
+            return Ok(());
+        }
         self.subs
             .lock()
             .unwrap()

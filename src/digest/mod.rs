@@ -171,6 +171,7 @@ pub async fn send(
                     let d = e
                         .retry_after
                         .unwrap_or_default()
+                        .min(MAX_RETRY_AFTER)
                         .max(StdDuration::from_secs(wait));
                     tokio::time::sleep(d).await;
                     result = deliver_to(name, data, notifiers, http).await;
@@ -189,15 +190,21 @@ pub async fn send(
     out
 }
 
+/// The longest wait a channel's Retry-After can impose on a digest.
+const MAX_RETRY_AFTER: StdDuration = StdDuration::from_secs(3600);
+
 /// Wait before the next attempt after `attempts` failures: 30 s doubling up to 30 min,
-/// or longer if the channel asked for it.
+/// or longer if the channel asked for it (at most an hour).
 fn backoff(attempts: u32, retry_after: Option<StdDuration>) -> chrono::Duration {
     let secs = 30u64
         .saturating_mul(1 << attempts.saturating_sub(1).min(6))
         .min(1800);
-    let d = StdDuration::from_secs(secs).max(retry_after.unwrap_or_default());
+    let asked = retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
+    let d = StdDuration::from_secs(secs).max(asked);
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(30))
 }
+
+type Stop = tokio::sync::watch::Receiver<bool>;
 
 /// Sends the digests on schedule (see [`Runner::run`]).
 pub struct Runner {
@@ -225,8 +232,8 @@ impl Runner {
             return;
         }
         loop {
-            let next = self.due_digests().await;
-            let next = match (next, self.retries().await) {
+            let next = self.due_digests(&stop).await;
+            let next = match (next, self.retries(&stop).await) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -247,10 +254,13 @@ impl Runner {
     }
 
     /// Sends the digests that are due; returns when the next one is.
-    async fn due_digests(&self) -> Option<DateTime<Utc>> {
+    async fn due_digests(&self, stop: &Stop) -> Option<DateTime<Utc>> {
         let now = self.clock.now();
         let mut next: Option<DateTime<Utc>> = None;
         for d in &self.digests {
+            if *stop.borrow() {
+                return None;
+            }
             let last = self
                 .state
                 .lock()
@@ -287,16 +297,18 @@ impl Runner {
                     tracing::warn!(digest = %d.name, notifier = %r.notifier, due = %r.due, attempts = r.attempts,
                         error = %r.last_error, "digest never delivered: the next one replaces it");
                 }
-                match self.compute(d, due) {
-                    Ok(data) => {
-                        for name in &d.notify {
-                            let r = deliver_to(name, &data, &self.notifiers, &self.http).await;
-                            self.after_attempt(d, name, due, 1, r);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(digest = %d.name, error = format!("{e:#}"), "digest not computed")
-                    }
+                let data = self.compute(d, due);
+                for name in &d.notify {
+                    let r = match &data {
+                        // A reload or shutdown: the next runner takes it from the state.
+                        Ok(_) if *stop.borrow() => Err(DeliveryError::retryable("stopped")),
+                        Ok(data) => deliver_to(name, data, &self.notifiers, &self.http).await,
+                        // The index may be busy or briefly broken: try again later.
+                        Err(e) => Err(DeliveryError::retryable(format!(
+                            "digest not computed: {e:#}"
+                        ))),
+                    };
+                    self.after_attempt(d, name, due, 1, r);
                 }
             }
             let _ = self.state.lock().unwrap().set_digest_sent(&d.name, due);
@@ -306,7 +318,7 @@ impl Runner {
     }
 
     /// Tries again the deliveries that failed; returns when the next retry is due.
-    async fn retries(&self) -> Option<DateTime<Utc>> {
+    async fn retries(&self, stop: &Stop) -> Option<DateTime<Utc>> {
         let pending = match self.state.lock().unwrap().digest_retries() {
             Ok(p) => p,
             Err(e) => {
@@ -316,6 +328,9 @@ impl Runner {
         };
         let mut next: Option<DateTime<Utc>> = None;
         for r in pending {
+            if *stop.borrow() {
+                return None;
+            }
             let now = self.clock.now();
             let digest = self
                 .digests
@@ -431,6 +446,16 @@ mod tests {
             d.next(july).unwrap(),
             Utc.with_ymd_and_hms(2026, 7, 2, 6, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn retry_backoff_doubles_and_caps_what_channels_ask() {
+        let s = |a, r: Option<u64>| backoff(a, r.map(StdDuration::from_secs)).num_seconds();
+        assert_eq!([s(1, None), s(2, None), s(3, None)], [30, 60, 120]);
+        assert_eq!(s(40, None), 1800);
+        assert_eq!(s(1, Some(300)), 300);
+        // A hostile Retry-After cannot push a digest out by years (nor overflow a date).
+        assert_eq!(s(1, Some(u64::MAX / 2)), 3600);
     }
 
     #[test]

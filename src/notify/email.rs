@@ -230,7 +230,7 @@ impl EmailConfig {
             }
             Some(path) => {
                 let path = base_dir.join(path);
-                match read_roots(&path) {
+                match read_roots(&path, url.host_str().unwrap_or_default()) {
                     Ok(pem) => Some(pem),
                     Err(e) => {
                         file.error(span, format!("ca_file {}: {e}", path.display()));
@@ -263,13 +263,18 @@ impl EmailConfig {
     }
 }
 
-/// Reads a PEM file and checks that it holds at least one certificate lettre accepts.
-fn read_roots(path: &Path) -> Result<Vec<u8>, String> {
+/// Reads a PEM file and checks that it makes a TLS configuration, as delivery will: a
+/// bad certificate is a config error now, not a failed alert later.
+fn read_roots(path: &Path, host: &str) -> Result<Vec<u8>, String> {
     let pem = std::fs::read(path).map_err(|e| e.to_string())?;
     if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
         return Err("expected PEM certificates (-----BEGIN CERTIFICATE-----)".into());
     }
-    Certificate::from_pem(&pem).map_err(|e| format!("not a usable certificate: {e}"))?;
+    let cert = Certificate::from_pem(&pem).map_err(|e| format!("not a usable certificate: {e}"))?;
+    TlsParameters::builder(host.to_string())
+        .add_root_certificate(cert)
+        .build_rustls()
+        .map_err(|e| format!("not a usable certificate: {e}"))?;
     Ok(pem)
 }
 

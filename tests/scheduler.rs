@@ -25,6 +25,8 @@ struct FakePoller {
     took: HashMap<&'static str, Duration>,
     /// Sources that fail, and the Retry-After they send.
     failing: HashMap<&'static str, Option<Duration>>,
+    /// Sources whose poll panics (a bug in a source module).
+    panicking: Vec<&'static str>,
 }
 
 impl Poller for FakePoller {
@@ -56,6 +58,9 @@ impl Poller for FakePoller {
                 .unwrap_or(Duration::from_millis(100));
             tokio::time::sleep(took).await;
             *self.running.lock().unwrap().get_mut(&host).unwrap() -= 1;
+            if self.panicking.iter().any(|p| source.id.starts_with(*p)) {
+                panic!("bug in the {} source", source.id);
+            }
             if let Some((_, ra)) = self.failing.iter().find(|(p, _)| source.id.starts_with(*p)) {
                 return Err(match ra {
                     Some(d) => FetchError::RateLimited {
@@ -252,4 +257,52 @@ async fn failing_sources_back_off_exponentially_and_honour_retry_after() {
     let limited = times("limited");
     assert!(limited.len() <= 3, "{limited:?}");
     assert!(limited[1] - limited[0] >= 1800.0, "{limited:?}");
+}
+
+/// A poll that panics (a bug) fails that source, which is retried with backoff; its slots
+/// are freed, the others go on, and a one-shot run still ends. A hostile Retry-After of
+/// centuries is cut to a day instead of overflowing.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_poll_fails_its_source_and_nothing_else() {
+    let t0 = Instant::now();
+    let sources = vec![
+        source("bug", "same.example", 60),
+        source("ok", "same.example", 60),
+        source("hostile", "hostile.example", 60),
+    ];
+    let poller = || FakePoller {
+        panicking: vec!["bug"],
+        failing: HashMap::from([("hostile", Some(Duration::from_secs(u64::MAX / 4)))]),
+        ..Default::default()
+    };
+    // One shot: ends although a poll panicked.
+    let p = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(
+            sources.clone(),
+            poller(),
+            limits(1, 1, 0),
+            Mode::Once,
+            Duration::ZERO,
+        ),
+    )
+    .await
+    .expect("a one-shot run ends");
+    assert_eq!(p.log.lock().unwrap().len(), 3);
+    // Forever, with one connection for the shared host: `ok` is polled on time although
+    // `bug` panics on that host; `bug` backs off like a failing source.
+    let p = run(
+        sources,
+        poller(),
+        limits(1, 1, 0),
+        Mode::Forever,
+        Duration::from_secs(600),
+    )
+    .await;
+    let log = p.log.lock().unwrap().clone();
+    let count = |id: &str| log.iter().filter(|(i, _)| i == id).count();
+    assert!((9..=12).contains(&count("ok")), "{}", count("ok"));
+    assert!((2..=4).contains(&count("bug")), "{}", count("bug"));
+    assert_eq!(count("hostile"), 1, "polled again only after a day");
+    assert!(log.iter().all(|(_, t)| *t - t0 <= Duration::from_secs(601)));
 }

@@ -68,6 +68,10 @@ impl FromStr for Duration {
             };
             total = total.checked_add(part).ok_or_else(err)?;
         }
+        // Nothing veille waits for is longer; beyond, date arithmetic would overflow.
+        if total > std::time::Duration::from_secs(100 * 365 * 86_400) {
+            return Err(err());
+        }
         Ok(Duration(total))
     }
 }
@@ -121,7 +125,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "10", "1x", "h", "-5m", "1.5h"] {
+        for s in [
+            "",
+            "10",
+            "1x",
+            "h",
+            "-5m",
+            "1.5h",
+            "18446744073709551615s",
+            "36501d",
+        ] {
             assert!(s.parse::<Duration>().is_err(), "{s}");
         }
     }

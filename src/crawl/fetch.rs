@@ -138,8 +138,18 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-/// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// The longest wait a server can impose through `Retry-After` or a rate-limit reset: a
+/// day (API quotas reset daily). Beyond it a value is hostile or broken, and would
+/// overflow date arithmetic.
+pub const MAX_RETRY_AFTER: StdDuration = StdDuration::from_secs(24 * 3600);
+
+/// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), at most
+/// [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<StdDuration> {
+    parse_retry_after_raw(value, now).map(|d| d.min(MAX_RETRY_AFTER))
+}
+
+fn parse_retry_after_raw(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<StdDuration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(StdDuration::from_secs(secs));
@@ -281,5 +291,14 @@ mod tests {
             Some(StdDuration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Hostile values are cut to a day.
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 }

@@ -20,7 +20,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::{CrawlConfig, FetchError, Http};
 use crate::clock::Clock;
@@ -88,6 +88,9 @@ pub fn jittered(every: StdDuration) -> StdDuration {
     every.mul_f64(0.9 + fastrand::f64() * 0.2)
 }
 
+/// The longest a server can make a source wait (beyond its own interval).
+const MAX_DELAY: StdDuration = crate::crawl::fetch::MAX_RETRY_AFTER;
+
 /// Delay after `failures` consecutive errors: 1 min doubling up to 6 h (±20 % jitter),
 /// never less than what the server asked for with Retry-After.
 pub fn error_backoff(failures: u32, retry_after: Option<StdDuration>) -> StdDuration {
@@ -96,7 +99,7 @@ pub fn error_backoff(failures: u32, retry_after: Option<StdDuration>) -> StdDura
     let d = base
         .min(StdDuration::from_secs(6 * 3600))
         .mul_f64(0.8 + fastrand::f64() * 0.4);
-    retry_after.map_or(d, |r| d.max(r))
+    retry_after.map_or(d, |r| d.max(r.min(MAX_DELAY)))
 }
 
 /// Next interval of an `every = "auto"` source.
@@ -235,7 +238,7 @@ impl Scheduler {
                 host.in_flight += 1;
                 host.next_allowed = Some(now + per_host_delay);
                 in_flight += 1;
-                tasks.spawn(self.poll_task(idx, done_tx.clone()));
+                tasks.spawn(self.guarded_poll(idx, done_tx.clone()));
             }
             let parked = hosts.values().any(|h| !h.parked.is_empty());
             if mode == Mode::Once && heap.is_empty() && in_flight == 0 && !parked {
@@ -265,7 +268,7 @@ impl Scheduler {
                                 );
                             }
                             let base = jittered(interval[d.idx]);
-                            min_next.map_or(base, |m| base.max(m))
+                            min_next.map_or(base, |m| base.max(m.min(MAX_DELAY)))
                         }
                         Outcome::Failed { retry_after } => {
                             failures[d.idx] += 1;
@@ -329,6 +332,40 @@ impl Scheduler {
                 )
             })
             .collect()
+    }
+
+    /// [`Self::poll_task`], with a panic (a bug in a source module) turned into a failed
+    /// poll: the source backs off and is retried, its slots are freed, the rest goes on.
+    fn guarded_poll(
+        &self,
+        idx: usize,
+        done: mpsc::UnboundedSender<Done>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        use futures_util::FutureExt;
+        let task = self.poll_task(idx, done.clone());
+        let id = self.sources[idx].id.clone();
+        let tx = self.tx.clone();
+        async move {
+            let Err(panic) = std::panic::AssertUnwindSafe(task).catch_unwind().await else {
+                return;
+            };
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            error!(source = %id, panic = %what, "internal error while polling; the source is retried later");
+            let _ = tx
+                .send(Event::Failed {
+                    source: id,
+                    error: format!("internal error: {what}"),
+                })
+                .await;
+            let _ = done.send(Done {
+                idx,
+                outcome: Outcome::Failed { retry_after: None },
+            });
+        }
     }
 
     fn poll_task(

@@ -415,7 +415,10 @@ impl Registry {
                 let lease = query
                     .get("hub.lease_seconds")
                     .and_then(|l| l.parse::<i64>().ok())
-                    .unwrap_or(LEASE.as_secs() as i64);
+                    .unwrap_or(LEASE.as_secs() as i64)
+                    // A hub's lease is a few days; anything wild is cut (and cannot
+                    // overflow the date).
+                    .clamp(60, 365 * 24 * 3600);
                 sub.verified_at = Some(now);
                 sub.lease_until = Some(now + chrono::Duration::seconds(lease));
                 self.subs

@@ -141,7 +141,11 @@ impl RateLimit {
                 r.remaining = h("x-ratelimit-remaining").and_then(|v| v.parse().ok());
                 r.reset_at = h("x-ratelimit-reset")
                     .and_then(|v| v.parse::<f64>().ok())
-                    .map(|s| now + chrono::Duration::milliseconds((s * 1000.0) as i64));
+                    .filter(|s| s.is_finite())
+                    .map(|s| {
+                        let cap = crate::crawl::fetch::MAX_RETRY_AFTER.as_secs_f64();
+                        now + chrono::Duration::milliseconds((s.clamp(0.0, cap) * 1000.0) as i64)
+                    });
             }
             Dialect::Bluesky => {
                 r.remaining = h("ratelimit-remaining").and_then(|v| v.parse().ok());
@@ -160,10 +164,14 @@ impl RateLimit {
         r
     }
 
-    /// How long to wait before the next call: until the reset when nothing remains.
+    /// How long to wait before the next call: until the reset when nothing remains (at
+    /// most a day, whatever the server says).
     pub fn wait(&self, now: DateTime<Utc>) -> Option<StdDuration> {
         match (self.remaining, self.reset_at) {
-            (Some(r), Some(at)) if r < 1.0 && at > now => (at - now).to_std().ok(),
+            (Some(r), Some(at)) if r < 1.0 && at > now => (at - now)
+                .to_std()
+                .ok()
+                .map(|d| d.min(crate::crawl::fetch::MAX_RETRY_AFTER)),
             (Some(r), None) if r < 1.0 => Some(StdDuration::from_secs(60)),
             _ => None,
         }

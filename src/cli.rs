@@ -230,6 +230,7 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
     };
     let http = crate::crawl::Http::new(&c.crawl)?;
     let matcher = crate::matching::Matcher::new(c.brands.clone());
+    let languages = crate::enrich::Enricher::new(&c.enrich);
     let started = std::time::Instant::now();
     let poll = match source
         .poll(&http, &crate::sources::SourceState::default(), Utc::now())
@@ -254,6 +255,10 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         writeln!(out, "WebSub hub {hub} for {topic}")?;
     }
     for m in &poll.mentions {
+        // As the pipeline does: the language first, then the brands.
+        let mut m = m.clone();
+        languages.language(&mut m);
+        let m = &m;
         let brands: Vec<String> = matcher
             .match_mention(m)
             .into_iter()

@@ -233,10 +233,12 @@ impl Ingest {
             .filter_map(|(m, f)| f.then_some(m))
             .collect();
 
-        // 2. Match, then enrich what will be indexed (language, sentiment, story, reach).
+        // 2. Language, match, then enrich what will be indexed (sentiment, story, reach).
+        // The language comes first: queries and brands filter on it.
         let metrics = crate::metrics::get();
         let t = std::time::Instant::now();
         for m in &mut fresh {
+            self.enricher.language(m);
             m.brands = self.matcher.match_mention(m);
         }
         metrics.match_seconds.observe(t.elapsed().as_secs_f64());

@@ -98,14 +98,17 @@ fn mention() -> impl Strategy<Value = Mention> {
         prop::sample::select(&["s1", "s2"][..]),
         prop::sample::select(&["rss", "reddit"][..]),
         prop::sample::select(&[None, Some("Jane Doe"), Some("@acme")][..]),
+        // A display name besides the handle (Mastodon, Bluesky).
+        prop::sample::select(&[None, Some("Acme Service"), Some("Dorée Corp")][..]),
     )
-        .prop_map(|(title, body, site, lang, source, kind, author)| {
+        .prop_map(|(title, body, site, lang, source, kind, author, author_name)| {
             let mut m = veille::testutil::mention(&title, &body);
             m.site = site.into();
             m.language = lang.map(str::to_string);
             m.source = source.into();
             m.source_kind = kind.into();
             m.author = author.map(str::to_string);
+            m.author_name = author_name.map(str::to_string);
             m.published_at += chrono::Duration::seconds(title.len() as i64 * 7 + body.len() as i64);
             m
         })

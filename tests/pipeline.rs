@@ -688,3 +688,50 @@ async fn alert_left_in_outbox_is_delivered_once_after_restart() {
         r.alerts[0].key
     );
 }
+
+/// Items without a declared language get one before matching: a brand's `languages` and
+/// `lang:` in its query see the same language live as `veille search` does later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn language_is_known_before_brands_are_matched() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[
+            (
+                "Acme : le service client est vraiment nul, je suis très déçu",
+                "https://fr.example/1",
+                "Je ne recommande pas du tout, c'est une honte pour une marque comme elle.",
+                &ago(1),
+            ),
+            (
+                "Acme customer service is really bad and I am very disappointed",
+                "https://en.example/2",
+                "I would not recommend it at all, this is a shame for a brand like that.",
+                &ago(2),
+            ),
+        ])),
+    );
+    let setup = Setup::new();
+    setup.write(
+        &(base_config()
+            + "\n[[brand]]\nid = \"acme-fr\"\nname = \"Acme FR\"\nquery = \"acme\"\nlanguages = [\"fr\"]\n"
+            + "\n[[brand]]\nid = \"acme-en\"\nname = \"Acme EN\"\nquery = \"acme AND lang:en\"\n"
+            + &rss_source("f", &feeds.url("/f.xml"))),
+    );
+    run_once(setup.load()).await;
+    let idx = MentionIndex::open(&setup.path().join("data/index")).unwrap();
+    let urls = |brand: &str| -> Vec<String> {
+        idx.search(&SearchRequest {
+            brand: Some(brand.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|m| m.url)
+        .collect()
+    };
+    assert_eq!(urls("acme-fr"), ["https://fr.example/1"]);
+    assert_eq!(urls("acme-en"), ["https://en.example/2"]);
+    assert_eq!(urls("acme").len(), 2);
+}

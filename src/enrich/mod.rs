@@ -68,10 +68,16 @@ impl Enricher {
     }
 
     /// Fills language (when the source gave none), sentiment, story and reach.
-    pub fn enrich(&mut self, m: &mut Mention) {
+    /// Sets the language when the source did not declare one. Runs before matching, so
+    /// that `lang:` and a brand's `languages` see the same language live as in search.
+    pub fn language(&self, m: &mut Mention) {
         if m.language.is_none() {
             m.language = self.languages.detect(&m.title, &m.text);
         }
+    }
+
+    pub fn enrich(&mut self, m: &mut Mention) {
+        self.language(m);
         let lang = m.language.as_deref().map(crate::matching::primary_language);
         let body = if m.title.is_empty() {
             m.text.clone()

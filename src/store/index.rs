@@ -503,7 +503,11 @@ impl MentionWriter {
             doc.add_text(f.json, serde_json::to_string(m)?);
             doc.add_text(f.title, &m.title);
             doc.add_text(f.text, &m.text);
+            // Handle and display name, as the matcher sees them (`author:`).
             if let Some(a) = &m.author {
+                doc.add_text(f.author, a);
+            }
+            if let Some(a) = &m.author_name {
                 doc.add_text(f.author, a);
             }
             for b in m.brand_ids() {

@@ -114,11 +114,13 @@ impl<'m> Document<'m> {
     fn add(&mut self, field: u8, s: &str) {
         let arena = &mut self.arena;
         let entries = &mut self.entries;
-        // Positions of a second author string continue after the first.
+        // Positions of a second author string (display name after handle) continue
+        // after the first with one position left empty, as tantivy does between the
+        // values of a field (POSITION_GAP): an exact phrase never spans two values.
         let base = entries
             .iter()
             .filter(|e| e.field == field)
-            .map(|e| e.pos + 1)
+            .map(|e| e.pos + 2)
             .max()
             .unwrap_or(0);
         text::tokenize(s, |t| {

@@ -22,7 +22,7 @@ impl NaiveDoc {
             let base = words
                 .iter()
                 .filter(|(f, _, _)| *f == field)
-                .map(|(_, _, p)| p + 1)
+                .map(|(_, _, p)| p + 2) // one empty position between values, as tantivy
                 .max()
                 .unwrap_or(0);
             for t in text::tokens(s) {

@@ -22,6 +22,48 @@ fn open_index(c: &Config) -> anyhow::Result<MentionIndex> {
     MentionIndex::open(&dir)
 }
 
+/// A point in time on the command line: `now`, a duration ago (`30d`, `2h`), a date
+/// (`2026-11-01`, midnight UTC) or an RFC 3339 date-time (`2026-11-01T08:00:00+01:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Now,
+    Ago(Duration),
+    At(chrono::DateTime<Utc>),
+}
+
+impl When {
+    pub fn at(self, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+        match self {
+            When::Now => now,
+            When::Ago(d) => now - d.chrono(),
+            When::At(t) => t,
+        }
+    }
+}
+
+impl std::str::FromStr for When {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("now") {
+            return Ok(When::Now);
+        }
+        if let Ok(d) = s.parse::<Duration>() {
+            return Ok(When::Ago(d));
+        }
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+            return Ok(When::At(t.with_timezone(&Utc)));
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(When::At(d.and_time(chrono::NaiveTime::MIN).and_utc()));
+        }
+        Err(format!(
+            "`{s}`: expected now, a duration ago (30d, 2h), a date (2026-11-01) or a date-time (2026-11-01T08:00:00Z)"
+        ))
+    }
+}
+
 /// Filters shared by `veille search` and `veille authors`.
 #[derive(Debug, Default)]
 pub struct Filters {
@@ -29,8 +71,8 @@ pub struct Filters {
     pub source: Option<String>,
     pub sentiment: Option<String>,
     pub lang: Option<String>,
-    pub since: Option<Duration>,
-    pub until: Option<Duration>,
+    pub since: Option<When>,
+    pub until: Option<When>,
 }
 
 /// Checks the filters; a problem is printed and gives `Err(exit code)`.
@@ -67,8 +109,8 @@ fn request(c: &Config, f: Filters, query: Option<Query>) -> Result<SearchRequest
         source: f.source,
         source_kinds: Vec::new(),
         langs: Vec::new(),
-        since: f.since.map(|d| now - d.chrono()),
-        until: f.until.map(|d| now - d.chrono()),
+        since: f.since.map(|w| w.at(now)),
+        until: f.until.map(|w| w.at(now)),
         limit: 20,
         offset: 0,
     })
@@ -305,7 +347,7 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
 pub fn authors(c: &Config, brand: &str, since: Duration, limit: usize) -> anyhow::Result<ExitCode> {
     let f = Filters {
         brand: Some(brand.to_string()),
-        since: Some(since),
+        since: Some(When::Ago(since)),
         ..Default::default()
     };
     let mut req = match request(c, f, None) {
@@ -397,12 +439,7 @@ pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Res
 }
 
 /// `veille rules test`: replay history through a rule.
-pub fn rules_test(
-    c: &Config,
-    rule: &str,
-    from: Duration,
-    to: Option<Duration>,
-) -> anyhow::Result<ExitCode> {
+pub fn rules_test(c: &Config, rule: &str, from: When, to: When) -> anyhow::Result<ExitCode> {
     let Some(r) = c.rules.iter().find(|r| r.id == rule) else {
         eprintln!(
             "unknown rule `{rule}`: configured rules are {}",
@@ -415,10 +452,11 @@ pub fn rules_test(
         return Ok(ExitCode::from(2));
     };
     let now = Utc::now();
-    let (start, end) = (
-        now - from.chrono(),
-        now - to.map(|d| d.chrono()).unwrap_or_default(),
-    );
+    let (start, end) = (from.at(now), to.at(now));
+    if start >= end {
+        eprintln!("--from must come before --to ({start} is not before {end})");
+        return Ok(ExitCode::from(2));
+    }
     let firings = crate::rules::backtest::replay(c, r, start, end)?;
     let mut out = std::io::stdout().lock();
     writeln!(

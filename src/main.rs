@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use veille::cli::When;
 use veille::config::{Config, Duration};
 
 #[derive(Parser)]
@@ -81,12 +82,13 @@ enum RulesAction {
         config: ConfigArg,
         /// The rule id.
         rule: String,
-        /// Start of the replay, that long ago (e.g. 30d).
+        /// Start of the replay: a duration ago (30d), a date (2026-11-01) or a
+        /// date-time (2026-11-01T08:00:00Z).
         #[arg(long, default_value = "30d")]
-        from: Duration,
-        /// End of the replay, that long ago (default: now).
-        #[arg(long)]
-        to: Option<Duration>,
+        from: When,
+        /// End of the replay: now (default), a duration ago, a date or a date-time.
+        #[arg(long, default_value = "now")]
+        to: When,
     },
 }
 
@@ -159,12 +161,13 @@ enum Command {
         /// Only mentions in this language (ISO 639-1, e.g. fr).
         #[arg(long)]
         lang: Option<String>,
-        /// Only mentions published within this duration, e.g. 24h or 7d.
+        /// Only mentions published since then: a duration ago (24h, 7d), a date
+        /// (2026-11-01) or a date-time (2026-11-01T08:00:00Z).
         #[arg(long)]
-        since: Option<Duration>,
-        /// Only mentions published before this long ago, e.g. 1d.
+        since: Option<When>,
+        /// Only mentions published before then (same forms as --since, or now).
         #[arg(long)]
-        until: Option<Duration>,
+        until: Option<When>,
         /// How many mentions to print.
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,

@@ -207,6 +207,60 @@ fn demo_runs_offline_and_delivers() {
     assert!(n >= 1, "{s}");
     assert!(s.contains("[new] critical"), "{s}");
     assert!(s.to_lowercase().contains("arnaque"), "{s}");
+    // The same window written as dates: the same firings; a window before the history:
+    // none; a window that ends before it starts: an error.
+    let firings = |from: &str, to: &str| -> String {
+        let out = run(&[
+            "rules",
+            "test",
+            "--config",
+            cfg,
+            "acme-crisis-words",
+            "--from",
+            from,
+            "--to",
+            to,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .split(": ")
+            .nth(1)
+            .unwrap_or_default()
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(firings("2000-01-01", "now"), n.to_string());
+    assert_eq!(firings("2000-01-01T00:00:00Z", "3650d"), "0");
+    let out = run(&[
+        "rules",
+        "test",
+        "--config",
+        cfg,
+        "acme-crisis-words",
+        "--from",
+        "1d",
+        "--to",
+        "2d",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--from must come before --to"));
+    let out = run(&[
+        "rules",
+        "test",
+        "--config",
+        cfg,
+        "acme-crisis-words",
+        "--to",
+        "yesterday",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("expected now, a duration ago"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["rules", "test", "--config", cfg, "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown rule `nope`"));

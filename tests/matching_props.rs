@@ -101,17 +101,20 @@ fn mention() -> impl Strategy<Value = Mention> {
         // A display name besides the handle (Mastodon, Bluesky).
         prop::sample::select(&[None, Some("Acme Service"), Some("Dorée Corp")][..]),
     )
-        .prop_map(|(title, body, site, lang, source, kind, author, author_name)| {
-            let mut m = veille::testutil::mention(&title, &body);
-            m.site = site.into();
-            m.language = lang.map(str::to_string);
-            m.source = source.into();
-            m.source_kind = kind.into();
-            m.author = author.map(str::to_string);
-            m.author_name = author_name.map(str::to_string);
-            m.published_at += chrono::Duration::seconds(title.len() as i64 * 7 + body.len() as i64);
-            m
-        })
+        .prop_map(
+            |(title, body, site, lang, source, kind, author, author_name)| {
+                let mut m = veille::testutil::mention(&title, &body);
+                m.site = site.into();
+                m.language = lang.map(str::to_string);
+                m.source = source.into();
+                m.source_kind = kind.into();
+                m.author = author.map(str::to_string);
+                m.author_name = author_name.map(str::to_string);
+                m.published_at +=
+                    chrono::Duration::seconds(title.len() as i64 * 7 + body.len() as i64);
+                m
+            },
+        )
 }
 
 fn ids(v: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {

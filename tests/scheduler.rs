@@ -306,3 +306,40 @@ async fn a_panicking_poll_fails_its_source_and_nothing_else() {
     assert_eq!(count("hostile"), 1, "polled again only after a day");
     assert!(log.iter().all(|(_, t)| *t - t0 <= Duration::from_secs(601)));
 }
+
+/// A source told to wait (backoff, Retry-After) before a restart or reload still waits
+/// after it, even beyond its own interval.
+#[tokio::test(start_paused = true)]
+async fn a_saved_wait_survives_a_restart() {
+    let t0 = Instant::now();
+    let poller = Arc::new(FakePoller::default());
+    let (tx, mut rx) = mpsc::channel(1024);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sched = Scheduler {
+        sources: vec![source("waiting", "a.example", 60), source("fresh", "b.example", 60)],
+        poller: poller.clone(),
+        limits: limits(8, 2, 0),
+        states: Arc::default(),
+        tx,
+        clock: Arc::new(SystemClock),
+        failures: vec![3, 0],
+        auto_every: vec![None, None],
+        first_due: vec![Some(Duration::from_secs(1800)), None],
+        drain_timeout: Duration::from_secs(5),
+        after_poll: None,
+    };
+    let task = tokio::spawn(sched.run(Mode::Forever, stop_rx));
+    tokio::time::sleep(Duration::from_secs(1900)).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    let log = poller.log.lock().unwrap().clone();
+    let first = |id: &str| {
+        log.iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, t)| (*t - t0).as_secs_f64())
+            .unwrap()
+    };
+    assert!(first("fresh") < 10.0);
+    assert!(first("waiting") >= 1800.0, "{}", first("waiting"));
+}

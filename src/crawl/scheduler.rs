@@ -197,7 +197,9 @@ impl Scheduler {
             let saved = self.first_due.get(i).copied().flatten();
             let delay = match mode {
                 Mode::Once => StdDuration::ZERO,
-                Mode::Forever if saved.is_some() => saved.unwrap_or_default().min(s.every.std()),
+                // The saved next poll holds a backoff or a server's Retry-After too: keep
+                // it over a restart or reload (a 429's hour is not forgotten).
+                Mode::Forever if saved.is_some() => saved.unwrap_or_default().min(MAX_DELAY),
                 Mode::Forever => s
                     .every
                     .std()
@@ -276,11 +278,16 @@ impl Scheduler {
                         }
                     };
                     let next_due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                    let _ = self.tx.try_send(Event::Scheduled {
+                    let scheduled = Event::Scheduled {
                         source: s.id.clone(),
                         next_due,
                         auto_every: s.auto.then(|| interval[d.idx].as_secs()),
-                    });
+                    };
+                    // Never block scheduling on a busy ingest stage, nor lose the record.
+                    if let Err(mpsc::error::TrySendError::Full(ev)) = self.tx.try_send(scheduled) {
+                        let tx = self.tx.clone();
+                        tokio::spawn(async move { tx.send(ev).await });
+                    }
                     if mode == Mode::Forever {
                         heap.push(Reverse((Instant::now() + delay, d.idx)));
                     }

@@ -27,6 +27,8 @@ struct FakePoller {
     failing: HashMap<&'static str, Option<Duration>>,
     /// Sources whose poll panics (a bug in a source module).
     panicking: Vec<&'static str>,
+    /// Sources that serve items without dates (they carry the fetch time).
+    undated: Vec<&'static str>,
 }
 
 impl Poller for FakePoller {
@@ -68,6 +70,21 @@ impl Poller for FakePoller {
                         retry_after: Some(*d),
                     },
                     None => FetchError::Status(500),
+                });
+            }
+            if self.undated.iter().any(|p| source.id.starts_with(*p)) {
+                let now = Utc::now();
+                let mentions = (0..3)
+                    .map(|i| {
+                        let mut m = veille::testutil::mention(&format!("item {i}"), "");
+                        m.published_at = now;
+                        m.fetched_at = now;
+                        m
+                    })
+                    .collect();
+                return Ok(Poll {
+                    mentions,
+                    ..Default::default()
                 });
             }
             Ok(Poll::default())
@@ -342,4 +359,34 @@ async fn a_saved_wait_survives_a_restart() {
     };
     assert!(first("fresh") < 10.0);
     assert!(first("waiting") >= 1800.0, "{}", first("waiting"));
+}
+
+/// `every = "auto"`: a feed whose items have no dates tells nothing of its rate, so its
+/// interval stays put (it used to fall to the minimum: undated items all carry the fetch
+/// time); an unchanged one is polled less and less often.
+#[tokio::test(start_paused = true)]
+async fn auto_interval_ignores_undated_items() {
+    let auto = |id: &str, host: &str| {
+        let mut s = (*source(id, host, 600)).clone();
+        s.auto = true;
+        Arc::new(s)
+    };
+    let poller = FakePoller {
+        undated: vec!["undated"],
+        ..Default::default()
+    };
+    let p = run(
+        vec![auto("undated", "a.example"), auto("quiet", "b.example")],
+        poller,
+        limits(8, 2, 0),
+        Mode::Forever,
+        Duration::from_secs(3 * 3600),
+    )
+    .await;
+    let log = p.log.lock().unwrap().clone();
+    let count = |id: &str| log.iter().filter(|(i, _)| i == id).count();
+    // Every 10 min (±10 %) for 3 h: about 18 polls, not 90 at the 2 min floor.
+    assert!((15..=21).contains(&count("undated")), "{}", count("undated"));
+    // Nothing new each time: 10, 15, 22.5, 33.75, 50.6 min… — a handful.
+    assert!(count("quiet") <= 7, "{}", count("quiet"));
 }

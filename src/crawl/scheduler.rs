@@ -143,8 +143,9 @@ struct Done {
 
 enum Outcome {
     Ok {
-        /// Publication dates of the items served, to estimate how often the source publishes.
-        item_dates: Vec<DateTime<Utc>>,
+        /// Publication dates of the items served, to estimate how often the source
+        /// publishes (empty: not modified); `None` when no item carries a date of its own.
+        item_dates: Option<Vec<DateTime<Utc>>>,
         min_next: Option<StdDuration>,
     },
     Failed {
@@ -261,10 +262,12 @@ impl Scheduler {
                     let delay = match d.outcome {
                         Outcome::Ok { item_dates, min_next } => {
                             failures[d.idx] = 0;
-                            if s.auto {
+                            if s.auto
+                                && let Some(dates) = item_dates
+                            {
                                 interval[d.idx] = auto_interval(
                                     interval[d.idx],
-                                    &item_dates,
+                                    &dates,
                                     self.limits.auto_min.std(),
                                     self.limits.auto_max.std(),
                                 );
@@ -421,10 +424,19 @@ impl Scheduler {
                         (Some(a), Some(b)) => Some(a.max(b)),
                         (a, b) => a.or(b),
                     };
+                    // Undated items carry their fetch time: they say nothing of the rate.
+                    let dated: Vec<DateTime<Utc>> = poll
+                        .mentions
+                        .iter()
+                        .filter(|m| m.published_at < m.fetched_at)
+                        .map(|m| m.published_at)
+                        .collect();
                     let item_dates = if poll.not_modified {
-                        Vec::new()
+                        Some(Vec::new())
+                    } else if dated.is_empty() && !poll.mentions.is_empty() {
+                        None
                     } else {
-                        poll.mentions.iter().map(|m| m.published_at).collect()
+                        Some(dated)
                     };
                     (
                         Event::Polled {

@@ -26,6 +26,8 @@ use crate::store::state::State;
 const INGEST_QUEUE: usize = 256;
 /// How often time-driven rules are looked at.
 const TICK: StdDuration = StdDuration::from_secs(15);
+/// How often WebSub leases are looked at for renewal.
+const WEBSUB_RENEW_CHECK: StdDuration = StdDuration::from_secs(300);
 /// Longest sleep of the digest runner between two looks at the clock.
 const DIGEST_MAX_SLEEP: StdDuration = StdDuration::from_secs(3600);
 
@@ -219,6 +221,25 @@ pub async fn run(
         })
     });
 
+    // WebSub leases are renewed on time even when their feed is polled rarely or fails.
+    let renewals = match (&websub, opts.mode) {
+        (Some(reg), Mode::Forever) => {
+            let reg = reg.clone();
+            let mut stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                let mut every = tokio::time::interval(WEBSUB_RENEW_CHECK);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => { reg.renew_due(); }
+                        _ = stop.changed() => return,
+                    }
+                }
+            }))
+        }
+        _ => None,
+    };
+
     // The scheduler runs in generations: a reload stops the current one (in-flight
     // fetches finish) and starts the next with the new sources, carrying each source's
     // failures, interval and next poll over.
@@ -392,6 +413,10 @@ pub async fn run(
         let _ = t.await;
     }
     if let Some(t) = ticker {
+        t.abort();
+        let _ = t.await;
+    }
+    if let Some(t) = renewals {
         t.abort();
         let _ = t.await;
     }

@@ -334,7 +334,10 @@ async fn a_saved_wait_survives_a_restart() {
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let (stop_tx, stop_rx) = watch::channel(false);
     let sched = Scheduler {
-        sources: vec![source("waiting", "a.example", 60), source("fresh", "b.example", 60)],
+        sources: vec![
+            source("waiting", "a.example", 60),
+            source("fresh", "b.example", 60),
+        ],
         poller: poller.clone(),
         limits: limits(8, 2, 0),
         states: Arc::default(),
@@ -386,7 +389,11 @@ async fn auto_interval_ignores_undated_items() {
     let log = p.log.lock().unwrap().clone();
     let count = |id: &str| log.iter().filter(|(i, _)| i == id).count();
     // Every 10 min (±10 %) for 3 h: about 18 polls, not 90 at the 2 min floor.
-    assert!((15..=21).contains(&count("undated")), "{}", count("undated"));
+    assert!(
+        (15..=21).contains(&count("undated")),
+        "{}",
+        count("undated")
+    );
     // Nothing new each time: 10, 15, 22.5, 33.75, 50.6 min… — a handful.
     assert!(count("quiet") <= 7, "{}", count("quiet"));
 }

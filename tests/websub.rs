@@ -289,3 +289,79 @@ async fn reload_adds_and_removes_push_sources() {
         .unwrap();
     assert_eq!(subs, 0);
 }
+
+/// Leases are renewed before they lapse whatever the polling does, once per lease (not
+/// again while the hub has not answered), with the same callback and secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_are_renewed_on_time_and_once() {
+    use veille::clock::ManualClock;
+    let hub = Hub::default();
+    // This hub records requests and never verifies.
+    let recorded = hub.subscriptions.clone();
+    let hub_app = axum::Router::new().route(
+        "/hub",
+        post(move |body: axum::body::Bytes| {
+            let recorded = recorded.clone();
+            async move {
+                let f: HashMap<String, String> =
+                    url::form_urlencoded::parse(&body).into_owned().collect();
+                recorded.lock().unwrap().push(f);
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let hub_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}/hub", hub_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(hub_listener, hub_app).await.unwrap() });
+
+    let setup = Setup::new();
+    setup.write(&(base_config() + &rss_source("blog", "http://127.0.0.1:9/feed.xml")));
+    let cfg = setup.load();
+    std::fs::create_dir_all(&cfg.daemon.data_dir).unwrap();
+    let state = veille::store::state::State::open(&cfg.state_path()).unwrap();
+    let t0 = chrono::Utc::now();
+    state
+        .conn()
+        .execute(
+            "INSERT INTO websub (token, source, hub, topic, secret, requested_at, verified_at, lease_until)
+             VALUES ('tok', 'blog', ?1, 'http://127.0.0.1:9/feed.xml', 's3cr3t', ?2, ?2, ?3)",
+            rusqlite::params![
+                hub_url,
+                t0.timestamp_millis(),
+                (t0 + chrono::Duration::hours(1)).timestamp_millis()
+            ],
+        )
+        .unwrap();
+    let clock = ManualClock::new(t0 + chrono::Duration::minutes(10));
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let sources: Vec<Arc<veille::sources::Source>> =
+        cfg.sources.iter().cloned().map(Arc::new).collect();
+    let reg = veille::crawl::websub::Registry::load(
+        url::Url::parse("http://veille.example").unwrap(),
+        veille::crawl::Http::new(&cfg.crawl).unwrap(),
+        Arc::new(Mutex::new(state)),
+        Arc::new(clock.clone()),
+        &sources,
+        tx,
+        Duration::from_secs(3600),
+    )
+    .unwrap();
+    assert_eq!(reg.renew_due(), 0, "54 minutes of lease left");
+    clock.set(t0 + chrono::Duration::minutes(55));
+    assert_eq!(reg.renew_due(), 1);
+    wait_for("the renewal", || {
+        hub.subscriptions.lock().unwrap().len() == 1
+    })
+    .await;
+    let f = hub.subscriptions.lock().unwrap()[0].clone();
+    assert_eq!(f["hub.mode"], "subscribe");
+    assert_eq!(f["hub.callback"], "http://veille.example/websub/tok");
+    assert_eq!(f["hub.secret"], "s3cr3t");
+    // Not again while the hub has not answered…
+    clock.set(t0 + chrono::Duration::minutes(58));
+    assert_eq!(reg.renew_due(), 0);
+    // …and a removed source is not renewed at all.
+    reg.set_sources(&[]);
+    clock.set(t0 + chrono::Duration::minutes(59) + chrono::Duration::hours(1));
+    assert_eq!(reg.renew_due(), 0);
+}

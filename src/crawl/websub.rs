@@ -126,12 +126,14 @@ impl Subscription {
         self.verified_at.is_some() && self.lease_until.is_some_and(|l| l > now)
     }
 
-    /// Renew when less than a tenth of the lease (at most a day) remains.
+    /// Renew when less than a tenth of the lease (at most a day) remains, unless a
+    /// renewal asked for recently still awaits the hub's verification.
     fn needs_renewal(&self, now: DateTime<Utc>) -> bool {
         match (self.verified_at, self.lease_until) {
             (Some(v), Some(l)) => {
                 let margin = ((l - v) / 10).min(chrono::Duration::days(1));
-                l - now < margin
+                let asking = self.requested_at > v && now - self.requested_at < PENDING_RETRY;
+                l - now < margin && !asking
             }
             _ => now - self.requested_at > PENDING_RETRY,
         }
@@ -320,6 +322,45 @@ impl Registry {
             });
         }
         current.filter(|c| c.active(now)).map(|_| self.safety_poll)
+    }
+
+    /// Renews the subscriptions whose lease is about to lapse, whether or not their feed
+    /// was polled lately (the daemon calls it every few minutes). Returns how many
+    /// renewals were requested.
+    pub fn renew_due(self: &Arc<Self>) -> usize {
+        let now = self.clock.now();
+        let due: Vec<Subscription> = self
+            .subs
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.verified_at.is_some() && s.needs_renewal(now))
+            .cloned()
+            .collect();
+        let mut n = 0;
+        for sub in due {
+            let Some(source) = self.sources.read().unwrap().get(&sub.source).cloned() else {
+                continue;
+            };
+            n += 1;
+            let me = self.clone();
+            tokio::spawn(async move {
+                let id = sub.source.clone();
+                if let Err(e) = me
+                    .subscribe(
+                        &id,
+                        sub.hub,
+                        sub.topic,
+                        source.allow_private,
+                        Some(sub.token),
+                    )
+                    .await
+                {
+                    warn!(source = %id, error = %e, "WebSub renewal failed; polling continues");
+                }
+            });
+        }
+        n
     }
 
     /// Sends a subscription request to the hub (reusing the token of a renewal).
@@ -559,6 +600,11 @@ mod tests {
         assert!(!s.needs_renewal(now));
         s.lease_until = Some(now + chrono::Duration::hours(12));
         assert!(s.needs_renewal(now));
+        // A renewal asked five minutes ago awaits the hub: not again yet.
+        s.requested_at = now - chrono::Duration::minutes(5);
+        assert!(!s.needs_renewal(now), "renewal in flight");
+        s.requested_at = now - chrono::Duration::hours(2);
+        assert!(s.needs_renewal(now), "the hub never answered: ask again");
         s.verified_at = None;
         s.requested_at = now - chrono::Duration::minutes(5);
         assert!(!s.needs_renewal(now), "pending, asked recently");

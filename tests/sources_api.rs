@@ -147,6 +147,53 @@ async fn mastodon_hashtags_over_two_instances_with_paging_and_rate_limit() {
     );
 }
 
+/// Remote posts reach an instance late, with ids from their creation time (Snowflake):
+/// each poll walks again over the last ten minutes of ids, and the seen-set keeps what
+/// was already indexed from coming twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mastodon_catches_late_remote_posts() {
+    let sf = |minutes_ago: i64| -> u64 {
+        let ms = (Utc::now() - chrono::Duration::minutes(minutes_ago)).timestamp_millis() as u64;
+        ms << 16
+    };
+    let srv = FeedServer::start().await;
+    let tag = "/api/v1/timelines/tag/acme";
+    let (known, late) = (sf(5), sf(8));
+    srv.json(
+        tag,
+        json!([status(known, "https://piaille.fr/s/known", "Acme known", 5)]),
+    );
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"masto\"\nkind = \"mastodon\"\nbase_url = \"{}\"\nhashtags = [\"acme\"]",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    assert_eq!(r.new_mentions, 1, "{r:?}");
+    // Next poll: from ten minutes before the newest id, the late post shows up (with the
+    // known one again); from the newest id itself, nothing would.
+    let overlap = (((known >> 16) - 600_000) << 16).to_string();
+    srv.json_when(
+        tag,
+        &[("min_id", &overlap)],
+        json!([
+            status(known, "https://piaille.fr/s/known", "Acme known", 5),
+            status(
+                late,
+                "https://remote.example/s/late",
+                "Acme late remote post",
+                8
+            )
+        ]),
+    );
+    srv.json_when(tag, &[("min_id", &known.to_string())], json!([]));
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 1), "{r:?}");
+    let m = indexed(&setup);
+    assert_eq!(m.len(), 2);
+    by_title(&m, "late remote post");
+}
+
 // ---------------------------------------------------------------------------------------
 
 fn t3(name: &str, title: &str, ago: i64) -> Value {

@@ -206,6 +206,10 @@ pub struct Cursor {
     pub position: Option<String>,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub seen: VecDeque<String>,
+    /// The last poll stopped at its page limit with more to read: the next one goes on
+    /// from where it stopped, without looking back over the overlap first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub behind: bool,
 }
 
 impl Cursor {

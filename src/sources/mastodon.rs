@@ -197,6 +197,10 @@ impl Mastodon {
         let mut poll = Poll::default();
         for base in &self.instances {
             for tag in &self.hashtags {
+                // An instance that said its quota is spent is not called again now.
+                if poll.retry_after.is_some() {
+                    break;
+                }
                 let key = format!("{base}|tag:{tag}");
                 let path = format!("api/v1/timelines/tag/{}", urlencode(tag));
                 let cursor = cursors.entry(key).or_default();
@@ -215,6 +219,9 @@ impl Mastodon {
             }
             if self.token.is_some() {
                 for q in self.search.each() {
+                    if poll.retry_after.is_some() {
+                        break;
+                    }
                     let key = format!("{base}|q:{q}");
                     let cursor = cursors.entry(key).or_default();
                     let params = [
@@ -257,6 +264,14 @@ impl Mastodon {
     ) -> Result<(), FetchError> {
         const LIMIT: usize = 40;
         let first_poll = cursor.position.is_none();
+        // Remote posts arrive late with ids from their own creation time: walk again over
+        // the last minutes (the seen-set drops what is known) — unless the last poll
+        // stopped at its page limit, then go on from there.
+        let mut from = match &cursor.position {
+            Some(p) if !cursor.behind => Some(overlap_id(p)),
+            p => p.clone(),
+        };
+        let mut truncated = true;
         for _ in 0..MAX_PAGES {
             let mut url = api::endpoint(base, path);
             {
@@ -265,7 +280,7 @@ impl Mastodon {
                     q.append_pair(k, v);
                 }
                 q.append_pair("limit", &LIMIT.to_string());
-                if let Some(min) = &cursor.position {
+                if let Some(min) = &from {
                     q.append_pair("min_id", min);
                 }
             }
@@ -296,6 +311,9 @@ impl Mastodon {
                 if cursor.position.as_deref().is_none_or(|p| newer(&s.id, p)) {
                     cursor.position = Some(s.id.clone());
                 }
+                if from.as_deref().is_none_or(|p| newer(&s.id, p)) {
+                    from = Some(s.id.clone());
+                }
                 let item = status_item(s);
                 if cursor.remember(&item.key) {
                     poll.mentions
@@ -304,14 +322,30 @@ impl Mastodon {
             }
             if let Some(w) = rate.wait(now) {
                 poll.retry_after = Some(poll.retry_after.map_or(w, |p| p.max(w)));
+                truncated = count == LIMIT;
                 break;
             }
             // The first poll takes the newest page only: no backfill of the whole history.
             if first_poll || count < LIMIT {
+                truncated = false;
                 break;
             }
         }
+        cursor.behind = truncated;
         Ok(())
+    }
+}
+
+/// Mastodon ids are Snowflake-like: milliseconds since the epoch in the high bits. The id
+/// `OVERLAP_SECS` before `id`, to look back for late-arriving remote posts; small ids
+/// (other server software) are left as they are.
+fn overlap_id(id: &str) -> String {
+    match id.parse::<u64>() {
+        Ok(n) if n >> 16 > 1_000_000_000_000 => {
+            let ms = (n >> 16).saturating_sub(api::OVERLAP_SECS as u64 * 1000);
+            (ms << 16).to_string()
+        }
+        _ => id.to_string(),
     }
 }
 

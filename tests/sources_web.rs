@@ -187,6 +187,61 @@ async fn flarum_discussions_and_posts_with_included_users() {
     assert_eq!(r.new_mentions, 0);
 }
 
+/// Flarum listings follow `links.next` (discussions and posts) until the window's floor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flarum_follows_links_next_for_discussions_and_posts() {
+    let srv = FeedServer::start().await;
+    let disc = |id: u32, ago: i64| json!({"type": "discussions", "id": id.to_string(), "attributes": {"title": format!("Acme sujet {id}"), "slug": format!("s{id}"), "commentCount": 2, "createdAt": iso(ago + 60), "lastPostedAt": iso(ago), "lastPostNumber": 2}});
+    let post = |id: u32, ago: i64| json!({"type": "posts", "id": id.to_string(), "attributes": {"number": id, "createdAt": iso(ago), "contentType": "comment", "contentHtml": format!("<p>Acme message {id}</p>")}, "relationships": {}});
+    srv.json("/api/discussions", json!({
+        "links": {"next": srv.url("/api/discussions?sort=-lastPostedAt&page%5Blimit%5D=50&page%5Boffset%5D=50")},
+        "data": [disc(1, 5), disc(2, 6), disc(3, 7)]}));
+    srv.json_when("/api/discussions", &[("page[offset]", "50")], json!({
+        "links": {"next": srv.url("/api/discussions?sort=-lastPostedAt&page%5Blimit%5D=50&page%5Boffset%5D=100")},
+        "data": [disc(4, 8), disc(5, 3_000)]}));
+    // Discussion 1 has two pages of new posts.
+    srv.json_when("/api/posts", &[("filter[discussion]", "1")], json!({
+        "links": {"next": srv.url("/api/posts?filter%5Bdiscussion%5D=1&sort=-createdAt&page%5Boffset%5D=50")},
+        "data": [post(102, 5)]}));
+    srv.json_when(
+        "/api/posts",
+        &[("filter[discussion]", "1"), ("page[offset]", "50")],
+        json!({"data": [post(101, 6)]}),
+    );
+    for (d, p) in [(2, 201), (3, 301), (4, 401)] {
+        srv.json_when(
+            "/api/posts",
+            &[("filter[discussion]", &d.to_string())],
+            json!({"data": [post(p, 9)]}),
+        );
+    }
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"fl\"\nkind = \"flarum\"\nbase_url = \"{}\"",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 5), "{r:?}");
+    let texts: std::collections::BTreeSet<String> =
+        indexed(&setup).into_iter().map(|m| m.text).collect();
+    for id in [101, 102, 201, 301, 401] {
+        assert!(texts.contains(&format!("Acme message {id}")), "{texts:?}");
+    }
+    // The listing stopped at the old discussion: no third page, no posts of discussion 5.
+    assert!(
+        !srv.requests("/api/discussions").iter().any(|r| r
+            .query
+            .get("page[offset]")
+            .map(String::as_str)
+            == Some("100"))
+    );
+    assert!(
+        !srv.requests("/api/posts")
+            .iter()
+            .any(|r| r.query["filter[discussion]"] == "5")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phpbb_topics_pages_quotes_sid_and_robots() {
     let srv = FeedServer::start().await;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use super::api::{self, Cursor, Dialect, Item, RateLimit, SearchTerms};
+use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
 use crate::config::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
@@ -81,9 +81,18 @@ struct Document {
     data: Vec<Resource>,
     #[serde(default)]
     included: Vec<Resource>,
+    #[serde(default)]
+    links: Links,
 }
 
-#[derive(Debug, Deserialize)]
+/// JSON:API paging links.
+#[derive(Debug, Default, Deserialize)]
+struct Links {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 struct Resource {
     #[serde(rename = "type")]
     kind: String,
@@ -142,6 +151,13 @@ impl Flarum {
         resp.json()
     }
 
+    /// The next page of a listing, if the forum gives one on its own origin (a hostile
+    /// `links.next` does not send veille elsewhere).
+    fn next_page(&self, links: &Links) -> Option<Url> {
+        let next = self.base.join(links.next.as_deref()?).ok()?;
+        (next.origin() == self.base.origin()).then_some(next)
+    }
+
     pub async fn poll(
         &self,
         source: &Source,
@@ -156,43 +172,63 @@ impl Flarum {
         } else {
             vec![None]
         };
-        // One cursor for the forum: discussions are shared by every query.
-        let cursor = cursors.entry("posts".into()).or_default();
+        // Posts seen, shared by every query (a discussion found twice is read once); a
+        // watermark per query (one query's finds do not hide another's).
+        let mut seen = cursors.remove("posts").unwrap_or_default();
         for q in queries {
+            let key = q
+                .as_ref()
+                .map_or("latest".to_string(), |q| format!("q:{q}"));
+            let mut mark = cursors.remove(&key).unwrap_or_default();
+            // First poll: the discussions of the last day.
+            let floor = mark
+                .watermark
+                .or(seen.watermark) // state written by an older veille
+                .map(|s| s - api::OVERLAP_SECS)
+                .unwrap_or(now.timestamp() - 86_400);
             let mut url = api::endpoint(&self.base, "api/discussions");
             {
                 let mut qp = url.query_pairs_mut();
                 match &q {
-                    Some(q) => qp.append_pair("filter[q]", q),
+                    Some(q) => qp
+                        .append_pair("filter[q]", q)
+                        .append_pair("sort", "-createdAt"),
                     None => qp.append_pair("sort", "-lastPostedAt"),
                 };
                 qp.append_pair("page[limit]", "50");
             }
-            let doc = self.get(source, http, &url, now).await?;
-            let since = cursor.watermark;
-            let mut bumped: Vec<(&Resource, i64)> = doc
-                .data
-                .iter()
-                .filter(|d| d.kind == "discussions")
-                .filter_map(|d| {
-                    let last = d
-                        .attr("lastPostedAt")
-                        .and_then(api::parse_date)?
-                        .timestamp();
-                    // First poll: the discussions of the last day.
-                    let floor = since
-                        .map(|s| s - api::OVERLAP_SECS)
-                        .unwrap_or(now.timestamp() - 86_400);
-                    (last >= floor).then_some((d, last))
-                })
-                .collect();
-            bumped.sort_by_key(|(_, t)| -t);
-            for (d, last) in bumped.into_iter().take(MAX_DISCUSSIONS) {
-                self.discussion_posts(source, http, d, cursor, now, &mut poll)
-                    .await?;
-                cursor.advance(last);
+            let mut bumped: Vec<(Resource, i64)> = Vec::new();
+            for _ in 0..MAX_PAGES {
+                let doc = self.get(source, http, &url, now).await?;
+                let mut reached_floor = false;
+                for d in doc.data.into_iter().filter(|d| d.kind == "discussions") {
+                    let Some(last) = d.attr("lastPostedAt").and_then(api::parse_date) else {
+                        continue;
+                    };
+                    let last = last.timestamp();
+                    if last >= floor {
+                        bumped.push((d, last));
+                    } else {
+                        reached_floor = true;
+                    }
+                }
+                match self.next_page(&doc.links) {
+                    Some(next) if !reached_floor => url = next,
+                    _ => break,
+                }
             }
+            // Oldest first, so that the watermark only moves over what was read: what
+            // does not fit in this poll is read by the next one.
+            bumped.sort_by_key(|(d, t)| (*t, d.id.clone()));
+            bumped.dedup_by(|a, b| a.0.id == b.0.id);
+            for (d, last) in bumped.iter().take(MAX_DISCUSSIONS) {
+                self.discussion_posts(source, http, d, floor, &mut seen, now, &mut poll)
+                    .await?;
+                mark.advance(*last);
+            }
+            cursors.insert(key, mark);
         }
+        cursors.insert("posts".into(), seen);
         poll.state = api::save(state, &cursors);
         Ok(poll)
     }
@@ -202,6 +238,7 @@ impl Flarum {
         source: &Source,
         http: &Http,
         d: &Resource,
+        floor: i64,
         cursor: &mut Cursor,
         now: DateTime<Utc>,
         poll: &mut Poll,
@@ -211,7 +248,33 @@ impl Flarum {
             .append_pair("filter[discussion]", &d.id)
             .append_pair("sort", "-createdAt")
             .append_pair("page[limit]", "50");
-        let doc = self.get(source, http, &url, now).await?;
+        // Newest first, page after page, until a post read before.
+        for _ in 0..MAX_PAGES {
+            let doc = self.get(source, http, &url, now).await?;
+            if self.posts_page(source, d, &doc, floor, cursor, now, poll) {
+                return Ok(());
+            }
+            match self.next_page(&doc.links) {
+                Some(next) => url = next,
+                None => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the new posts of one page; true once a known post, or one older than the
+    /// window (`floor`), is reached.
+    #[allow(clippy::too_many_arguments)]
+    fn posts_page(
+        &self,
+        source: &Source,
+        d: &Resource,
+        doc: &Document,
+        floor: i64,
+        cursor: &mut Cursor,
+        now: DateTime<Utc>,
+        poll: &mut Poll,
+    ) -> bool {
         let users: HashMap<&str, &Resource> = doc
             .included
             .iter()
@@ -226,7 +289,11 @@ impl Flarum {
             }
             let key = format!("{}:{}", self.host(), p.id);
             if cursor.has_seen(&key) {
-                break; // newest first: the rest was read before
+                return true; // newest first: the rest was read before
+            }
+            let created = p.attr("createdAt").and_then(api::parse_date);
+            if created.is_some_and(|c| c.timestamp() < floor) {
+                return true; // older than what this poll looks at
             }
             let number = p
                 .attributes
@@ -256,6 +323,6 @@ impl Flarum {
             poll.mentions
                 .push(item.into_mention(&source.id, "flarum", now));
         }
-        Ok(())
+        false
     }
 }

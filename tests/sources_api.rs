@@ -564,6 +564,8 @@ async fn youtube_pages_and_quota_exceeded() {
     let setup = Setup::new();
     setup.secret("yt", "AIza-secret-key\n");
     setup.write(&with_source(&format!("id = \"yt\"\nkind = \"youtube\"\nbase_url = \"{}\"\nkey_file = \"secrets/yt\"\nlanguage = \"fr\"", srv.url("/"))));
+    // Without `every`, hourly: the daily quota buys 100 searches.
+    assert_eq!(setup.load().sources[0].every.to_string(), "1h");
     let r = run_once(setup.load()).await;
     assert_eq!((r.failures, r.new_mentions), (0, 2), "{r:?}");
     let m = indexed(&setup);

@@ -120,6 +120,7 @@ pub struct Poll {
 /// Minimum polling interval: below it a source is hammered.
 const MIN_EVERY: Duration = Duration::from_secs(10);
 const DEFAULT_EVERY: Duration = Duration::from_secs(600);
+const YOUTUBE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Declares the source kinds: each `kind = "name"` maps to a module with a `XConfig`
 /// (serde, `build()`) and a runtime type with `host()`, `poll()` and `search_mut()`.
@@ -247,6 +248,9 @@ impl Source {
             }
             Some((_, Every::Fixed(d))) => (d, false),
             Some((_, Every::Auto)) => (DEFAULT_EVERY, true),
+            // One YouTube search costs 100 of the 10,000 daily quota units: every 10
+            // minutes would spend it by mid-afternoon.
+            None if matches!(kind, SourceKind::YouTube(_)) => (YOUTUBE_EVERY, false),
             None => (DEFAULT_EVERY, false),
         };
         Some(Source {

@@ -122,10 +122,7 @@ fn setup(hook: &str, every: &str, sources: &[String]) -> Setup {
             6,
             "kind = \"sentiment_shift\"\nwindow = \"6h\"\nnegative_share = 0.4\nmin_count = 10",
         );
-        rules += &r(
-            7,
-            "kind = \"new_source\"\nnew = \"site\"\ngroup_by = \"site\"",
-        );
+        rules += &r(7, "kind = \"new_source\"\nnew = \"site\"");
         rules += &r(8, "kind = \"flatline\"\nwindow = \"1d\"\nmin_count = 1");
         rules += &r(
             9,

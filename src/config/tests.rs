@@ -226,6 +226,41 @@ kind = "spike"
 }
 
 #[test]
+fn keys_a_rule_kind_does_not_use_are_errors() {
+    let d = Dir::new();
+    d.rule_file(
+        "unused.toml",
+        r#"[[rule]]
+id = "w"
+brand = "acme"
+kind = "threshold"
+window = "1h"
+min_count = 5
+group_by = "story"
+reach_at_least = 1000
+
+[[rule]]
+id = "n"
+brand = "acme"
+kind = "new_source"
+first_time_author = true
+"#,
+    );
+    let m = messages(&d.load(GOOD).unwrap_err());
+    for (key, kind) in [
+        ("group_by", "threshold"),
+        ("reach_at_least", "threshold"),
+        ("first_time_author", "new_source"),
+    ] {
+        assert!(
+            m.iter()
+                .any(|x| x.contains(&format!("`{key}` is not used by kind = \"{kind}\""))),
+            "{key}: {m:?}"
+        );
+    }
+}
+
+#[test]
 fn secrets_stay_out_of_the_main_file() {
     let d = Dir::new();
     let text = GOOD.replace(

@@ -324,7 +324,13 @@ pub fn parse_file(file: &mut SourceFile<'_>) -> Vec<PendingRule> {
 
 /// Keys that only some kinds use: reported when given to another kind.
 fn check_unused(file: &mut SourceFile<'_>, c: &RuleConfig, kind: &str, allowed: &[&str]) -> bool {
-    let present: [(&str, Option<std::ops::Range<usize>>); 9] = [
+    // Keys without a span of their own are reported at the rule's id.
+    let at_id = |set: bool| set.then(|| c.id.span());
+    let present: [(&str, Option<std::ops::Range<usize>>); 13] = [
+        ("reach_at_least", at_id(c.reach_at_least.is_some())),
+        ("first_time_author", at_id(c.first_time_author)),
+        ("first_time_site", at_id(c.first_time_site)),
+        ("group_by", at_id(c.group_by != GroupBy::None)),
         ("min_baseline", c.min_baseline.as_ref().map(|w| w.span())),
         ("window", c.window.as_ref().map(|w| w.span())),
         ("min_count", c.min_count.as_ref().map(|w| w.span())),
@@ -378,9 +384,19 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
     let c: RuleConfig = file.de(item)?;
     let kind_name = *c.kind.get_ref();
     let kind = match kind_name {
-        RuleKindName::Match => {
-            check_unused(file, &c, "match", &["sentiment_below"]).then_some(RuleKind::Match)?
-        }
+        RuleKindName::Match => check_unused(
+            file,
+            &c,
+            "match",
+            &[
+                "sentiment_below",
+                "reach_at_least",
+                "first_time_author",
+                "first_time_site",
+                "group_by",
+            ],
+        )
+        .then_some(RuleKind::Match)?,
         RuleKindName::Threshold => {
             check_unused(file, &c, "threshold", &["window", "min_count"]).then_some(())?;
             RuleKind::Threshold {

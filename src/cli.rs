@@ -200,8 +200,8 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<10} {:>8} {:>7}  last error",
-        "source", "kind", "health", "every", "last ok", "next", "failures", "items"
+        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  last error",
+        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items"
     )?;
     for s in &c.sources {
         let row = rows
@@ -231,16 +231,17 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
         };
         writeln!(
             out,
-            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<10} {:>8} {:>7}  {}",
+            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  {}",
             text::truncate(&s.id, 20),
             s.kind_name(),
             health,
             every,
             relative(row.last_success, now),
-            if row.next_due.is_some() {
-                relative(row.next_due, now)
-            } else {
-                "-".into()
+            match (row.next_due, row.failures) {
+                (None, _) => "-".into(),
+                // After errors the next poll is the backoff (or the server's Retry-After).
+                (Some(_), 0) => relative(row.next_due, now),
+                (Some(_), _) => format!("{} (backoff)", relative(row.next_due, now)),
             },
             row.failures,
             row.items_seen,

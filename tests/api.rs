@@ -110,6 +110,9 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         http: reqwest::Client::new(),
     };
     wait_ready(&api).await;
+    // Liveness needs no token, and says nothing more than that.
+    let (status, body) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
     for _ in 0..200 {
         if !hooks.received().is_empty() {
             break;

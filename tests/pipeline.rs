@@ -735,3 +735,67 @@ async fn language_is_known_before_brands_are_matched() {
     assert_eq!(urls("acme-en"), ["https://en.example/2"]);
     assert_eq!(urls("acme").len(), 2);
 }
+
+/// `veille sources`: a failing source shows its backoff and error, turns UNHEALTHY after
+/// `unhealthy_after`, and recovers by itself once it answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_listing_shows_backoff_unhealthy_and_recovery() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/good.xml",
+        Route::rss(rss(&[("Acme ok", "https://g.example/1", "x", &ago(1))])),
+    );
+    feeds.set("/flaky.xml", Route::status(503));
+    let setup = Setup::new();
+    let cfg = base_config().replace("[crawl]\n", "[crawl]\nunhealthy_after = \"1s\"\n")
+        + &rss_source("good", &feeds.url("/good.xml"))
+        + &rss_source("flaky", &feeds.url("/flaky.xml"));
+    setup.write(&cfg);
+    let list = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_veille"))
+            .args(["sources", "--config", setup.config_path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let s = String::from_utf8(out.stdout).unwrap();
+        let line = |id: &str| {
+            s.lines()
+                .find(|l| l.starts_with(&format!("{id} ")))
+                .unwrap_or_else(|| panic!("{id} in {s}"))
+                .to_string()
+        };
+        (line("good"), line("flaky"))
+    };
+    run_once(setup.load()).await;
+    let (good, flaky) = list();
+    assert!(good.contains(" ok ") && good.contains(" 1  "), "{good}");
+    assert!(
+        flaky.contains(" failing ") && flaky.contains("(backoff)") && flaky.contains("HTTP 503"),
+        "{flaky}"
+    );
+    // Still failing past `unhealthy_after`: UNHEALTHY.
+    let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
+    st.conn()
+        .execute(
+            "UPDATE sources SET failing_since = failing_since - 5000 WHERE id = 'flaky'",
+            [],
+        )
+        .unwrap();
+    run_once(setup.load()).await;
+    let (_, flaky) = list();
+    assert!(
+        flaky.contains(" UNHEALTHY ") && flaky.contains(" 2 "),
+        "{flaky}"
+    );
+    // It answers again: healthy, no backoff, the error gone from the status.
+    feeds.set(
+        "/flaky.xml",
+        Route::rss(rss(&[("Acme back", "https://f.example/1", "x", &ago(1))])),
+    );
+    run_once(setup.load()).await;
+    let (_, flaky) = list();
+    assert!(
+        flaky.contains(" ok ") && !flaky.contains("backoff"),
+        "{flaky}"
+    );
+}

@@ -599,3 +599,29 @@ async fn youtube_pages_and_quota_exceeded() {
         "waits for the daily reset: {due}"
     );
 }
+
+/// Lemmy has no phrase syntax (its search is a substring match): a brand's phrase is sent
+/// without quotes, which would otherwise be searched for literally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmy_phrases_are_sent_without_quotes() {
+    let srv = FeedServer::start().await;
+    let p = "/api/v3/search";
+    srv.json(
+        p,
+        json!({"type_": "All", "posts": [], "comments": [], "communities": [], "users": []}),
+    );
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"lemmy\"\nkind = \"lemmy\"\nbase_url = \"{}\"\nbrands = [\"acme\"]",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    assert_eq!(r.failures, 0, "{r:?}");
+    let sent: std::collections::BTreeSet<String> = srv
+        .requests(p)
+        .iter()
+        .map(|r| r.query["q"].clone())
+        .collect();
+    assert!(sent.contains("acme corp"), "{sent:?}");
+    assert!(sent.iter().all(|q| !q.contains('"')), "{sent:?}");
+}

@@ -208,7 +208,11 @@ impl Lemmy {
         let mut poll = Poll::default();
         for q in self.search.each() {
             let cursor = cursors.entry(q.clone()).or_default();
-            self.query(source, http, &q, cursor, now, &mut poll).await?;
+            // Lemmy's search is a substring match (ILIKE '%q%'): it has no phrase syntax,
+            // and quotes would be searched for literally. `acme corp` finds the phrase.
+            let text = q.replace('"', "");
+            self.query(source, http, text.trim(), cursor, now, &mut poll)
+                .await?;
         }
         poll.state = api::save(state, &cursors);
         Ok(poll)

@@ -362,6 +362,54 @@ async fn hackernews_two_pages_then_watermark() {
     assert_eq!(indexed(&setup).len(), 2);
 }
 
+/// A burst longer than the page limit is read over several polls: the walk resumes where
+/// it stopped, down to the old watermark, before the watermark moves — the oldest items of
+/// the burst are not skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hackernews_burst_beyond_the_page_limit_resumes_next_poll() {
+    let srv = FeedServer::start().await;
+    let p = "/api/v1/search_by_date";
+    // Seven pages of one hit each, newest first.
+    for page in 0..7u64 {
+        let t = epoch(5 + page as i64);
+        srv.json_when(p, &[("page", &page.to_string())], json!({"hits": [hit(100 + page, Some(&format!("Globex story {page}")), None, t)], "nbHits": 7, "page": page, "nbPages": 7, "hitsPerPage": 1}));
+    }
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"hn\"\nkind = \"hackernews\"\nbase_url = \"{}\"\nbrands = [\"globex\"]",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 5), "{r:?}");
+    let first_filter = srv.requests(p)[0].query["numericFilters"].clone();
+    // Next poll: pages 5 and 6 of the same walk (same window), not page 0 again.
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 2), "{r:?}");
+    let reqs = srv.requests(p);
+    let second: Vec<&str> = reqs[5..].iter().map(|r| r.query["page"].as_str()).collect();
+    assert_eq!(second, ["5", "6"]);
+    // The same window (on a first poll, "the last day" moved by the seconds between polls).
+    let floor = |f: &str| {
+        f.trim_start_matches("created_at_i>=")
+            .parse::<i64>()
+            .unwrap()
+    };
+    assert!(
+        reqs[5..]
+            .iter()
+            .all(|r| (floor(&r.query["numericFilters"]) - floor(&first_filter)).abs() < 60)
+    );
+    assert_eq!(indexed(&setup).len(), 7);
+    // The walk done, the watermark moves to the newest story: a fresh walk from page 0.
+    run_once(setup.load()).await;
+    let last = srv.requests(p)[7].query.clone();
+    assert_eq!(last["page"], "0");
+    assert_eq!(
+        last["numericFilters"],
+        format!("created_at_i>={}", epoch(5) - 600)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 
 fn post_view(rkey: &str, did: &str, text: &str, ago: i64) -> Value {

@@ -21,7 +21,8 @@ use crate::text;
 pub const SEEN_CAP: usize = 2000;
 /// Each poll looks this far behind the watermark, for late-indexed items.
 pub const OVERLAP_SECS: i64 = 600;
-/// Pages fetched per query and poll at most (the next poll goes on).
+/// Pages fetched per query and poll at most; an unfinished walk resumes at the next poll
+/// (see [`Cursor::start_walk`]).
 pub const MAX_PAGES: usize = 5;
 
 /// An HTTP answer, whatever its status.
@@ -210,6 +211,13 @@ pub struct Cursor {
     /// from where it stopped, without looking back over the overlap first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub behind: bool,
+    /// A newest-first walk that did not reach the watermark within `MAX_PAGES` (or was
+    /// stopped by a rate limit): the page (number, token or id) it resumes at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    /// The newest item of that unfinished walk: the watermark once it finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<i64>,
 }
 
 impl Cursor {
@@ -227,6 +235,36 @@ impl Cursor {
             self.seen.pop_front();
         }
         true
+    }
+
+    /// Starts a newest-first walk: where to resume (if the last one was cut short) and
+    /// the newest item already met by it.
+    ///
+    /// A burst of more than `MAX_PAGES` pages is read over several polls: the walk goes
+    /// on down to the old watermark before the watermark moves, so the oldest items of the
+    /// burst are not skipped; items newer than the walk wait for the next one.
+    pub fn start_walk(&mut self) -> (Option<String>, Option<i64>) {
+        match self.resume.take() {
+            Some(r) => (Some(r), self.pending.take().or(self.watermark)),
+            None => (None, self.watermark),
+        }
+    }
+
+    /// Ends a walk: finished (`next` is None), the watermark moves to `newest`; cut short,
+    /// the next poll resumes at `next`.
+    pub fn end_walk(&mut self, newest: Option<i64>, next: Option<String>) {
+        match next {
+            Some(token) => {
+                self.resume = Some(token);
+                self.pending = newest;
+            }
+            None => {
+                if let Some(n) = newest {
+                    self.advance(n);
+                }
+                self.pending = None;
+            }
+        }
     }
 
     pub fn advance(&mut self, t: i64) {

@@ -291,8 +291,7 @@ impl Bluesky {
         let since = api::from_epoch(since)
             .unwrap_or(now)
             .to_rfc3339_opts(SecondsFormat::Secs, true);
-        let mut page_cursor: Option<String> = None;
-        let mut newest = cursor.watermark;
+        let (mut page_cursor, mut newest) = cursor.start_walk();
         for _ in 0..MAX_PAGES {
             let mut url = api::endpoint(&self.base, "xrpc/app.bsky.feed.searchPosts");
             {
@@ -321,18 +320,17 @@ impl Bluesky {
                         .push(item.into_mention(&source.id, "bluesky", now));
                 }
             }
+            page_cursor = page.cursor.filter(|_| !page.posts.is_empty());
             if let Some(w) = rate.wait(now) {
                 poll.retry_after = Some(w);
                 break;
             }
-            page_cursor = page.cursor;
-            if page_cursor.is_none() || page.posts.is_empty() {
+            if page_cursor.is_none() {
                 break;
             }
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        // Pages left (the limit, or a rate limit): the next poll goes on from there.
+        cursor.end_walk(newest, page_cursor);
         Ok(())
     }
 

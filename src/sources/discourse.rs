@@ -290,8 +290,9 @@ impl Discourse {
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
         let known = cursor.watermark;
-        let mut before: Option<i64> = None;
-        let mut newest = known;
+        let (resume, mut newest) = cursor.start_walk();
+        let mut before: Option<i64> = resume.and_then(|b| b.parse().ok());
+        let mut done = false;
         for _ in 0..MAX_PAGES {
             let mut url = api::endpoint(&self.base, "posts.json");
             if let Some(b) = before {
@@ -316,12 +317,15 @@ impl Discourse {
             before = page.latest_posts.iter().map(|p| p.id).min();
             // First poll: the newest page only.
             if reached || known.is_none() || before.is_none() {
+                done = true;
                 break;
             }
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        // Not down to the known posts yet: the next poll goes on below `before`.
+        cursor.end_walk(
+            newest,
+            (!done).then(|| before.map(|b| b.to_string())).flatten(),
+        );
         Ok(())
     }
 

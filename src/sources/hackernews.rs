@@ -176,8 +176,10 @@ impl HackerNews {
     ) -> Result<(), FetchError> {
         // First poll: the last day; then from the watermark minus the overlap.
         let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
-        let mut newest = cursor.watermark;
-        for page in 0..MAX_PAGES {
+        let (resume, mut newest) = cursor.start_walk();
+        let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(0);
+        let mut next = None;
+        for page in first..first + MAX_PAGES {
             let mut url = api::endpoint(&self.base, "api/v1/search_by_date");
             url.query_pairs_mut()
                 .append_pair("query", q)
@@ -200,12 +202,12 @@ impl HackerNews {
                 }
             }
             if p.page + 1 >= p.nb_pages {
+                next = None;
                 break;
             }
+            next = Some((page + 1).to_string());
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        cursor.end_walk(newest, next);
         Ok(())
     }
 }

@@ -228,8 +228,10 @@ impl Lemmy {
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
         let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
-        let mut newest = cursor.watermark;
-        for page in 1..=MAX_PAGES {
+        let (resume, mut newest) = cursor.start_walk();
+        let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
+        let mut next = None;
+        for page in first..first + MAX_PAGES {
             let mut url = api::endpoint(&self.base, "api/v3/search");
             {
                 let mut qp = url.query_pairs_mut();
@@ -294,12 +296,12 @@ impl Lemmy {
             }
             // Sorted by New: a page reaching past the watermark is the last one needed.
             if total == 0 || older > 0 {
+                next = None;
                 break;
             }
+            next = Some((page + 1).to_string());
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        cursor.end_walk(newest, next);
         Ok(())
     }
 }

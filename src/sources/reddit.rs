@@ -349,8 +349,8 @@ impl Reddit {
     ) -> Result<(), FetchError> {
         let first_poll = cursor.watermark.is_none();
         let since = cursor.since();
-        let mut after: Option<String> = None;
-        let mut newest = cursor.watermark;
+        let (mut after, mut newest) = cursor.start_walk();
+        let mut done = false;
         for _ in 0..MAX_PAGES {
             let mut url = api::endpoint(&self.base, path);
             {
@@ -392,18 +392,18 @@ impl Reddit {
                     reached_known = true;
                 }
             }
+            after = listing.data.after;
+            done = first_poll || reached_known || after.is_none();
             if let Some(w) = rate.wait(now) {
                 poll.retry_after = Some(w);
                 break;
             }
-            after = listing.data.after;
-            if first_poll || reached_known || after.is_none() {
+            if done {
                 break;
             }
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        // Not down to the known posts yet: the next poll goes on `after` the last one.
+        cursor.end_walk(newest, if done { None } else { after });
         Ok(())
     }
 }

@@ -175,8 +175,10 @@ impl StackExchange {
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
         let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
-        let mut newest = cursor.watermark;
-        for page in 1..=MAX_PAGES {
+        let (resume, mut newest) = cursor.start_walk();
+        let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
+        let mut next = None;
+        for page in first..first + MAX_PAGES {
             let mut url = api::endpoint(&self.base, "2.3/search/advanced");
             {
                 let mut qp = url.query_pairs_mut();
@@ -233,6 +235,8 @@ impl StackExchange {
                         .push(it.into_mention(&source.id, "stackexchange", now));
                 }
             }
+            // More pages: where the next poll goes on if this one stops here.
+            next = w.has_more.then(|| (page + 1).to_string());
             // `backoff`: do not call this method again before that many seconds.
             if let Some(b) = w.backoff {
                 poll.retry_after = Some(std::time::Duration::from_secs(b));
@@ -252,9 +256,7 @@ impl StackExchange {
                 break;
             }
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        cursor.end_walk(newest, next);
         Ok(())
     }
 }

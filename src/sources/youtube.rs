@@ -200,8 +200,7 @@ impl YouTube {
         let after = api::from_epoch(since)
             .unwrap_or(now)
             .to_rfc3339_opts(SecondsFormat::Secs, true);
-        let mut token: Option<String> = None;
-        let mut newest = cursor.watermark;
+        let (mut token, mut newest) = cursor.start_walk();
         for _ in 0..MAX_PAGES {
             let mut url = api::endpoint(&self.base, "youtube/v3/search");
             {
@@ -265,9 +264,8 @@ impl YouTube {
                 break;
             }
         }
-        if let Some(n) = newest {
-            cursor.advance(n);
-        }
+        // Pages left: the next poll goes on with the page token.
+        cursor.end_walk(newest, token);
         Ok(())
     }
 }

@@ -335,6 +335,74 @@ async fn phpbb_topics_pages_quotes_sid_and_robots() {
     let r = run_once(setup.load()).await;
     assert_eq!(r.new_mentions, 0);
     assert_eq!(srv.requests("/viewtopic.php").len(), before);
+
+    // Bumped by more than a page of replies: the last page (all new) is read, then the
+    // pages before it (rel="prev") until one holds a known post.
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    let list = text(fixture("phpbb_list.html"))
+        .replace(
+            r#"<li><a class="button" href="./viewtopic.php?t=10&amp;start=15&amp;sid=4f0c1d2e9a" role="button">2</a></li>"#,
+            r#"<li><a class="button" href="./viewtopic.php?t=10&amp;start=15&amp;sid=4f0c1d2e9a" role="button">2</a></li><li><a class="button" href="./viewtopic.php?t=10&amp;start=30&amp;sid=4f0c1d2e9a" role="button">3</a></li>"#,
+        )
+        .replace("p=120&amp;sid=4f0c1d2e9a#p120", "p=131&amp;sid=4f0c1d2e9a#p131")
+        .replace("2026-03-10T08:41:00+00:00", "2026-03-10T10:00:00+00:00");
+    assert!(list.contains("start=30") && list.contains("p131"));
+    srv.set("/viewforum.php", html(list.into_bytes()));
+    let p2 = text(fixture("phpbb_topic_10_p2.html"));
+    let start = p2.find("<div id=\"p120\"").unwrap();
+    let end = p2.find("</body>").unwrap();
+    let post = |id: u32| {
+        p2[start..end]
+            .replace("120", &id.to_string())
+            .replace("Même problème", &format!("Réponse {id}"))
+    };
+    let page2 = format!("{}{}{}", &p2[..end], post(121), &p2[end..]);
+    let page3 = format!(
+        "{}{}{}{}",
+        p2[..start].replace(
+            "<head>",
+            r#"<head><link rel="prev" href="./viewtopic.php?t=10&amp;start=15&amp;sid=4f0c1d2e9a" />"#
+        ),
+        post(130),
+        post(131),
+        &p2[end..]
+    );
+    srv.set_when(
+        "/viewtopic.php",
+        &[("t", "10"), ("start", "15")],
+        html(page2.into_bytes()),
+    );
+    srv.set_when(
+        "/viewtopic.php",
+        &[("t", "10"), ("start", "30")],
+        html(page3.into_bytes()),
+    );
+    let before = srv.requests("/viewtopic.php").len();
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 3), "{r:?}");
+    let read: Vec<String> = srv.requests("/viewtopic.php")[before..]
+        .iter()
+        .map(|r| {
+            r.query
+                .get("start")
+                .cloned()
+                .unwrap_or_else(|| "first".into())
+        })
+        .collect();
+    assert_eq!(
+        read,
+        ["first", "30", "15"],
+        "first page, last page, then back one"
+    );
+    let texts: Vec<String> = indexed(&setup).into_iter().map(|m| m.text).collect();
+    for id in [121, 130, 131] {
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with(&format!("Réponse {id}"))),
+            "{texts:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -714,7 +714,7 @@ impl Forum {
         now: DateTime<Utc>,
         posts: &mut Cursor,
         poll: &mut Poll,
-    ) {
+    ) -> (usize, usize) {
         let base = Selector::parse("base[href]")
             .ok()
             .and_then(|s| doc.select(&s).next())
@@ -730,6 +730,7 @@ impl Forum {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| fallback_title.to_string());
         let mut found = 0;
+        let mut new = 0;
         let mut missing: BTreeMap<&str, usize> = BTreeMap::new();
         for el in doc.select(&self.sel.post) {
             found += 1;
@@ -745,6 +746,7 @@ impl Forum {
             if !posts.remember(&key) {
                 continue;
             }
+            new += 1;
             let url = self
                 .sel
                 .permalink
@@ -804,6 +806,19 @@ impl Forum {
             poll.warnings
                 .push(format!("{what} matched nothing in {n} post(s) on {page}"));
         }
+        (found, new)
+    }
+
+    /// The page before this one (`rel="prev"`, which phpBB, XenForo and vBulletin all
+    /// mark), without session ids.
+    fn prev_page(&self, doc: &Html, page: &Url) -> Option<Url> {
+        static PREV: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
+        let sel = PREV.get_or_init(|| {
+            Selector::parse(r#"link[rel="prev"], a[rel="prev"]"#).expect("valid selector")
+        });
+        let href = doc.select(sel).next()?.value().attr("href")?;
+        let url = page.join(href).ok()?;
+        (url.origin() == page.origin()).then(|| self.clean(&url))
     }
 
     pub async fn poll(
@@ -853,8 +868,14 @@ impl Forum {
             {
                 pages.push(last.clone());
             }
-            for page in &pages {
-                let doc = match self.page(source, http, page, &mut first, &mut poll).await {
+            let mut queue: std::collections::VecDeque<Url> = pages.into();
+            let mut visited: Vec<Url> = Vec::new();
+            while let Some(page) = queue.pop_front() {
+                if visited.contains(&page) {
+                    continue;
+                }
+                visited.push(page.clone());
+                let doc = match self.page(source, http, &page, &mut first, &mut poll).await {
                     Ok(d) => d,
                     // A topic robots.txt forbids is skipped, not the whole forum.
                     Err(FetchError::Disallowed(why)) => {
@@ -863,7 +884,19 @@ impl Forum {
                     }
                     Err(e) => return Err(e),
                 };
-                self.posts(source, &doc, page, &t.title, now, &mut posts, &mut poll);
+                let (found, new) =
+                    self.posts(source, &doc, &page, &t.title, now, &mut posts, &mut poll);
+                // Every post of a later page is new: more replies than a page came since
+                // the last poll, so read backwards until a page holds a known post.
+                if page != t.url
+                    && found > 0
+                    && new == found
+                    && visited.len() < api::MAX_PAGES + 1
+                    && let Some(prev) = self.prev_page(&doc, &page)
+                    && !visited.contains(&prev)
+                {
+                    queue.push_back(prev);
+                }
             }
             // Only now is the topic read up to its last post.
             cursors.insert(

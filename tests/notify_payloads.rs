@@ -323,3 +323,158 @@ fn email_ca_file_is_checked_when_the_config_loads() {
     let err = load("smtps://relay.example:465", "junk.pem").unwrap_err();
     assert!(err.contains("expected PEM certificates"), "{err}");
 }
+
+fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::digest::data::DigestData {
+    use veille::digest::data::{BrandDigest, DigestData, IncidentLine, Share, TopMention};
+    let at = Utc.with_ymd_and_hms(2026, 3, 10, 7, 0, 0).unwrap();
+    let filler = "arnaque ".repeat(long / 8);
+    DigestData {
+        name: "morning".into(),
+        start: at - chrono::Duration::days(1),
+        end: at,
+        brands: (0..brands)
+            .map(|i| BrandDigest {
+                id: format!("b{i}"),
+                name: format!("{HOSTILE_TITLE} {i}"),
+                count: 40,
+                previous: 10,
+                change: Some(300.0),
+                negative: 20,
+                neutral: 15,
+                positive: 5,
+                share_of_voice: vec![
+                    Share {
+                        brand: format!("{HOSTILE_TITLE} {i}"),
+                        count: 40,
+                        share: 0.8,
+                    },
+                    Share {
+                        brand: "@everyone Globex".into(),
+                        count: 10,
+                        share: 0.2,
+                    },
+                ],
+                top: (0..tops)
+                    .map(|k| TopMention {
+                        title: format!("{HOSTILE_TITLE} {filler} {k}"),
+                        url: format!("https://evil.example/a?x=<b>|{k})"),
+                        site: "evil.example".into(),
+                        author: Some(format!("{HOSTILE_TEXT}")),
+                        reach: Some(12_000),
+                        sentiment: Some(Label::Negative),
+                        published_at: at - chrono::Duration::hours(k as i64 % 20),
+                    })
+                    .collect(),
+                top_sites: vec![("evil.example".into(), 12), ("<b>x</b>.example".into(), 3)],
+                top_authors: vec![(HOSTILE_TEXT.into(), 5)],
+                new_sites: vec!["@here.example".into()],
+                new_authors: vec![HOSTILE_TITLE.into()],
+                incidents: vec![IncidentLine {
+                    id: 7,
+                    rule: format!("{HOSTILE_TITLE} rule"),
+                    opened_at: at - chrono::Duration::hours(3),
+                    alerts: 4,
+                }],
+                buckets: (0..24).collect(),
+                bucket: "1h".into(),
+            })
+            .collect(),
+    }
+}
+
+/// Every digest payload on hostile text: neutralized, within each platform's limits —
+/// for a small digest (snapshotted) and for a huge one that must be cut to fit.
+#[test]
+fn digest_payloads_are_escaped_and_fit() {
+    use veille::digest::render;
+    for (size, d) in [
+        ("small", hostile_digest(1, 3, 40)),
+        ("huge", hostile_digest(60, 50, 3000)),
+    ] {
+        let payloads = [
+            (
+                "slack",
+                Some(Flavor::Slack),
+                render::slack_payload(&d, Locale::En),
+            ),
+            (
+                "mattermost",
+                Some(Flavor::Mattermost),
+                render::mattermost_payload(&d, Locale::En),
+            ),
+            (
+                "teams",
+                Some(Flavor::Teams),
+                render::teams_payload(&d, Locale::En),
+            ),
+            (
+                "discord",
+                Some(Flavor::Discord),
+                render::discord_payload(&d, Locale::En),
+            ),
+            (
+                "googlechat",
+                Some(Flavor::GoogleChat),
+                render::googlechat_payload(&d, Locale::En),
+            ),
+            (
+                "telegram",
+                None,
+                render::telegram_payload(&d, Locale::Fr, "-100123"),
+            ),
+            (
+                "ntfy",
+                None,
+                render::ntfy_payload(&d, Locale::Fr, "acme-digest"),
+            ),
+        ];
+        for (name, flavor, p) in payloads {
+            let what = format!("digest {name} ({size})");
+            match (flavor, name) {
+                (Some(f), _) => chat::check(f, &p),
+                (None, "telegram") => chat::telegram::check(&p),
+                _ => chat::ntfy::check(&p),
+            }
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+            digest_neutralized(&what, name, &p);
+            if size == "small" {
+                insta::assert_json_snapshot!(format!("digest_{name}"), p);
+            }
+        }
+        if size == "huge" {
+            // What was cut is said, not silently dropped.
+            let s = render::slack_payload(&d, Locale::En).to_string();
+            assert!(s.contains("more brand(s)"), "slack");
+            let g = render::googlechat_payload(&d, Locale::En).to_string();
+            assert!(g.contains("more brand(s)"), "googlechat");
+        }
+    }
+}
+
+/// As [`assert_neutralized`], for digests: Markdown platforms show `<script>` escaped
+/// with backslashes (inert text there), and ntfy's message is plain text.
+fn digest_neutralized(what: &str, platform: &str, p: &serde_json::Value) {
+    let mut all = Vec::new();
+    strings(p, &mut all);
+    for s in &all {
+        assert!(
+            !s.contains('\u{202E}'),
+            "{what}: RTL override left in {s:?}"
+        );
+        if platform == "ntfy" {
+            continue; // plain text: no markup, no mass pings
+        }
+        for ping in ["@channel", "@everyone", "@here", "@All", "＠everyone"] {
+            assert!(!s.contains(ping), "{what}: mass ping {ping} left in {s:?}");
+        }
+        assert!(
+            !s.contains("<!channel>") && !s.contains("<users/all>"),
+            "{what}: ping in {s:?}"
+        );
+        let raw = s.replace("\\<", "");
+        assert!(
+            !raw.contains("<script") && !raw.contains("<b>le forum"),
+            "{what}: raw HTML in {s:?}"
+        );
+    }
+}

@@ -263,7 +263,7 @@ pub fn slack_payload(d: &DigestData, l: Locale) -> Value {
         Line::Text(t) => slack::escape(t),
         Line::Link(t, u, m) => format!(
             "• <{}|{}> — {}",
-            u.replace('|', "%7C").replace('>', "%3E"),
+            link_url(u),
             slack::escape(&clip(t, 150)),
             slack::escape(m)
         ),
@@ -271,7 +271,13 @@ pub fn slack_payload(d: &DigestData, l: Locale) -> Value {
         blocks.push(json!({"type": "divider"}));
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, slack::MAX_SECTION_TEXT)}}));
     }
-    blocks.truncate(slack::MAX_BLOCKS);
+    if blocks.len() > slack::MAX_BLOCKS {
+        // Too many brands for one message: say so, with where to see them all.
+        let left = (blocks.len() - (slack::MAX_BLOCKS - 1)).div_ceil(2);
+        blocks.truncate(slack::MAX_BLOCKS - 1);
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+            "text": slack::escape(&more_brands(left, &d.name, l))}]}));
+    }
     json!({"text": clip(&slack::escape(&title(d, l)), slack::MAX_FALLBACK), "blocks": blocks})
 }
 
@@ -282,7 +288,7 @@ pub fn mattermost_payload(d: &DigestData, l: Locale) -> Value {
         Line::Link(t, u, m) => format!(
             "- [{}]({}) — {}",
             mattermost::escape(&clip(t, 150)),
-            u.replace(')', "%29").replace(' ', "%20"),
+            link_url(u),
             mattermost::escape(m)
         ),
     })
@@ -303,7 +309,7 @@ pub fn teams_payload(d: &DigestData, l: Locale) -> Value {
                 Line::Text(t) => json!({"type": "RichTextBlock", "inlines": [run(&t)]}),
                 Line::Link(t, u, m) => json!({"type": "RichTextBlock", "inlines": [
                     {"type": "TextRun", "color": "Accent", "text": literal(&clip(&t, 150)),
-                     "selectAction": {"type": "Action.OpenUrl", "url": u}},
+                     "selectAction": {"type": "Action.OpenUrl", "url": link_url(&u)}},
                     run(&format!(" — {m}"))]}),
             });
         }
@@ -333,7 +339,7 @@ pub fn discord_payload(d: &DigestData, l: Locale) -> Value {
         Line::Link(t, u, m) => format!(
             "• [{}]({}) — {}",
             discord::escape(&clip(t, 150)),
-            u.replace(')', "%29"),
+            link_url(u),
             discord::escape(m)
         ),
     })) {
@@ -364,8 +370,47 @@ pub fn googlechat_payload(d: &DigestData, l: Locale) -> Value {
         sections.push(json!({"header": literal(&b.name), "widgets": [
             {"textParagraph": {"text": clip(text.trim(), googlechat::MAX_TEXT)}}]}));
     }
-    json!({"cardsV2": [{"cardId": "veille-digest", "card": {
-        "header": {"title": clip(&literal(&title(d, l)), 200)}, "sections": sections}}]})
+    let card = |sections: &[Value]| {
+        json!({"cardsV2": [{"cardId": "veille-digest", "card": {
+            "header": {"title": clip(&literal(&title(d, l)), 200)}, "sections": sections}}]})
+    };
+    // Over the message size limit: the last brands give way to a note.
+    let mut p = card(&sections);
+    let total = sections.len();
+    while googlechat::check(&p).is_err() && sections.len() > 1 {
+        sections.pop();
+        let mut with_note = sections.clone();
+        with_note.push(json!({"widgets": [{"textParagraph": {
+            "text": googlechat::escape(&more_brands(total - sections.len(), &d.name, l))}}]}));
+        p = card(&with_note);
+    }
+    p
+}
+
+/// A mention's URL as the target of a Markdown or mrkdwn link: the characters that
+/// would end or break the link are percent-encoded (the URL means the same).
+fn link_url(u: &str) -> String {
+    let mut out = String::with_capacity(u.len());
+    for c in u.chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '|' | '[' | ']' | '"' | '`' => {
+                out.push_str(&format!("%{:02X}", c as u32))
+            }
+            c if c.is_control() || crate::notify::chat::is_bidi_control(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// "3 more brands: veille digest --now NAME --dry-run" — what a cut message points to.
+fn more_brands(n: usize, digest: &str, l: Locale) -> String {
+    match l {
+        Locale::Fr => {
+            format!("… et {n} marque(s) de plus : veille digest --now {digest} --dry-run")
+        }
+        Locale::En => format!("… and {n} more brand(s): veille digest --now {digest} --dry-run"),
+    }
 }
 
 pub fn telegram_payload(d: &DigestData, l: Locale, chat_id: &str) -> Value {
@@ -398,7 +443,11 @@ pub fn telegram_payload(d: &DigestData, l: Locale, chat_id: &str) -> Value {
 }
 
 pub fn ntfy_payload(d: &DigestData, l: Locale, topic: &str) -> Value {
-    let mut message = text(d, l);
+    // Plain text there (no markup, no mass pings): only the bidi controls go.
+    let mut message: String = text(d, l)
+        .chars()
+        .filter(|c| !crate::notify::chat::is_bidi_control(*c))
+        .collect();
     while message.len() > crate::notify::chat::ntfy::MAX_MESSAGE_BYTES - 3 {
         message.pop();
     }

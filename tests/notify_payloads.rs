@@ -192,6 +192,37 @@ fn webhook_body_and_schema() {
             "{key} missing"
         );
     }
+    // Digests go through the same webhook: their body is in the schema too.
+    let d = serde_json::to_value(hostile_digest(1, 3, 40)).unwrap();
+    let dschema = &schema["properties"]["digest"];
+    let covers = |schema: &serde_json::Value, value: &serde_json::Value, what: &str| {
+        for key in value.as_object().unwrap().keys() {
+            assert!(
+                schema["properties"].get(key).is_some(),
+                "{what}.{key} is not in the schema"
+            );
+        }
+        for key in schema["required"].as_array().unwrap() {
+            assert!(
+                value.get(key.as_str().unwrap()).is_some(),
+                "{what}.{key} missing"
+            );
+        }
+    };
+    covers(dschema, &d, "digest");
+    let bschema = &dschema["properties"]["brands"]["items"];
+    covers(bschema, &d["brands"][0], "digest.brands[]");
+    for (list, what) in [
+        ("top", "top[]"),
+        ("share_of_voice", "share_of_voice[]"),
+        ("incidents", "incidents[]"),
+    ] {
+        covers(
+            &bschema["properties"][list]["items"],
+            &d["brands"][0][list][0],
+            what,
+        );
+    }
 }
 
 #[test]

@@ -45,6 +45,8 @@ pub struct AlertLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
     pub notifier: String,
+    /// The rule of the alert (what was delivered, per rule).
+    pub rule: String,
     /// delivered, retry, failed
     pub outcome: String,
 }

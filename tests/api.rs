@@ -261,7 +261,7 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         "veille_index_duration_seconds_count",
         "veille_match_duration_seconds_count",
         "veille_alerts_total{rule=\"crisis\",status=\"new\",state=\"pending\"}",
-        "veille_delivery_attempts_total{notifier=\"hook\",outcome=\"delivered\"}",
+        "veille_delivery_attempts_total{notifier=\"hook\",rule=\"crisis\",outcome=\"delivered\"}",
         "veille_outbox_pending 0",
         "veille_outbox_oldest_age_seconds 0",
         "veille_sources_unhealthy 0",

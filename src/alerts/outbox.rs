@@ -140,6 +140,7 @@ impl Outbox {
             .deliveries
             .get_or_create(&crate::metrics::DeliveryLabels {
                 notifier: notifier.name.clone(),
+                rule: d.alert.rule.clone(),
                 outcome: outcome.into(),
             })
             .inc();

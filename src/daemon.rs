@@ -258,6 +258,8 @@ pub async fn run(
         })
         .collect();
     let mut reload = opts.reload;
+    // When SIGTERM came: every stage of the shutdown shares `drain_timeout` from there.
+    let mut stopping_since: Option<tokio::time::Instant> = None;
     // Index, state, listeners and workers are up.
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -304,6 +306,7 @@ pub async fn run(
                     break None;
                 }
                 _ = until_true(&mut shutdown) => {
+                    stopping_since = Some(tokio::time::Instant::now());
                     let _ = gen_stop_tx.send(true);
                     let _ = (&mut generation).await;
                     break None;
@@ -424,22 +427,38 @@ pub async fn run(
     drop(websub);
     drop(after_poll);
     drop(tx);
+    // What is left of the shutdown's time (all of it outside a shutdown, e.g. `Once`).
+    let left = || match stopping_since {
+        Some(t) => opts.drain_timeout.saturating_sub(t.elapsed()),
+        None => opts.drain_timeout,
+    };
     let _ = api_stop_tx.send(true);
-    if let Some(t) = api_task {
-        let _ = t.await;
+    if let Some(mut t) = api_task
+        && tokio::time::timeout(left(), &mut t).await.is_err()
+    {
+        t.abort(); // open connections (a slow client) do not hold the shutdown
     }
 
-    // Every sender is gone: the ingest thread finishes what is queued.
-    tokio::task::spawn_blocking(move || ingest_thread.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
-    info!("ingest drained");
+    // Every sender is gone: the ingest thread finishes what is queued and commits.
+    let join = tokio::task::spawn_blocking(move || ingest_thread.join());
+    match tokio::time::timeout(left().max(StdDuration::from_secs(1)), join).await {
+        Ok(joined) => {
+            joined?.map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
+            info!("ingest drained");
+        }
+        // Nothing is lost: a source's state only moves once its items are committed,
+        // so what was not is fetched again at the next start.
+        Err(_) => warn!(
+            "ingest still busy at the shutdown limit; uncommitted items are fetched again at next start"
+        ),
+    }
 
     if let Some(o) = outbox {
         if opts.mode == Mode::Once {
             wait_for_outbox(&state, opts.outbox_timeout, &mut shutdown).await;
         }
-        o.stop(opts.drain_timeout).await;
+        // An attempt cut short stays pending and is made again at the next start.
+        o.stop(left().max(StdDuration::from_millis(500))).await;
     }
     info!("veille stopped");
     let r = report.lock().unwrap().clone();

@@ -479,6 +479,62 @@ async fn sigterm_stops_cleanly_and_secrets_stay_out_of_logs() {
     );
 }
 
+/// A delivery hanging on a slow chat server does not hold SIGTERM past
+/// `shutdown_timeout`: the daemon stops in time, the index is committed, and the alert
+/// stays pending for the next start (nothing lost, nothing half-written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_is_bounded_even_with_a_hanging_delivery() {
+    let feeds = FeedServer::start().await;
+    let mut hang = Route::ok("text/plain", "ok");
+    hang.delay = Some(Duration::from_secs(120));
+    feeds.set("/hook", hang);
+    let s = crash_setup(&feeds, &feeds.url("/hook")).await;
+    let cfg = std::fs::read_to_string(s.config_path()).unwrap().replacen(
+        "listen = \"\"",
+        "listen = \"\"\nshutdown_timeout = \"2s\"",
+        1,
+    );
+    s.write(&cfg);
+    let db = s.path().join("data/state.sqlite");
+    let child = veille()
+        .args(["run", "--config", s.config_path().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let feeds_ref = &feeds;
+    tokio::task::block_in_place(|| {
+        wait_until("the delivery in flight", Duration::from_secs(20), || {
+            !feeds_ref.requests("/hook").is_empty()
+        })
+    });
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let logs = text(&out.stderr);
+    assert!(out.status.success(), "{logs}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped after {took:?}:\n{logs}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
+        ),
+        1,
+        "the alert waits for the next start"
+    );
+    assert!(logs.contains("veille stopped"), "{logs}");
+}
+
 /// Reads a child's stderr into a shared string as it comes.
 fn collect(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<String>> {
     use std::io::BufRead;

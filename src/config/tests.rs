@@ -173,6 +173,28 @@ fn query_errors_point_inside_the_string() {
 }
 
 #[test]
+fn query_error_columns_count_escapes_in_the_file() {
+    let d = Dir::new();
+    // The value is `"acme corp" AND (`: its end (column 17 of the query) is at the closing
+    // quote in the file, 2 escapes later: column 9 + 17 + 2 + 1.
+    let text = GOOD.replace("query = \"globex\"", r#"query = "\"acme corp\" AND (""#);
+    let m = messages(&d.load(&text).unwrap_err());
+    let line = text.lines().position(|l| l.contains(r#"\"acme corp"#)).unwrap() + 1;
+    assert!(
+        m[0].starts_with(&format!("{line}:29:invalid query")),
+        "{m:?}"
+    );
+    // \u escapes too: `Dorée ET` (8 characters, 13 in the file) ends at column 9 + 13 + 1.
+    let text = GOOD.replace("query = \"globex\"", r#"query = "Dor\u00e9e ET""#);
+    let m = messages(&d.load(&text).unwrap_err());
+    let line = text.lines().position(|l| l.contains("u00e9")).unwrap() + 1;
+    assert!(
+        m[0].starts_with(&format!("{line}:23:invalid query")),
+        "{m:?}"
+    );
+}
+
+#[test]
 fn rules_referencing_missing_things_are_errors() {
     let d = Dir::new();
     let p = d.rule_file(

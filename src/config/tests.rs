@@ -179,7 +179,11 @@ fn query_error_columns_count_escapes_in_the_file() {
     // quote in the file, 2 escapes later: column 9 + 17 + 2 + 1.
     let text = GOOD.replace("query = \"globex\"", r#"query = "\"acme corp\" AND (""#);
     let m = messages(&d.load(&text).unwrap_err());
-    let line = text.lines().position(|l| l.contains(r#"\"acme corp"#)).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains(r#"\"acme corp"#))
+        .unwrap()
+        + 1;
     assert!(
         m[0].starts_with(&format!("{line}:29:invalid query")),
         "{m:?}"

@@ -187,6 +187,8 @@ async fn digest_now_sends_by_mail_chat_and_webhook() {
         4
     );
     assert!(b["negative"].as_u64().unwrap() >= 2, "{b}");
+    let stories = b["stories"].as_u64().unwrap();
+    assert!((1..=4).contains(&stories), "{b}");
     assert_eq!(b["share_of_voice"][1]["brand"], "Globex");
     assert_eq!(b["top"].as_array().unwrap().len(), 3, "top = 3");
     assert_eq!(

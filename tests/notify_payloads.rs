@@ -368,6 +368,7 @@ fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::digest::da
                 id: format!("b{i}"),
                 name: format!("{HOSTILE_TITLE} {i}"),
                 count: 40,
+                stories: 25,
                 previous: 10,
                 change: Some(300.0),
                 negative: 20,

@@ -834,3 +834,69 @@ notify = ["hook"]
         assert_eq!(replayed, want, "rule {}", rule.id);
     }
 }
+
+/// `count = "stories"`: forty copies of one wire story are one story, not forty
+/// mentions — a volume rule on stories ignores syndication.
+#[test]
+fn threshold_can_count_stories_instead_of_copies() {
+    let s = setup(
+        r#"[[rule]]
+id = "copies"
+brand = "acme"
+kind = "threshold"
+window = "1h"
+min_count = 3
+notify = ["hook"]
+
+[[rule]]
+id = "stories"
+brand = "acme"
+kind = "threshold"
+window = "1h"
+min_count = 3
+count = "stories"
+notify = ["hook"]
+"#,
+    );
+    let clock = ManualClock::new(t0());
+    let mut h = Harness::new(&s, clock.clone());
+    let wire = "Le fabricant Acme a annoncé mardi le rappel de vingt mille bouilloires connectées \
+        vendues en France et en Belgique depuis le mois de septembre, après plusieurs cas de \
+        surchauffe signalés par des clients. Les propriétaires sont invités à cesser \
+        immédiatement d'utiliser l'appareil et à contacter le service après-vente, qui \
+        procédera à un échange gratuit ou à un remboursement intégral sur présentation du \
+        ticket de caisse, a précisé l'entreprise dans un communiqué.";
+    let copy = |i: usize, site: &str| {
+        let mut m = veille::testutil::mention(
+            &format!("Acme rappelle ses bouilloires ({site})"),
+            &format!("{wire} Lire aussi sur {site}."),
+        );
+        m.id = format!("copy-{i}");
+        m.url = format!("https://{site}/acme-rappel");
+        m.site = site.into();
+        m.published_at = t0();
+        m
+    };
+    let fired = h.feed_mentions(vec![
+        copy(1, "quotidien.example"),
+        copy(2, "regional.example"),
+        copy(3, "portail.example"),
+        copy(4, "agregateur.example"),
+    ]);
+    assert_eq!(fired, ["copies"], "four copies: 4 mentions, 1 story");
+    assert!(
+        h.last().summary.contains("4 mentions"),
+        "{}",
+        h.last().summary
+    );
+    let fired = h.feed(&[
+        "Acme ouvre un magasin à Lyon avec un atelier de réparation",
+        "Acme augmente ses prix de dix pour cent sur toute la gamme",
+    ]);
+    assert_eq!(fired, ["stories"], "now three distinct stories");
+    assert!(
+        h.last().summary.contains("3 stories"),
+        "{}",
+        h.last().summary
+    );
+}

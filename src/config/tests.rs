@@ -270,9 +270,22 @@ id = "n"
 brand = "acme"
 kind = "new_source"
 first_time_author = true
+
+[[rule]]
+id = "c"
+brand = "acme"
+kind = "threshold"
+window = "1h"
+min_count = 5
+count = "copies"
 "#,
     );
     let m = messages(&d.load(GOOD).unwrap_err());
+    assert!(
+        m.iter()
+            .any(|x| x.contains("unknown count `copies`: expected \"mentions\" or \"stories\"")),
+        "{m:?}"
+    );
     for (key, kind) in [
         ("group_by", "threshold"),
         ("reach_at_least", "threshold"),

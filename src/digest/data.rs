@@ -55,6 +55,8 @@ pub struct BrandDigest {
     pub id: String,
     pub name: String,
     pub count: u64,
+    /// Distinct stories among them (syndicated copies of one article count once).
+    pub stories: u64,
     pub previous: u64,
     /// Change against the previous period, in percent (None when it had none).
     pub change: Option<f64>,
@@ -149,6 +151,12 @@ pub fn compute(
             ..Default::default()
         })?;
         let total = count(index, &b.id, start, end)?;
+        let stories = index.count_stories(&SearchRequest {
+            brand: Some(b.id.clone()),
+            since: Some(start),
+            until: Some(end),
+            ..Default::default()
+        })? as u64;
         let previous = count(index, &b.id, prev_start, start)?;
         let (mut neg, mut neu, mut pos) = (0, 0, 0);
         let mut sites: HashMap<String, u64> = HashMap::new();
@@ -216,6 +224,7 @@ pub fn compute(
             id: b.id.clone(),
             name: b.name.clone(),
             count: total,
+            stories,
             previous,
             change: (previous > 0)
                 .then(|| (total as f64 - previous as f64) * 100.0 / previous as f64),

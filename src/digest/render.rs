@@ -20,6 +20,7 @@ pub enum Line {
 struct Words {
     digest: &'static str,
     mentions: &'static str,
+    stories: &'static str,
     vs_previous: &'static str,
     no_previous: &'static str,
     sentiment: &'static str,
@@ -39,6 +40,7 @@ struct Words {
 const EN: Words = Words {
     digest: "Digest",
     mentions: "mentions",
+    stories: "stories",
     vs_previous: "vs the previous period",
     no_previous: "none the period before",
     sentiment: "Sentiment",
@@ -58,6 +60,7 @@ const EN: Words = Words {
 const FR: Words = Words {
     digest: "Synthèse",
     mentions: "mentions",
+    stories: "sujets",
     vs_previous: "par rapport à la période précédente",
     no_previous: "aucune la période précédente",
     sentiment: "Tonalité",
@@ -129,7 +132,16 @@ pub fn brand_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
         ),
         None => w.no_previous.to_string(),
     };
-    out.push(Line::Text(format!("{} {} ({change})", b.count, w.mentions)));
+    // Stories only when syndication makes them differ from mentions.
+    let stories = if b.stories > 0 && b.stories < b.count {
+        format!(", {} {}", b.stories, w.stories)
+    } else {
+        String::new()
+    };
+    out.push(Line::Text(format!(
+        "{} {}{stories} ({change})",
+        b.count, w.mentions
+    )));
     let n = (b.negative + b.neutral + b.positive).max(1) as f64;
     let colon = colon(l);
     out.push(Line::Text(format!(

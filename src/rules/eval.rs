@@ -139,7 +139,20 @@ impl Evaluator {
             return Ok(None);
         };
         let req = Self::window_request(rule, now, window.chrono());
-        let count = index.count(&req)? as u64;
+        // Mentions, or stories (copies of one wire story count once).
+        let counted = |r: &SearchRequest| -> anyhow::Result<u64> {
+            Ok(if rule.count_stories {
+                index.count_stories(r)?
+            } else {
+                index.count(r)?
+            } as u64)
+        };
+        let what = if rule.count_stories {
+            "stories"
+        } else {
+            "mentions"
+        };
+        let count = counted(&req)?;
         let stats = |expected, share, threshold: f64| {
             Some(Stats {
                 count,
@@ -152,7 +165,7 @@ impl Evaluator {
         let (holds, summary, stats) = match &rule.kind {
             RuleKind::Threshold { min_count, .. } => (
                 count >= *min_count as u64,
-                format!("{count} mentions of {name} in the last {window} (threshold {min_count})"),
+                format!("{count} {what} of {name} in the last {window} (threshold {min_count})"),
                 stats(None, None, *min_count as f64),
             ),
             RuleKind::Spike {
@@ -168,7 +181,7 @@ impl Evaluator {
                     until: Some(now - window.chrono()),
                     ..req.clone()
                 };
-                let base = index.count(&base_req)? as f64;
+                let base = counted(&base_req)? as f64;
                 let expected = base * window.as_secs() as f64 / baseline.as_secs().max(1) as f64;
                 let holds = base >= *min_baseline as f64
                     && count >= *min_count as u64
@@ -181,7 +194,7 @@ impl Evaluator {
                 (
                     holds,
                     format!(
-                        "spike: {count} mentions of {name} in the last {window}, {times} the usual {expected:.1}"
+                        "spike: {count} {what} of {name} in the last {window}, {times} the usual {expected:.1}"
                     ),
                     stats(Some(expected), None, *min_count as f64),
                 )

@@ -127,6 +127,10 @@ pub struct RuleConfig {
     /// flatline: watch one source instead of the whole brand.
     #[serde(default)]
     pub source: Option<String>,
+    /// threshold, spike: count "mentions" (default) or "stories" (syndicated copies of
+    /// one article count once).
+    #[serde(default)]
+    pub count: Option<Spanned<String>>,
     #[serde(default)]
     pub severity: Severity,
     /// Notifier names. Without them, the `[[route]]` entries of the config decide.
@@ -276,6 +280,8 @@ pub struct Rule {
     pub resolve_after: Duration,
     pub notify_resolved: bool,
     pub group_by: GroupBy,
+    /// threshold, spike: count distinct stories rather than mentions.
+    pub count_stories: bool,
     pub description: Option<String>,
     pub file: PathBuf,
     pub tests: Vec<RuleTestConfig>,
@@ -326,7 +332,8 @@ pub fn parse_file(file: &mut SourceFile<'_>) -> Vec<PendingRule> {
 fn check_unused(file: &mut SourceFile<'_>, c: &RuleConfig, kind: &str, allowed: &[&str]) -> bool {
     // Keys without a span of their own are reported at the rule's id.
     let at_id = |set: bool| set.then(|| c.id.span());
-    let present: [(&str, Option<std::ops::Range<usize>>); 13] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 14] = [
+        ("count", c.count.as_ref().map(|w| w.span())),
         ("reach_at_least", at_id(c.reach_at_least.is_some())),
         ("first_time_author", at_id(c.first_time_author)),
         ("first_time_site", at_id(c.first_time_site)),
@@ -398,7 +405,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
         )
         .then_some(RuleKind::Match)?,
         RuleKindName::Threshold => {
-            check_unused(file, &c, "threshold", &["window", "min_count"]).then_some(())?;
+            check_unused(file, &c, "threshold", &["window", "min_count", "count"]).then_some(())?;
             RuleKind::Threshold {
                 window: need(file, &c.window, "window", "threshold", "\"1h\"", &span)?,
                 min_count: need(file, &c.min_count, "min_count", "threshold", "20", &span)?,
@@ -409,7 +416,14 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 file,
                 &c,
                 "spike",
-                &["window", "min_count", "baseline", "ratio", "min_baseline"],
+                &[
+                    "window",
+                    "min_count",
+                    "baseline",
+                    "ratio",
+                    "min_baseline",
+                    "count",
+                ],
             )
             .then_some(())?;
             let ratio = need(file, &c.ratio, "ratio", "spike", "3.0", &span)?;
@@ -533,6 +547,17 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
     let resolve_after = c
         .resolve_after
         .unwrap_or(window.unwrap_or(Duration::from_secs(3600)));
+    let count_stories = match c.count.as_ref().map(|c| (c.span(), c.get_ref().as_str())) {
+        None | Some((_, "mentions")) => false,
+        Some((_, "stories")) => true,
+        Some((span, other)) => {
+            file.error(
+                span,
+                format!("unknown count `{other}`: expected \"mentions\" or \"stories\""),
+            );
+            return None;
+        }
+    };
     Some(PendingRule {
         rule: Rule {
             id: c.id.get_ref().clone(),
@@ -557,6 +582,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
             resolve_after,
             notify_resolved: c.notify_resolved,
             group_by: c.group_by,
+            count_stories,
             description: c.description.clone(),
             file: file.path.to_path_buf(),
             tests: c.test.clone(),

@@ -356,6 +356,26 @@ impl MentionIndex {
         }
     }
 
+    /// Number of distinct stories among the mentions `req` selects (syndicated copies of
+    /// one article count once; a mention without a story is its own).
+    pub fn count_stories(&self, req: &SearchRequest) -> anyhow::Result<usize> {
+        let searcher = self.reader.searcher();
+        let q = self.filters(req);
+        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+        let mut stories = std::collections::HashSet::new();
+        for addr in docs {
+            let m = self.load(&searcher, addr)?;
+            if let Some(query) = &req.query
+                && !query.is_exact_in_index()
+                && !Document::of_mention(&m).is_match(query)
+            {
+                continue;
+            }
+            stories.insert(m.story.unwrap_or(m.id));
+        }
+        Ok(stories.len())
+    }
+
     /// Total number of mentions.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()

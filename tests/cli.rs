@@ -172,6 +172,60 @@ fn demo_runs_offline_and_delivers() {
     let line = text(&out.stdout);
     let m: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert!(m["title"].as_str().unwrap().contains("Globex"));
+    // Filters: sentiment, language and a time window (dates or durations).
+    let json_lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["search", "--config", config.to_str().unwrap(), "--json"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = json_lines(&["--limit", "100", "acme"]);
+    let neg_fr = json_lines(&[
+        "--limit",
+        "100",
+        "--sentiment",
+        "negative",
+        "--lang",
+        "fr",
+        "acme",
+    ]);
+    assert!(
+        !neg_fr.is_empty() && neg_fr.len() < all.len(),
+        "{} of {}",
+        neg_fr.len(),
+        all.len()
+    );
+    for m in &neg_fr {
+        assert_eq!(m["sentiment"]["label"], "negative", "{m}");
+        assert_eq!(m["language"], "fr", "{m}");
+    }
+    assert_eq!(
+        json_lines(&[
+            "--limit",
+            "100",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "now",
+            "acme"
+        ])
+        .len(),
+        all.len()
+    );
+    assert!(json_lines(&["--limit", "100", "--until", "2000-01-01", "acme"]).is_empty());
+    let out = run(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--sentiment",
+        "grumpy",
+        "acme",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
     // A query that does not parse points at the column.
     let out = run(&[
         "search",

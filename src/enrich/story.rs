@@ -20,6 +20,8 @@ const MIN_WORDS: usize = 12;
 /// Entries remembered per band key: a story copied a thousand times must not make every
 /// new copy compare against all of them; its latest copies are enough.
 const BUCKET: usize = 8;
+/// Similarity from which a candidate is taken as the story without looking further.
+const NEAR_COPY: f32 = 0.9;
 
 type Signature = [u64; BINS];
 
@@ -127,7 +129,7 @@ impl Stories {
         let keys = band_keys(&sig);
         let mut best: Option<(f32, &str)> = None;
         let mut checked: Vec<u64> = Vec::new();
-        for k in &keys {
+        'scan: for k in &keys {
             for &seq in self.bands.get(k).map(|v| v.as_slice()).unwrap_or(&[]) {
                 if seq < self.first || checked.contains(&seq) {
                     continue;
@@ -137,6 +139,11 @@ impl Stories {
                 let s = similarity(&sig, other);
                 if s >= self.threshold && best.is_none_or(|(b, _)| s > b) {
                     best = Some((s, story));
+                    // A near-copy: no other candidate would be a better story (and a
+                    // wire story's hundred copies need not all be compared).
+                    if s >= NEAR_COPY {
+                        break 'scan;
+                    }
                 }
             }
         }

@@ -452,12 +452,36 @@ static MODEL: std::sync::LazyLock<super::model::Model> = std::sync::LazyLock::ne
 /// enough (a false crisis alert costs trust).
 pub fn analyze(text_in: &str, lang: Option<&str>) -> Sentiment {
     let p = parts(text_in, lang);
-    let pr = MODEL.probabilities(&p, lang);
+    let Sentiment { score, label } = model_only(&p, lang);
+    // Negative only when the lexicons lean negative too. The model learnt from written
+    // examples; on 4,200 real tweets rated by people it called too much negative
+    // (precision 0.59). With this gate, chosen on half of those tweets: 0.81 on the
+    // other half, 0.87–0.90 on the held-out brand mentions — a false crisis alert
+    // costs the user's trust more than a missed one (`cargo bench --bench sentiment`).
+    if label == Label::Negative && p.compound > NEGATIVE_GATE {
+        return Sentiment {
+            score: score.max(NEGATIVE + 0.05),
+            label: Label::Neutral,
+        };
+    }
+    Sentiment { score, label }
+}
+
+/// The model alone, without the lexicon gate (for the evaluation).
+pub fn analyze_model(text_in: &str, lang: Option<&str>) -> Sentiment {
+    model_only(&parts(text_in, lang), lang)
+}
+
+fn model_only(p: &Parts, lang: Option<&str>) -> Sentiment {
+    let pr = MODEL.probabilities(p, lang);
     Sentiment {
         score: (pr[2] - pr[0]).clamp(-1.0, 1.0),
         label: MODEL.decide(pr),
     }
 }
+
+/// The lexicon score under which the model's "negative" stands (see [`analyze`]).
+pub const NEGATIVE_GATE: f32 = -0.05;
 
 /// Lexicons and rules only (the VADER-style compound score and fixed thresholds), for
 /// comparison in the evaluation.

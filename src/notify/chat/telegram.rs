@@ -188,8 +188,14 @@ pub fn check(p: &Value) -> Result<(), String> {
 }
 
 impl Telegram {
+    /// Telegram's limits: about one message a second in a private chat, 20 a minute in a
+    /// group or channel (ids starting with `-`, or `@channelname`).
     pub fn min_interval(&self) -> StdDuration {
-        StdDuration::from_millis(1100)
+        if self.chat_id.starts_with(['-', '@']) {
+            StdDuration::from_millis(3100)
+        } else {
+            StdDuration::from_millis(1100)
+        }
     }
 
     pub async fn send(

@@ -58,6 +58,14 @@ async fn googlenews_query_edition_and_publisher() {
         "only the publisher suffix is removed"
     );
     assert_eq!(a.author.as_deref(), Some("Le Quotidien"));
+    // The description is HTML escaped inside XML, with &nbsp; and a <font> tag: decoded
+    // exactly once, into plain text with no markup nor entity left.
+    assert!(
+        !a.text.contains('<') && !a.text.contains("&nbsp;") && !a.text.contains("&amp;"),
+        "{:?}",
+        a.text
+    );
+    assert!(a.text.contains("le match des bouilloires"), "{:?}", a.text);
     assert_eq!(a.source_kind, "googlenews");
     assert_eq!(a.language.as_deref(), Some("fr"));
     let b = m.iter().find(|m| m.title.contains("Rappel")).unwrap();
@@ -572,6 +580,40 @@ async fn sources_test_reports_selectors_that_matched_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(s.contains("post selector matched nothing"), "{s}");
+
+    // With the real theme: what each post yields — date, title, author, link, first words.
+    srv.set_when(
+        "/viewtopic.php",
+        &[("t", "10")],
+        html(fixture("phpbb_topic_10.html")),
+    );
+    let config = setup.config_path();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_veille"))
+            .args([
+                "sources",
+                "test",
+                "--config",
+                config.to_str().unwrap(),
+                "gourmand",
+            ])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "2026-03-08 17:05  Bouilloire Acme : SAV injoignable",
+        "by margaux_l",
+        "viewtopic.php?p=101#p101",
+        "Ma bouilloire Acme ne chauffe plus",
+        "acme",
+    ] {
+        assert!(s.contains(expected), "missing {expected:?} in\n{s}");
+    }
+    assert!(!s.contains("sid="), "{s}");
     // Nothing was stored.
     assert!(
         !setup.path().join("data/state.sqlite").exists()

@@ -620,3 +620,36 @@ async fn sources_test_reports_selectors_that_matched_nothing() {
             || source_row(&setup, "gourmand").last_success.is_none()
     );
 }
+
+/// Discourse search: posts joined with their topics (title, slug), the blurb's highlight
+/// markup and entities turned into plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discourse_search_joins_posts_and_topics() {
+    let srv = FeedServer::start().await;
+    srv.json(
+        "/search.json",
+        json!({
+            "posts": [{"id": 901, "name": "Léa", "username": "lea_r", "created_at": iso(20),
+                "like_count": 3, "blurb": "mon <span class=\"search-highlight\">Acme</span> refuse le remboursement, c&#39;est honteux",
+                "post_number": 4, "topic_id": 77}],
+            "topics": [{"id": 77, "title": "SAV Acme : retours d'expérience", "fancy_title": "SAV Acme : retours d&rsquo;expérience",
+                "slug": "sav-acme-retours", "posts_count": 12}],
+            "grouped_search_result": {"more_posts": null, "term": "acme"}
+        }),
+    );
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"disc\"\nkind = \"discourse\"\nbase_url = \"{}\"\nlatest = false\nquery = \"acme\"",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 1), "{r:?}");
+    let m = &indexed(&setup)[0];
+    assert_eq!(m.title, "SAV Acme : retours d'expérience");
+    assert_eq!(m.text, "mon Acme refuse le remboursement, c'est honteux");
+    assert_eq!(m.url, format!("{}t/sav-acme-retours/77/4", srv.url("/")));
+    assert_eq!(m.author.as_deref(), Some("lea_r"));
+    // Polled again: the same post is not indexed twice.
+    let r = run_once(setup.load()).await;
+    assert_eq!(r.new_mentions, 0);
+}

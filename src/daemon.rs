@@ -537,15 +537,18 @@ impl RunningOutbox {
     /// between awaits, so an abort leaves a delivery pending, to be retried.
     async fn stop(self, limit: StdDuration) {
         let _ = self.stop.send(true);
+        // One deadline for both.
+        let deadline = tokio::time::Instant::now() + limit;
         if let Some(mut d) = self.digests {
             // A digest being sent may finish within the limit.
-            if tokio::time::timeout(limit, &mut d).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut d).await.is_err() {
                 d.abort();
+                let _ = d.await;
                 info!("digest delivery still in flight; it will be retried");
             }
         }
         let mut task = self.task;
-        if tokio::time::timeout(limit, &mut task).await.is_err() {
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
             task.abort();
             let _ = task.await;
             info!("delivery still in flight; it will be retried");

@@ -400,6 +400,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 veille::daemon::run(c, opts, shutdown).await
             })?;
+            // The daemon kept its shutdown budget; a blocking task still busy past it (an
+            // ingest commit cut short) must not hold the exit: what it had not committed
+            // is fetched again at the next start.
+            rt.shutdown_timeout(std::time::Duration::from_millis(500));
             Ok(ExitCode::SUCCESS)
         }
         Command::Search {

@@ -370,8 +370,9 @@ async fn hackernews_burst_beyond_the_page_limit_resumes_next_poll() {
     let srv = FeedServer::start().await;
     let p = "/api/v1/search_by_date";
     // Seven pages of one hit each, newest first.
+    let newest = epoch(5);
     for page in 0..7u64 {
-        let t = epoch(5 + page as i64);
+        let t = newest - 60 * page as i64;
         srv.json_when(p, &[("page", &page.to_string())], json!({"hits": [hit(100 + page, Some(&format!("Globex story {page}")), None, t)], "nbHits": 7, "page": page, "nbPages": 7, "hitsPerPage": 1}));
     }
     let setup = Setup::new();
@@ -406,7 +407,7 @@ async fn hackernews_burst_beyond_the_page_limit_resumes_next_poll() {
     assert_eq!(last["page"], "0");
     assert_eq!(
         last["numericFilters"],
-        format!("created_at_i>={}", epoch(5) - 600)
+        format!("created_at_i>={}", newest - 600)
     );
 }
 

@@ -198,9 +198,15 @@ impl Scheduler {
             let saved = self.first_due.get(i).copied().flatten();
             let delay = match mode {
                 Mode::Once => StdDuration::ZERO,
-                // The saved next poll holds a backoff or a server's Retry-After too: keep
-                // it over a restart or reload (a 429's hour is not forgotten).
-                Mode::Forever if saved.is_some() => saved.unwrap_or_default().min(MAX_DELAY),
+                // After errors the saved next poll is a backoff or a server's Retry-After:
+                // kept over a restart or reload (a 429's hour is not forgotten). Otherwise
+                // at most the interval, so a shorter `every` applies at once.
+                Mode::Forever if saved.is_some() => {
+                    let failing = self.failures.get(i).copied().unwrap_or(0) > 0;
+                    saved
+                        .unwrap_or_default()
+                        .min(if failing { MAX_DELAY } else { s.every.std() })
+                }
                 Mode::Forever => s
                     .every
                     .std()

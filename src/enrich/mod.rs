@@ -113,7 +113,8 @@ impl Enricher {
         let weight = lookup(&self.site_weight, &m.site)
             .copied()
             .filter(|w| w.is_finite() && *w >= 0.0)
-            .unwrap_or(1.0);
+            .unwrap_or(1.0)
+            .min(1000.0);
         match (site.max(m.reach), engaged) {
             (None, 0) => None,
             (base, engaged) => Some(((base.unwrap_or(0) + engaged) as f64 * weight).round() as u64),

@@ -458,7 +458,12 @@ pub fn analyze(text_in: &str, lang: Option<&str>) -> Sentiment {
     // (precision 0.59). With this gate, chosen on half of those tweets: 0.81 on the
     // other half, 0.87–0.90 on the held-out brand mentions — a false crisis alert
     // costs the user's trust more than a missed one (`cargo bench --bench sentiment`).
-    if label == Label::Negative && p.compound > NEGATIVE_GATE {
+    // (Only where the lexicons know the language: elsewhere their score says little.)
+    let known = matches!(
+        lang.map(crate::matching::primary_language).as_deref(),
+        Some("fr" | "en")
+    );
+    if known && label == Label::Negative && p.compound > NEGATIVE_GATE {
         return Sentiment {
             score: score.max(NEGATIVE + 0.05),
             label: Label::Neutral,

@@ -218,7 +218,18 @@ pub struct Cursor {
     /// The newest item of that unfinished walk: the watermark once it finishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<i64>,
+    /// Polls the current walk has been going on for.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Polls a walk may take before it is given up: a query that gets more than `MAX_PAGES`
+/// pages of new items every poll would otherwise never let the watermark move.
+const MAX_RESUMES: u32 = 6;
 
 impl Cursor {
     pub fn has_seen(&self, id: &str) -> bool {
@@ -252,17 +263,26 @@ impl Cursor {
 
     /// Ends a walk: finished (`next` is None), the watermark moves to `newest`; cut short,
     /// the next poll resumes at `next`.
-    pub fn end_walk(&mut self, newest: Option<i64>, next: Option<String>) {
+    pub fn end_walk(&mut self, source: &str, newest: Option<i64>, next: Option<String>) {
         match next {
-            Some(token) => {
+            Some(token) if self.resumed < MAX_RESUMES => {
                 self.resume = Some(token);
                 self.pending = newest;
+                self.resumed += 1;
             }
-            None => {
+            cut => {
+                if cut.is_some() {
+                    tracing::warn!(
+                        source,
+                        polls = self.resumed + 1,
+                        "more new items every poll than {MAX_PAGES} pages hold: the rest of this burst is skipped (poll more often, or narrow the query)"
+                    );
+                }
                 if let Some(n) = newest {
                     self.advance(n);
                 }
                 self.pending = None;
+                self.resumed = 0;
             }
         }
     }
@@ -471,6 +491,38 @@ pub fn endpoint(base: &Url, path: &str) -> Url {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_walk_resumes_then_finishes_or_is_given_up() {
+        let mut c = Cursor {
+            watermark: Some(100),
+            ..Default::default()
+        };
+        // Cut short: resumes next poll, the watermark waits.
+        assert_eq!(c.start_walk(), (None, Some(100)));
+        c.end_walk("s", Some(500), Some("5".into()));
+        assert_eq!((c.watermark, c.resume.as_deref()), (Some(100), Some("5")));
+        // Finished: the watermark moves to the newest item of the whole walk.
+        assert_eq!(c.start_walk(), (Some("5".into()), Some(500)));
+        c.end_walk("s", Some(500), None);
+        assert_eq!(
+            (c.watermark, c.resume.as_deref(), c.pending),
+            (Some(500), None, None)
+        );
+        // Cut every poll: given up after MAX_RESUMES polls, so the watermark still moves.
+        for _ in 0..MAX_RESUMES {
+            let (_, newest) = c.start_walk();
+            c.end_walk("s", newest.max(Some(900)), Some("5".into()));
+            assert_eq!(c.watermark, Some(500));
+        }
+        let (_, newest) = c.start_walk();
+        c.end_walk("s", newest, Some("5".into()));
+        assert_eq!(
+            (c.watermark, c.resume.as_deref(), c.resumed),
+            (Some(900), None, 0)
+        );
+    }
+
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

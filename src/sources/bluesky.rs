@@ -330,7 +330,7 @@ impl Bluesky {
             }
         }
         // Pages left (the limit, or a rate limit): the next poll goes on from there.
-        cursor.end_walk(newest, page_cursor);
+        cursor.end_walk(&source.id, newest, page_cursor);
         Ok(())
     }
 

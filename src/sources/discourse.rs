@@ -323,6 +323,7 @@ impl Discourse {
         }
         // Not down to the known posts yet: the next poll goes on below `before`.
         cursor.end_walk(
+            &source.id,
             newest,
             (!done).then(|| before.map(|b| b.to_string())).flatten(),
         );

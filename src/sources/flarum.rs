@@ -183,16 +183,21 @@ impl Flarum {
             // First poll: the discussions of the last day.
             let floor = mark
                 .watermark
-                .or(seen.watermark) // state written by an older veille
+                .or(seen.watermark.take()) // state written by an older veille
                 .map(|s| s - api::OVERLAP_SECS)
                 .unwrap_or(now.timestamp() - 86_400);
+            // Posts are read down to the floor of the oldest poll whose discussions are
+            // not all read yet (a backlog moves the watermark before its last ones).
+            let posts_floor = mark.pending.unwrap_or(floor);
             let mut url = api::endpoint(&self.base, "api/discussions");
             {
                 let mut qp = url.query_pairs_mut();
                 match &q {
+                    // By last post, like the listing: the floor test below relies on it
+                    // (an old discussion with new replies must come before quiet ones).
                     Some(q) => qp
                         .append_pair("filter[q]", q)
-                        .append_pair("sort", "-createdAt"),
+                        .append_pair("sort", "-lastPostedAt"),
                     None => qp.append_pair("sort", "-lastPostedAt"),
                 };
                 qp.append_pair("page[limit]", "50");
@@ -220,12 +225,14 @@ impl Flarum {
             // Oldest first, so that the watermark only moves over what was read: what
             // does not fit in this poll is read by the next one.
             bumped.sort_by_key(|(d, t)| (*t, d.id.clone()));
-            bumped.dedup_by(|a, b| a.0.id == b.0.id);
+            let mut once = std::collections::HashSet::new();
+            bumped.retain(|(d, _)| once.insert(d.id.clone()));
             for (d, last) in bumped.iter().take(MAX_DISCUSSIONS) {
-                self.discussion_posts(source, http, d, floor, &mut seen, now, &mut poll)
+                self.discussion_posts(source, http, d, posts_floor, &mut seen, now, &mut poll)
                     .await?;
                 mark.advance(*last);
             }
+            mark.pending = (bumped.len() > MAX_DISCUSSIONS).then_some(posts_floor);
             cursors.insert(key, mark);
         }
         cursors.insert("posts".into(), seen);

@@ -730,6 +730,7 @@ impl Forum {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| fallback_title.to_string());
         let mut found = 0;
+        let mut with_id = 0;
         let mut new = 0;
         let mut missing: BTreeMap<&str, usize> = BTreeMap::new();
         for el in doc.select(&self.sel.post) {
@@ -738,6 +739,7 @@ impl Forum {
                 *missing.entry("post_id_attr").or_default() += 1;
                 continue;
             };
+            with_id += 1;
             let id = raw_id
                 .strip_prefix(self.sel.id_prefix.as_str())
                 .unwrap_or(&raw_id)
@@ -806,7 +808,7 @@ impl Forum {
             poll.warnings
                 .push(format!("{what} matched nothing in {n} post(s) on {page}"));
         }
-        (found, new)
+        (with_id, new)
     }
 
     /// The page before this one (`rel="prev"`, which phpBB, XenForo and vBulletin all
@@ -833,7 +835,7 @@ impl Forum {
         let mut posts = old.get("posts").cloned().unwrap_or_default();
         let mut poll = Poll::default();
         let mut first = true;
-        let mut due: Vec<Topic> = Vec::new();
+        let mut due: Vec<(Topic, bool)> = Vec::new();
         let mut listed: HashSet<String> = HashSet::new();
         for list in &self.lists {
             let doc = self.page(source, http, list, &mut first, &mut poll).await?;
@@ -857,11 +859,11 @@ impl Forum {
                     },
                 );
                 if changed {
-                    due.push(t);
+                    due.push((t, known.is_some()));
                 }
             }
         }
-        for t in due.into_iter().take(self.max_topics) {
+        for (t, known_topic) in due.into_iter().take(self.max_topics) {
             let mut pages = vec![t.url.clone()];
             if let Some(last) = &t.last_page
                 && *last != t.url
@@ -888,7 +890,9 @@ impl Forum {
                     self.posts(source, &doc, &page, &t.title, now, &mut posts, &mut poll);
                 // Every post of a later page is new: more replies than a page came since
                 // the last poll, so read backwards until a page holds a known post.
-                if page != t.url
+                // (Not for a topic seen for the first time: its old replies are not news.)
+                if known_topic
+                    && page != t.url
                     && found > 0
                     && new == found
                     && visited.len() < api::MAX_PAGES + 1

@@ -207,7 +207,7 @@ impl HackerNews {
             }
             next = Some((page + 1).to_string());
         }
-        cursor.end_walk(newest, next);
+        cursor.end_walk(&source.id, newest, next);
         Ok(())
     }
 }

@@ -301,7 +301,7 @@ impl Lemmy {
             }
             next = Some((page + 1).to_string());
         }
-        cursor.end_walk(newest, next);
+        cursor.end_walk(&source.id, newest, next);
         Ok(())
     }
 }

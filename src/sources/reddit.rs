@@ -403,7 +403,7 @@ impl Reddit {
             }
         }
         // Not down to the known posts yet: the next poll goes on `after` the last one.
-        cursor.end_walk(newest, if done { None } else { after });
+        cursor.end_walk(&source.id, newest, if done { None } else { after });
         Ok(())
     }
 }

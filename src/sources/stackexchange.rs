@@ -256,7 +256,7 @@ impl StackExchange {
                 break;
             }
         }
-        cursor.end_walk(newest, next);
+        cursor.end_walk(&source.id, newest, next);
         Ok(())
     }
 }

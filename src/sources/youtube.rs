@@ -265,7 +265,7 @@ impl YouTube {
             }
         }
         // Pages left: the next poll goes on with the page token.
-        cursor.end_walk(newest, token);
+        cursor.end_walk(&source.id, newest, token);
         Ok(())
     }
 }

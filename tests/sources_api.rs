@@ -313,6 +313,38 @@ async fn reddit_oauth_search_paging_and_subreddit_listing() {
         "stopped at the known post"
     );
     assert_eq!(indexed(&setup).len(), 4);
+
+    // The quota spent (Reddit's float remaining, seconds to the reset; then a 429): the
+    // source waits for the reset instead of calling again.
+    let mut spent = Route::ok("application/json", listing(vec![], None).to_string());
+    spent.headers = vec![
+        ("x-ratelimit-remaining".into(), "0.0".into()),
+        ("x-ratelimit-used".into(), "100".into()),
+        ("x-ratelimit-reset".into(), "412".into()),
+    ];
+    srv.set("/oauth/r/france/new", spent);
+    run_once(setup.load()).await;
+    let due = source_row(&setup, "reddit").next_due.unwrap() - Utc::now();
+    assert!(
+        due > chrono::Duration::seconds(400),
+        "waits for the reset: {due}"
+    );
+    let mut refused = Route::ok(
+        "application/json",
+        r#"{"message": "Too Many Requests", "error": 429}"#,
+    );
+    refused.status = 429;
+    refused.headers = vec![
+        ("x-ratelimit-reset".into(), "300".into()),
+        ("x-ratelimit-remaining".into(), "0".into()),
+    ];
+    srv.set("/oauth/r/france/new", refused);
+    let r = run_once(setup.load()).await;
+    let err = r.per_source["reddit"]
+        .last_error
+        .clone()
+        .unwrap_or_default();
+    assert!(err.contains("rate limited (HTTP 429)"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 //!
 //!     cargo bench --bench sentiment            # evaluate on data/sentiment/*_test.tsv
 //!     cargo bench --bench sentiment -- tune    # search thresholds on the *_dev.tsv sets
+//!     cargo bench --bench sentiment -- gate    # how the lexicon gate was chosen
+//!     cargo bench --bench sentiment -- misses  # dev negatives not called negative
 //!
 //! The test sets are never used to choose anything; `tune` reads only the dev sets.
 
@@ -87,6 +89,19 @@ fn scored(lang: &str, set: &str) -> Vec<(Label, f32)> {
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("sentiment evaluation: run it with `cargo bench --bench sentiment`");
+        return;
+    }
+    if std::env::args().any(|a| a == "misses") {
+        // Dev negatives the shipped analyzer calls something else (for lexicon work).
+        for lang in ["fr", "en"] {
+            for (l, t) in load(&format!("data/sentiment/{lang}_dev.tsv")) {
+                if l == Label::Negative
+                    && sentiment::analyze(&t, Some(lang)).label != Label::Negative
+                {
+                    println!("{lang} {:+.2}  {t}", sentiment::score(&t, Some(lang)));
+                }
+            }
+        }
         return;
     }
     if std::env::args().any(|a| a == "gate") {

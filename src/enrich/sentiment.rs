@@ -218,6 +218,8 @@ struct Word<'a> {
     /// range of the folded word in the arena
     folded: (usize, usize),
     original: &'a str,
+    /// Index of its sentence in the text.
+    sentence: u32,
 }
 
 /// What the lexicons and rules see in a text: the features of the sentiment model.
@@ -261,13 +263,23 @@ pub fn parts(text_in: &str, lang: Option<&str>) -> Parts {
     let lex = lexicons();
     let mut arena = String::with_capacity(text_in.len());
     let mut words: Vec<Word<'_>> = Vec::with_capacity(text_in.len() / 5);
+    let (mut sentence, mut last_end) = (0u32, 0usize);
     text::tokenize(text_in, |t| {
+        // A negation does not reach over a sentence end ("sans clim ni eau. Scandaleux").
+        if text_in
+            .get(last_end..t.start)
+            .is_some_and(|gap| gap.contains(['.', '!', '?', ';', '\n']))
+        {
+            sentence += 1;
+        }
+        last_end = t.end;
         if !t.text.starts_with(['#', '@']) {
             let start = arena.len();
             arena.push_str(t.text);
             words.push(Word {
                 folded: (start, arena.len()),
                 original: &text_in[t.start..t.end],
+                sentence,
             });
         }
     });
@@ -417,7 +429,11 @@ fn is_caps(w: &str) -> bool {
 /// A negation among the three words before, or a French "ne … pas/jamais/plus" around.
 fn negated(words: &[Word<'_>], arena: &str, i: usize) -> bool {
     let f = |w: &Word<'_>| &arena[w.folded.0..w.folded.1];
-    let before = |k: usize| i.checked_sub(k).map(|j| f(&words[j]));
+    let before = |k: usize| {
+        i.checked_sub(k)
+            .filter(|&j| words[j].sentence == words[i].sentence)
+            .map(|j| f(&words[j]))
+    };
     for k in 1..=3 {
         let Some(w) = before(k) else { break };
         if NEGATIONS.contains(&w) {
@@ -431,6 +447,7 @@ fn negated(words: &[Word<'_>], arena: &str, i: usize) -> bool {
             let after = words[i + 1..]
                 .iter()
                 .take(2)
+                .filter(|x| x.sentence == words[i].sentence)
                 .any(|x| AFTER_NE.contains(&f(x)));
             let between = words[i - k + 1..i].iter().any(|x| AFTER_NE.contains(&f(x)));
             if after || between {
@@ -511,6 +528,15 @@ pub fn label(score: f32) -> Label {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negation_stops_at_the_end_of_a_sentence() {
+        // "ni eau" negates nothing in the next sentence.
+        assert!(score("Deux heures sans clim ni eau. Scandaleux !", Some("fr")) < -0.3);
+        assert!(score("No refund. Terrible service.", Some("en")) < -0.3);
+        // Within a sentence it still does.
+        assert!(score("Le service n'est pas terrible", Some("fr")) < 0.0);
+    }
 
     fn l(s: &str, lang: &str) -> Label {
         analyze(s, Some(lang)).label

@@ -1,5 +1,5 @@
 //! The systemd unit: `systemd-analyze verify` passes and the sandboxing rates "OK"
-//! (exposure 2.0 or lower). scripts/test.sh makes sure systemd-analyze is installed.
+//! (exposure 2.0 or lower). scripts/test-deps.sh makes sure systemd-analyze is installed.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +8,7 @@ fn analyze(args: &[&str]) -> (bool, String) {
     let out = Command::new("systemd-analyze")
         .args(args)
         .output()
-        .expect("systemd-analyze is needed (apt-get install systemd; scripts/test.sh does it)");
+        .expect("systemd-analyze is needed (apt-get install systemd; scripts/test-deps.sh does it)");
     (
         out.status.success(),
         format!(

@@ -12,10 +12,6 @@ use mail_parser::MimeHeaders;
 fn veille(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_veille"))
         .args(args)
-        .env(
-            "VEILLE_TEST_PYTHON",
-            std::env::var("VEILLE_TEST_PYTHON").unwrap_or_default(),
-        )
         .output()
         .unwrap()
 }

@@ -1,5 +1,5 @@
 //! Real local servers for integration tests: a feed server, a webhook receiver and an
-//! SMTP server (aiosmtpd, installed by scripts/test.sh).
+//! SMTP server (aiosmtpd, installed by scripts/test-deps.sh).
 
 #![allow(dead_code)]
 
@@ -307,7 +307,7 @@ pub struct SmtpServer {
     child: Child,
 }
 
-/// The Python interpreter that has aiosmtpd (scripts/test.sh makes a venv in .venv).
+/// The Python interpreter that has aiosmtpd (scripts/test-deps.sh makes a venv in .venv).
 fn python() -> PathBuf {
     if let Ok(p) = std::env::var("VEILLE_TEST_PYTHON") {
         return p.into();
@@ -351,7 +351,7 @@ impl SmtpServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("cannot start python for the SMTP server: run ./scripts/test.sh, which installs aiosmtpd");
+            .expect("cannot start python for the SMTP server: run scripts/test-deps.sh, which installs aiosmtpd");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -359,7 +359,7 @@ impl SmtpServer {
         assert_eq!(
             line.trim(),
             "READY",
-            "aiosmtpd did not start (is it installed? run ./scripts/test.sh)"
+            "aiosmtpd did not start (is it installed? run scripts/test-deps.sh)"
         );
         SmtpServer {
             port,

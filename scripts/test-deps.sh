@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what the integration tests need (aiosmtpd, a real SMTP
-# server, in a Python virtualenv under .venv; systemd-analyze) and runs every test.
+# Installs what the integration tests need: aiosmtpd (a real SMTP server) in a Python
+# virtualenv under .venv, where the tests look for it, and systemd-analyze. The README's
+# test command runs it, then `cargo test --all-targets`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,6 @@ if ! .venv/bin/python -c 'import aiosmtpd' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check 'aiosmtpd>=1.4,<2'
 fi
-export VEILLE_TEST_PYTHON="$PWD/.venv/bin/python"
 
 # tests/deploy.rs checks the systemd unit with systemd-analyze.
 if ! command -v systemd-analyze >/dev/null 2>&1; then
@@ -20,6 +20,3 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     fi
 fi
 
-# Incremental artefacts are useless on a one-shot CI checkout and take gigabytes.
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-cargo test --all-targets "$@"

@@ -5,10 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn analyze(args: &[&str]) -> (bool, String) {
-    let out = Command::new("systemd-analyze")
-        .args(args)
-        .output()
-        .expect("systemd-analyze is needed (apt-get install systemd; scripts/test-deps.sh does it)");
+    let out = Command::new("systemd-analyze").args(args).output().expect(
+        "systemd-analyze is needed (apt-get install systemd; scripts/test-deps.sh does it)",
+    );
     (
         out.status.success(),
         format!(

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::data::{BrandDigest, DigestData};
 use crate::mention::Label;
-use crate::notify::chat::{discord, googlechat, literal, mattermost, slack, telegram};
+use crate::notify::chat::{discord, googlechat, link_url, literal, mattermost, slack, telegram};
 use crate::notify::view::{Locale, clip, compact};
 
 /// One piece of a digest, before any format.
@@ -397,22 +397,6 @@ pub fn googlechat_payload(d: &DigestData, l: Locale) -> Value {
         p = card(&with_note);
     }
     p
-}
-
-/// A mention's URL as the target of a Markdown or mrkdwn link: the characters that
-/// would end or break the link are percent-encoded (the URL means the same).
-fn link_url(u: &str) -> String {
-    let mut out = String::with_capacity(u.len());
-    for c in u.chars() {
-        match c {
-            ' ' | '(' | ')' | '<' | '>' | '|' | '[' | ']' | '"' | '`' => {
-                out.push_str(&format!("%{:02X}", c as u32))
-            }
-            c if c.is_control() || crate::notify::chat::is_bidi_control(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// "3 more brands: veille digest --now NAME --dry-run" — what a cut message points to.

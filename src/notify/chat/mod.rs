@@ -279,6 +279,22 @@ pub fn literal(s: &str) -> String {
     )
 }
 
+/// A mention's URL as the target of a Markdown or mrkdwn link: the characters that
+/// would end or break the link are percent-encoded (the URL means the same).
+pub fn link_url(u: &str) -> String {
+    let mut out = String::with_capacity(u.len());
+    for c in u.chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '|' | '[' | ']' | '"' | '`' => {
+                out.push_str(&format!("%{:02X}", c as u32))
+            }
+            c if c.is_control() || is_bidi_control(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Bidirectional embedding, override and isolate controls.
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

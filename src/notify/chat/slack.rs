@@ -43,13 +43,6 @@ pub fn escape(s: &str) -> String {
     defuse_mentions(&out)
 }
 
-/// A URL inside `<url|text>`: `|` and `>` would end it early.
-fn link_url(u: &str) -> String {
-    u.replace('|', "%7C")
-        .replace('>', "%3E")
-        .replace('<', "%3C")
-}
-
 pub fn payload(v: &View, locale: Locale, username: Option<&str>, channel: Option<&str>) -> Value {
     let build = |shown: usize| {
         let mut blocks = vec![
@@ -92,7 +85,7 @@ pub fn payload(v: &View, locale: Locale, username: Option<&str>, channel: Option
                 .collect();
             let text = format!(
                 "*<{}|{}>*\n{}",
-                link_url(&m.url),
+                super::link_url(&m.url),
                 escape(&one_line(&clip(&m.title, 200))),
                 excerpt
             );

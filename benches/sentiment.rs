@@ -79,6 +79,32 @@ fn evaluate_labels(pairs: &[(Label, Label)]) -> Scores {
     }
 }
 
+type Analyzer = fn(&str, Option<&str>) -> veille::mention::Sentiment;
+
+/// The methods compared: lexicons alone, the model alone, what veille ships.
+const METHODS: [(&str, Analyzer); 3] = [
+    ("lexicons + rules", sentiment::analyze_lexicon),
+    ("model alone", sentiment::analyze_model),
+    ("model + lexicon gate (shipped)", sentiment::analyze),
+];
+
+/// Prints one line of the table: `f` on `data`.
+fn row(name: &str, f: Analyzer, data: &[(Label, String)], lang: &str) {
+    let pairs: Vec<(Label, Label)> = data
+        .iter()
+        .map(|(l, t)| (*l, f(t, Some(lang)).label))
+        .collect();
+    let s = evaluate_labels(&pairs);
+    println!(
+        "{name:<38} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
+        data.len(),
+        s.accuracy,
+        s.macro_f1,
+        s.neg_precision,
+        s.neg_recall
+    );
+}
+
 fn scored(lang: &str, set: &str) -> Vec<(Label, f32)> {
     load(&format!("data/sentiment/{lang}_{set}.tsv"))
         .into_iter()
@@ -154,30 +180,10 @@ fn main() {
         "{:<38} {:>6} {:>9} {:>9} {:>14} {:>11}",
         "method / language", "items", "accuracy", "macro-F1", "neg precision", "neg recall"
     );
-    for (method, f) in [
-        (
-            "lexicons + rules",
-            sentiment::analyze_lexicon as fn(&str, Option<&str>) -> veille::mention::Sentiment,
-        ),
-        ("model alone", sentiment::analyze_model),
-        ("model + lexicon gate (shipped)", sentiment::analyze),
-    ] {
+    for (method, f) in METHODS {
         for lang in ["fr", "en"] {
             let test = load(&format!("data/sentiment/{lang}_test.tsv"));
-            let pairs: Vec<(Label, Label)> = test
-                .iter()
-                .map(|(l, t)| (*l, f(t, Some(lang)).label))
-                .collect();
-            let s = evaluate_labels(&pairs);
-            println!(
-                "{:<38} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
-                format!("{method} / {lang}"),
-                test.len(),
-                s.accuracy,
-                s.macro_f1,
-                s.neg_precision,
-                s.neg_recall
-            );
+            row(&format!("{method} / {lang}"), f, &test, lang);
         }
     }
     // Real, human-rated data: VADER's tweets (20 raters each; MIT license). Not brand
@@ -192,28 +198,8 @@ fn main() {
         "\nreal tweets rated by people (VADER ground truth, even half, {} tweets, en):",
         vader.len()
     );
-    for (method, f) in [
-        (
-            "lexicons + rules",
-            sentiment::analyze_lexicon as fn(&str, Option<&str>) -> veille::mention::Sentiment,
-        ),
-        ("model alone", sentiment::analyze_model),
-        ("model + lexicon gate (shipped)", sentiment::analyze),
-    ] {
-        let pairs: Vec<(Label, Label)> = vader
-            .iter()
-            .map(|(l, t)| (*l, f(t, Some("en")).label))
-            .collect();
-        let s = evaluate_labels(&pairs);
-        println!(
-            "{:<38} {:>6} {:>9.3} {:>9.3} {:>14.3} {:>11.3}",
-            format!("{method} / en"),
-            vader.len(),
-            s.accuracy,
-            s.macro_f1,
-            s.neg_precision,
-            s.neg_recall
-        );
+    for (method, f) in METHODS {
+        row(&format!("{method} / en"), f, &vader, "en");
     }
 
     // Language detection on the same texts, among the default languages.

@@ -204,20 +204,9 @@ pub async fn run(
     // Time-driven rules (flatlines, resolutions, silences ending) tick in the ingest stage.
     let ticker = (opts.mode == Mode::Forever).then(|| {
         let tx = tx.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(TICK);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = every.tick() => {
-                        if tx.send(crate::pipeline::Event::Tick).await.is_err() {
-                            return;
-                        }
-                    }
-                    _ = stop.changed() => return,
-                }
-            }
+        every(TICK, shutdown.clone(), move || {
+            let tx = tx.clone();
+            async move { tx.send(crate::pipeline::Event::Tick).await.is_ok() }
         })
     });
 
@@ -225,16 +214,9 @@ pub async fn run(
     let renewals = match (&websub, opts.mode) {
         (Some(reg), Mode::Forever) => {
             let reg = reg.clone();
-            let mut stop = shutdown.clone();
-            Some(tokio::spawn(async move {
-                let mut every = tokio::time::interval(WEBSUB_RENEW_CHECK);
-                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        _ = every.tick() => { reg.renew_due(); }
-                        _ = stop.changed() => return,
-                    }
-                }
+            Some(every(WEBSUB_RENEW_CHECK, shutdown.clone(), move || {
+                reg.renew_due();
+                async { true }
             }))
         }
         _ => None,
@@ -519,6 +501,28 @@ async fn service_loop(
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
         }
     }
+}
+
+/// Runs `f` every `period` until shutdown, or until `f` answers false.
+fn every<F, Fut>(
+    period: StdDuration,
+    mut stop: watch::Receiver<bool>,
+    mut f: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => if !f().await { return },
+                _ = stop.changed() => return,
+            }
+        }
+    })
 }
 
 /// Running delivery workers (and the digest schedule, which uses the same notifiers).

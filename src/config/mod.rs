@@ -4,6 +4,7 @@
 
 pub mod diag;
 mod duration;
+pub mod redact;
 mod secret;
 mod size;
 

@@ -93,6 +93,8 @@ impl FetchError {
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error, timeout: StdDuration) -> FetchError {
+        // reqwest puts the whole URL in its messages; an API key can be in its query.
+        let e = e.without_url();
         // The guard's error travels inside reqwest's source chain.
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = src {

@@ -90,11 +90,13 @@ pub fn redirect_decision(
     if previous.len() > max {
         return Err(format!("more than {max} redirects"));
     }
+    // Only the origin is named: the path or query of a webhook URL can be its secret.
+    let at = crate::config::redact::url_origin(url);
     if previous.contains(url) {
-        return Err(format!("redirect loop at {url}"));
+        return Err(format!("redirect loop at {at}"));
     }
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("redirect to a non-HTTP URL {url}"));
+        return Err(format!("redirect to a non-HTTP URL {at}"));
     }
     if guarded {
         guard::check_url(url).map_err(|e| e.to_string())?;

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::config::{Config, Duration};
+use crate::config::{Config, Duration, redact};
 use crate::matching::Query;
 use crate::store::index::{MentionIndex, SearchRequest};
+use crate::store::outbox::Deliveries;
 use crate::store::state::State;
 use crate::text;
 
@@ -248,7 +249,7 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
             row.last_error
                 .map(|e| format!(
                     "{} ({})",
-                    text::truncate(&text::single_line(&e), 80),
+                    text::truncate(&text::single_line(&redact::scrub(&e)), 80),
                     relative(row.last_error_at, now)
                 ))
                 .unwrap_or_default()
@@ -414,28 +415,64 @@ pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
             text::single_line(&text::truncate(&a.summary, 100))
         )?;
         for (notifier, state, attempts, err) in &row.deliveries {
+            // Errors recorded by an older veille may hold a secret or a line break.
+            let err = err
+                .as_deref()
+                .map(|e| format!(" — {}", text::single_line(&redact::scrub(e))))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "        → {notifier}: {state} after {attempts} attempt(s){}",
-                err.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+                "        → {notifier}: {state} after {attempts} attempt(s){err}"
             )?;
         }
     }
     Ok(())
 }
 
-/// `veille alerts retry ID`: failed deliveries of alert #ID back in the queue.
+/// `veille alerts retry ID`: the deliveries of alert #ID back in the queue.
 pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Result<ExitCode> {
+    alerts_requeue(c, Deliveries::Alert { seq, notifier })
+}
+
+/// What a re-queue or drop acted on, for its messages.
+fn described(which: Deliveries<'_>) -> String {
+    let to = |n: Option<&str>| n.map(|n| format!(" to {n}")).unwrap_or_default();
+    match which {
+        Deliveries::Alert { seq, notifier } => format!("alert #{seq}{}", to(notifier)),
+        Deliveries::AllFailed { notifier } => format!("failed deliveries{}", to(notifier)),
+    }
+}
+
+/// `veille alerts retry ID|--all-failed`: deliveries back in the queue, due now.
+pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
-    let n = state.requeue(seq, notifier, chrono::Utc::now())?;
+    let n = state.requeue_deliveries(which, chrono::Utc::now())?;
     if n == 0 {
         eprintln!(
-            "alert #{seq} has no failed delivery{}: see `veille alerts`",
-            notifier.map(|n| format!(" to {n}")).unwrap_or_default()
+            "{}: nothing to re-queue (no pending, failed or dropped delivery): see `veille alerts`",
+            described(which)
         );
         return Ok(ExitCode::from(2));
     }
-    println!("alert #{seq}: {n} delivery(ies) re-queued; the daemon sends them within 30 s");
+    println!(
+        "{}: {n} delivery(ies) re-queued; the daemon sends them within 30 s",
+        described(which)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veille alerts drop ID|--all-failed`: deliveries given up, never sent.
+pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let n = state.drop_deliveries(which, "dropped with `veille alerts drop`")?;
+    if n == 0 {
+        eprintln!(
+            "{}: nothing to drop (no pending or failed delivery): see `veille alerts`",
+            described(which)
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!("{}: {n} delivery(ies) dropped", described(which));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -614,7 +651,10 @@ pub fn digests(c: &Config) -> anyhow::Result<ExitCode> {
             r.due.format("%Y-%m-%d %H:%M UTC"),
             r.attempts,
             r.next_try.format("%Y-%m-%d %H:%M:%S UTC"),
-            crate::text::truncate(&crate::text::single_line(&r.last_error), 200)
+            crate::text::truncate(
+                &crate::text::single_line(&redact::scrub(&r.last_error)),
+                200
+            )
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -568,12 +568,18 @@ fn start_outbox(
     events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
 ) -> RunningOutbox {
     let (stop, stop_rx) = watch::channel(false);
+    let installation = state.lock().unwrap().installation_id().unwrap_or_else(|e| {
+        // Made by a migration, so only a damaged database lacks it.
+        warn!(error = %e, "no installation id in the state database");
+        String::from("unknown")
+    });
     let outbox = Arc::new(Outbox {
         state: state.clone(),
         notifiers: Arc::new(notifiers.into_iter().collect()),
         http: http.clone(),
         wake: wake.clone(),
         events,
+        installation,
     });
     // Deliveries for notifiers no longer configured stay in the outbox, said once.
     if let Ok(names) = state.lock().unwrap().pending_notifiers() {

@@ -170,6 +170,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, notifier)
     ) WITHOUT ROWID;
     "#,
+    // 8: a delivery can be dropped by hand; the installation's id (random, made here,
+    // once), which makes Message-IDs and delivery keys unique beyond this data directory
+    r#"
+    CREATE TABLE deliveries_v8 (
+        alert_seq INTEGER NOT NULL REFERENCES alerts(seq),
+        notifier TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'silenced', 'dropped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER,
+        PRIMARY KEY (alert_seq, notifier)
+    );
+    INSERT INTO deliveries_v8 SELECT * FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v8 RENAME TO deliveries;
+    CREATE INDEX deliveries_queue ON deliveries (notifier, state, alert_seq);
+    CREATE TABLE installation (id TEXT NOT NULL);
+    INSERT INTO installation (id) VALUES (lower(hex(randomblob(16))));
+    "#,
 ];
 
 /// A digest whose delivery to one notifier failed and will be tried again.
@@ -333,38 +353,59 @@ impl State {
 
     // ---- outbox ----
 
-    /// The oldest undelivered alert for `notifier` (deliveries go out in order).
+    /// The next delivery for `notifier`: among the first pending delivery of each incident
+    /// (order is kept within an incident), the one due soonest. An alert whose payload
+    /// cannot be read is set aside as failed, so it cannot hold the queue.
     pub fn next_delivery(&self, notifier: &str) -> anyhow::Result<Option<PendingDelivery>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT d.alert_seq, d.attempts, d.next_attempt_at, a.payload
-                 FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
-                 WHERE d.notifier = ?1 AND d.state = 'pending'
-                 ORDER BY d.alert_seq LIMIT 1",
-                params![notifier],
-                |r| {
+        loop {
+            let row = self
+                .conn
+                .prepare_cached(
+                    "SELECT d.alert_seq, d.attempts, d.next_attempt_at, a.payload
+                     FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
+                     WHERE d.notifier = ?1 AND d.state = 'pending'
+                       AND NOT EXISTS (
+                         SELECT 1 FROM deliveries e JOIN alerts b ON b.seq = e.alert_seq
+                         WHERE e.notifier = d.notifier AND e.state = 'pending'
+                           AND e.alert_seq < d.alert_seq
+                           AND a.incident > 0 AND b.incident = a.incident)
+                     ORDER BY d.next_attempt_at, d.alert_seq LIMIT 1",
+                )?
+                .query_row(params![notifier], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, u32>(1)?,
                         r.get::<_, i64>(2)?,
                         r.get::<_, String>(3)?,
                     ))
-                },
-            )
-            .optional()?;
-        let Some((seq, attempts, next, payload)) = row else {
-            return Ok(None);
-        };
-        let alert: Alert = serde_json::from_str(&payload)
-            .with_context(|| format!("alert #{seq} in the outbox cannot be read"))?;
-        Ok(Some(PendingDelivery {
-            alert_seq: seq,
-            notifier: notifier.to_string(),
-            attempts,
-            next_attempt_at: from_ms(next),
-            alert,
-        }))
+                })
+                .optional()?;
+            let Some((seq, attempts, next, payload)) = row else {
+                return Ok(None);
+            };
+            match serde_json::from_str::<Alert>(&payload) {
+                Ok(alert) => {
+                    return Ok(Some(PendingDelivery {
+                        alert_seq: seq,
+                        notifier: notifier.to_string(),
+                        attempts,
+                        next_attempt_at: from_ms(next),
+                        alert,
+                    }));
+                }
+                Err(e) => {
+                    self.conn.execute(
+                        "UPDATE deliveries SET state = 'failed', last_error = ?3
+                         WHERE alert_seq = ?1 AND notifier = ?2",
+                        params![
+                            seq,
+                            notifier,
+                            format!("the stored alert cannot be read: {e}")
+                        ],
+                    )?;
+                }
+            }
+        }
     }
 
     pub fn mark_delivered(
@@ -388,6 +429,7 @@ impl State {
     }
 
     /// Records a failed attempt; `next_attempt_at = None` means give up (permanent error).
+    /// A delivery dropped meanwhile stays dropped.
     pub fn mark_failed(
         &mut self,
         seq: i64,
@@ -396,16 +438,17 @@ impl State {
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> anyhow::Result<()> {
+        let error = crate::config::redact::scrub(error);
         let tx = self.conn.transaction()?;
         match next_attempt_at {
             Some(next) => tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
-                 WHERE alert_seq = ?1 AND notifier = ?2",
+                 WHERE alert_seq = ?1 AND notifier = ?2 AND state = 'pending'",
                 params![seq, notifier, error, ms(next)],
             )?,
             None => tx.execute(
                 "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?3
-                 WHERE alert_seq = ?1 AND notifier = ?2",
+                 WHERE alert_seq = ?1 AND notifier = ?2 AND state = 'pending'",
                 params![seq, notifier, error],
             )?,
         };
@@ -454,21 +497,6 @@ impl State {
             due: due as u64,
             open_incidents: open_incidents as u64,
         })
-    }
-
-    /// Puts the failed deliveries of alert `seq` (to `notifier`, or all) back in the
-    /// queue, due now. Returns how many.
-    pub fn requeue(
-        &self,
-        seq: i64,
-        notifier: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
-             WHERE alert_seq = ?1 AND state = 'failed' AND (?2 IS NULL OR notifier = ?2)",
-            params![seq, notifier, ms(now)],
-        )?)
     }
 
     pub fn digest_last_sent(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
@@ -634,13 +662,15 @@ pub fn source_failure(
     now: DateTime<Utc>,
     unhealthy_after: chrono::Duration,
 ) -> anyhow::Result<bool> {
+    // An API may quote its key back in an error: no known secret is stored.
+    let error = crate::config::redact::scrub(error);
     tx.prepare_cached(
         "INSERT INTO sources (id, last_polled, last_error, last_error_at, failures, failing_since)
          VALUES (?1, ?2, ?3, ?2, 1, ?2)
          ON CONFLICT (id) DO UPDATE SET last_polled = ?2, last_error = ?3, last_error_at = ?2,
              failures = failures + 1, failing_since = COALESCE(failing_since, ?2)",
     )?
-    .execute(params![id, ms(now), error])?;
+    .execute(params![id, ms(now), error.as_str()])?;
     let (since, unhealthy): (i64, i64) = tx
         .prepare_cached("SELECT failing_since, unhealthy FROM sources WHERE id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -197,6 +197,7 @@ pub async fn run(
             state: state.clone(),
             live: live.clone(),
             ready: ready.clone(),
+            wake: wake.clone(),
         });
         Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
     };

@@ -227,15 +227,23 @@ async fn feeds_to_index_email_and_chat() {
         }
     }
     assert_eq!(links, alerted, "one linked section per mention");
-    // Generic JSON webhook: dedup key in the header and the body.
+    // Generic JSON webhook: the delivery's key in the header (alert key, notifier,
+    // installation), the alert's key in the body.
     let generic = hooks.on("/generic");
     assert_eq!(generic.len(), alerts.len());
+    let installation = State::open(&setup.path().join("data/state.sqlite"))
+        .unwrap()
+        .installation_id()
+        .unwrap();
     for h in &generic {
         let j = h.json();
         assert_eq!(j["version"], 1);
         assert_eq!(
             h.headers["idempotency-key"].to_str().unwrap(),
-            j["alert"]["key"].as_str().unwrap()
+            format!(
+                "{}/hook@{installation}",
+                j["alert"]["key"].as_str().unwrap()
+            )
         );
         assert_eq!(j["alert"]["severity"], "critical");
     }
@@ -683,9 +691,13 @@ async fn alert_left_in_outbox_is_delivered_once_after_restart() {
     run_once(setup.load()).await;
     let got = hooks.received();
     assert_eq!(got.len(), 1);
+    let installation = State::open(&setup.path().join("data/state.sqlite"))
+        .unwrap()
+        .installation_id()
+        .unwrap();
     assert_eq!(
         got[0].headers["idempotency-key"].to_str().unwrap(),
-        r.alerts[0].key
+        format!("{}/hook@{installation}", r.alerts[0].key)
     );
 }
 

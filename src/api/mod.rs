@@ -62,6 +62,8 @@ pub struct ApiState {
     pub live: Arc<RwLock<Live>>,
     /// Set once the daemon is up, cleared when it begins to stop.
     pub ready: Arc<AtomicBool>,
+    /// Wakes the delivery workers after deliveries are re-queued.
+    pub wake: crate::alerts::outbox::Wake,
 }
 
 /// An error answered as `{"error": "…"}`.

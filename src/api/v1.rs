@@ -201,6 +201,9 @@ async fn act_on_deliveries(
             if drop { "drop" } else { "re-queue" }
         )));
     }
+    if !drop {
+        st.wake.wake();
+    }
     tracing::info!(seq = ?seq, notifier = ?notifier, count = n, dropped = drop, "deliveries changed through the API");
     let key = if drop { "dropped" } else { "requeued" };
     Ok(Json(json!({ "seq": seq, "notifier": notifier, key: n })))

@@ -80,6 +80,20 @@ pub fn register(secret: &str) {
     }
 }
 
+/// Remembers the parts of a notifier URL written in the config that can hold a secret
+/// (user info, path, query), so that no log line — veille's or a library's — shows them.
+pub fn register_url(url: &url::Url) {
+    if url.path().len() > 1 {
+        register(url.path());
+    }
+    if let Some(q) = url.query() {
+        register(q);
+    }
+    if let Some(p) = url.password() {
+        register(p);
+    }
+}
+
 /// Remembers a secret made at run time (a session or OAuth token); only the latest
 /// [`MAX_TRANSIENT`] are kept, so hourly token refreshes do not grow without bound.
 pub fn register_transient(secret: &str) {

@@ -93,10 +93,15 @@ impl WebhookConfig {
             }
         };
         match Url::parse(&url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(Webhook {
-                url: crate::config::Secret::new(url),
-                secret: signing,
-            }),
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                // Even written in the config, a webhook URL's path and query stay out of
+                // every log line and error.
+                crate::config::redact::register_url(&u);
+                Some(Webhook {
+                    url: crate::config::Secret::new(url),
+                    secret: signing,
+                })
+            }
             _ => {
                 file.error(at, "invalid webhook URL: expected an http(s) URL");
                 None

@@ -291,21 +291,23 @@ impl State {
     }
 
     fn migrate(&mut self) -> anyhow::Result<()> {
-        let version: usize = self
+        // One writer at a time, version read inside the lock: the daemon and a command
+        // (`veille alerts`) opening a new database at once must not both migrate it.
+        let tx = self
             .conn
-            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
-            as usize;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: usize =
+            tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
         anyhow::ensure!(
             version <= MIGRATIONS.len(),
             "state database has schema version {version}, newer than this veille ({}): upgrade veille",
             MIGRATIONS.len()
         );
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 

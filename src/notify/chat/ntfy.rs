@@ -82,7 +82,10 @@ impl NtfyConfig {
             base_dir,
         )?;
         let url = match Url::parse(&self.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                crate::config::redact::register_url(&u);
+                u
+            }
             _ => {
                 file.error(
                     span,

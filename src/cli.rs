@@ -681,6 +681,7 @@ pub async fn digest_now(
     let index = crate::store::index::MentionIndex::open(&c.index_dir())?;
     let st = State::open(&c.state_path()).context("cannot open the state database")?;
     let data = crate::digest::data::compute(d, &c.brands, &index, &st, chrono::Utc::now())?;
+    let installation = st.installation_id()?;
     drop(st);
     if let Some(path) = dry_run {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -689,9 +690,14 @@ pub async fn digest_now(
             .notify
             .iter()
             .find_map(|n| match c.notifiers.get(n).map(|n| &n.kind) {
-                Some(crate::notify::NotifierKind::Email(e)) => Some(e),
+                Some(crate::notify::NotifierKind::Email(e)) => Some((n.as_str(), e)),
                 _ => None,
             });
+        let origin = crate::notify::email::Origin {
+            installation: &installation,
+            notifier: email.map_or("", |(n, _)| n),
+        };
+        let email = email.map(|(_, e)| e);
         let fallback_from: lettre::message::Mailbox = "veille <veille@localhost>".parse()?;
         let fallback = crate::notify::email::Style::bundled(locale, "localhost");
         let (from, to, style) = match email {
@@ -704,7 +710,9 @@ pub async fn digest_now(
         let mut style = style;
         style.locale = locale;
         let bytes = match ext {
-            "eml" => crate::notify::email::build_digest(&data, &from, &to, &style)?.formatted(),
+            "eml" => {
+                crate::notify::email::build_digest(&data, &from, &to, &style, origin)?.formatted()
+            }
             "html" | "htm" => {
                 use base64::Engine as _;
                 let (mut html, images) = crate::notify::email::render_digest(&data, &style)?;
@@ -732,7 +740,7 @@ pub async fn digest_now(
     let notifiers: std::collections::HashMap<String, crate::notify::Notifier> =
         c.notifiers.into_iter().collect();
     let mut failed = false;
-    for (n, r) in crate::digest::send(d, &data, &notifiers, &http).await {
+    for (n, r) in crate::digest::send(d, &data, &notifiers, &http, &installation).await {
         match r {
             Ok(()) => println!("✓ {n}"),
             Err(e) => {

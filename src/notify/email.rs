@@ -208,8 +208,8 @@ impl EmailConfig {
             .list_id
             .clone()
             .unwrap_or_else(|| format!("veille <alerts.{domain}>"));
-        if list_id.contains(['\r', '\n']) {
-            file.error(span, "list_id must be one line");
+        if list_id.chars().any(char::is_control) {
+            file.error(span, "list_id must be one line, without control characters");
             return None;
         }
         let mut clean = url.clone();
@@ -328,8 +328,9 @@ impl Email {
     pub async fn send_digest(
         &self,
         d: &crate::digest::data::DigestData,
+        origin: Origin<'_>,
     ) -> Result<(), DeliveryError> {
-        let msg = build_digest(d, &self.from, &self.to, &self.style)
+        let msg = build_digest(d, &self.from, &self.to, &self.style, origin)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the digest: {e:#}")))?;
         self.send_message(msg).await
     }
@@ -548,12 +549,14 @@ pub fn build_message(
 }
 
 /// A digest e-mail: plain text, and HTML with each brand's volume chart inline
-/// (multipart/related, `cid:` images).
+/// (multipart/related, `cid:` images). Its Message-ID, like an alert's, is unique per
+/// installation and notifier and the same on a resend.
 pub fn build_digest(
     d: &crate::digest::data::DigestData,
     from: &Mailbox,
     to: &[Mailbox],
     style: &Style,
+    origin: Origin<'_>,
 ) -> anyhow::Result<Message> {
     use lettre::message::{Attachment, SinglePart};
     let l = style.locale;
@@ -568,10 +571,12 @@ pub fn build_digest(
     let body = MultiPart::alternative()
         .singlepart(SinglePart::plain(crate::digest::render::text(d, l)))
         .multipart(related);
-    let id = format!(
-        "<{}@{domain}>",
-        crate::mention::hash_id("digest", &format!("{}:{}", d.name, d.end.timestamp()))
+    let key = crate::alerts::delivery_key(
+        origin.installation,
+        origin.notifier,
+        &super::webhook::digest_key(d),
     );
+    let id = format!("<{}@{domain}>", crate::mention::hash_id("digest", &key));
     let mut b = Message::builder()
         .from(from.clone())
         .subject(text::single_line(&crate::digest::render::title(d, l)))

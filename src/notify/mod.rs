@@ -201,19 +201,30 @@ impl Notifier {
         }
     }
 
-    /// Delivers one digest.
+    /// Delivers one digest; `installation` as for [`Notifier::deliver`].
     pub async fn deliver_digest(
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
+        installation: &str,
     ) -> Result<(), DeliveryError> {
         let p = self.allow_private;
         match &self.kind {
-            NotifierKind::Email(e) => e.send_digest(d).await,
+            NotifierKind::Email(e) => {
+                let origin = email::Origin {
+                    installation,
+                    notifier: &self.name,
+                };
+                e.send_digest(d, origin).await
+            }
             NotifierKind::Chat(c) => c.send_digest(d, http, p).await,
             NotifierKind::Telegram(t) => t.send_digest(d, http, p).await,
             NotifierKind::Ntfy(n) => n.send_digest(d, http, p).await,
-            NotifierKind::Webhook(w) => w.send_digest(d, http, p).await,
+            NotifierKind::Webhook(w) => {
+                let key =
+                    crate::alerts::delivery_key(installation, &self.name, &webhook::digest_key(d));
+                w.send_digest(d, key, http, p).await
+            }
         }
     }
 

@@ -110,6 +110,15 @@ impl WebhookConfig {
     }
 }
 
+/// The name of one digest's issue, `digest:NAME:END` (its period's end, unix seconds).
+pub fn digest_key(d: &crate::digest::data::DigestData) -> String {
+    format!(
+        "digest:{}:{}",
+        crate::alerts::key_part(&d.name),
+        d.end.timestamp()
+    )
+}
+
 /// The JSON body sent for an alert.
 pub fn payload(alert: &Alert) -> serde_json::Value {
     json!({ "version": 1, "alert": alert })
@@ -145,14 +154,15 @@ impl Webhook {
         self.post(&payload(alert), key, http, allow_private).await
     }
 
-    /// `{"version": 1, "digest": {…}}`, signed like alerts.
+    /// `{"version": 1, "digest": {…}}`, signed like alerts, with `key` built on
+    /// [`digest_key`].
     pub async fn send_digest(
         &self,
         d: &crate::digest::data::DigestData,
+        key: String,
         http: &Http,
         allow_private: bool,
     ) -> Result<(), DeliveryError> {
-        let key = format!("digest:{}:{}", d.name, d.end.timestamp());
         self.post(
             &json!({"version": 1, "digest": d}),
             key,

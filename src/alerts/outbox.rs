@@ -3,9 +3,9 @@
 //! channel accepts, and gives up only on permanent errors.
 //!
 //! Order is kept per incident (an update never overtakes the first message of its
-//! incident), not per channel: the worker takes the delivery due soonest among the first
-//! pending one of each incident, so an alert waiting out its backoff never holds back
-//! the alerts of other incidents.
+//! incident), not per channel: among the first pending delivery of each incident, the
+//! worker takes the oldest alert that is due (or waits for the soonest), so an alert
+//! waiting out its backoff never holds back the alerts of other incidents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -101,9 +101,11 @@ impl Outbox {
             let next = {
                 let st = self.state.clone();
                 let name = name.to_string();
-                tokio::task::spawn_blocking(move || st.lock().unwrap().next_delivery(&name))
-                    .await
-                    .expect("outbox query task")
+                tokio::task::spawn_blocking(move || {
+                    st.lock().unwrap().next_delivery(&name, Utc::now())
+                })
+                .await
+                .expect("outbox query task")
             };
             let wait = match next {
                 Err(e) => {

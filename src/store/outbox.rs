@@ -87,8 +87,8 @@ mod tests {
         tx.commit().unwrap();
     }
 
-    fn next(s: &State) -> Option<String> {
-        s.next_delivery("hook").unwrap().map(|d| d.alert.key)
+    fn next(s: &State, now: DateTime<Utc>) -> Option<String> {
+        s.next_delivery("hook", now).unwrap().map(|d| d.alert.key)
     }
 
     /// Regression: the oldest pending alert of a channel went first, always, so one
@@ -100,22 +100,30 @@ mod tests {
         enqueue(&mut s, &alert("a:1", 1, t0));
         enqueue(&mut s, &alert("a:2", 1, t0));
         enqueue(&mut s, &alert("b:1", 2, t0));
-        assert_eq!(next(&s).as_deref(), Some("a:1"));
+        enqueue(&mut s, &alert("c:1", 3, t0));
+        // Due alike: in the order they were raised.
+        assert_eq!(next(&s, t0).as_deref(), Some("a:1"));
         // a:1 fails and waits; b:1, of another incident, goes first. a:2 waits behind a:1,
         // its incident's first message.
         let later = t0 + chrono::Duration::minutes(10);
         s.mark_failed(1, "hook", t0, "HTTP 500", Some(later))
             .unwrap();
-        assert_eq!(next(&s).as_deref(), Some("b:1"));
+        assert_eq!(next(&s, t0).as_deref(), Some("b:1"));
         s.mark_delivered(3, "hook", t0).unwrap();
-        let d = s.next_delivery("hook").unwrap().unwrap();
+        // c:1 waits too, less long: nothing is due, the soonest comes next.
+        let sooner = t0 + chrono::Duration::minutes(2);
+        s.mark_failed(4, "hook", t0, "HTTP 503", Some(sooner))
+            .unwrap();
+        let d = s.next_delivery("hook", t0).unwrap().unwrap();
         assert_eq!(
             (d.alert.key.as_str(), d.next_attempt_at),
-            ("a:1", crate::store::state::from_ms(ms(later)))
+            ("c:1", crate::store::state::from_ms(ms(sooner)))
         );
-        // Given up: the rest of the incident goes.
+        // Both due: the older alert first.
+        assert_eq!(next(&s, later).as_deref(), Some("a:1"));
+        // a:1 given up: the rest of its incident goes.
         s.mark_failed(1, "hook", t0, "HTTP 400", None).unwrap();
-        assert_eq!(next(&s).as_deref(), Some("a:2"));
+        assert_eq!(next(&s, later).as_deref(), Some("a:2"));
     }
 
     #[test]
@@ -127,7 +135,7 @@ mod tests {
         s.conn()
             .execute("UPDATE alerts SET payload = '{' WHERE key = 'bad'", [])
             .unwrap();
-        assert_eq!(next(&s).as_deref(), Some("good"));
+        assert_eq!(next(&s, t0).as_deref(), Some("good"));
         let rows = s
             .conn()
             .query_row(
@@ -162,7 +170,10 @@ mod tests {
         };
         assert_eq!(s.requeue_deliveries(one(3), t0).unwrap(), 1);
         assert_eq!(
-            s.next_delivery("hook").unwrap().unwrap().next_attempt_at,
+            s.next_delivery("hook", t0)
+                .unwrap()
+                .unwrap()
+                .next_attempt_at,
             crate::store::state::from_ms(ms(t0))
         );
         assert_eq!(s.requeue_deliveries(all(Some("other")), t0).unwrap(), 0);

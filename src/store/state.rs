@@ -355,10 +355,16 @@ impl State {
 
     // ---- outbox ----
 
-    /// The next delivery for `notifier`: among the first pending delivery of each incident
-    /// (order is kept within an incident), the one due soonest. An alert whose payload
-    /// cannot be read is set aside as failed, so it cannot hold the queue.
-    pub fn next_delivery(&self, notifier: &str) -> anyhow::Result<Option<PendingDelivery>> {
+    /// The next delivery for `notifier`, among the first pending delivery of each incident
+    /// (order is kept within an incident): the oldest alert of those due at `now`, else
+    /// the one due soonest — never one waiting out its backoff ahead of one that is due.
+    /// An alert whose payload cannot be read is set aside as failed, so it cannot hold the
+    /// queue.
+    pub fn next_delivery(
+        &self,
+        notifier: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<PendingDelivery>> {
         loop {
             let row = self
                 .conn
@@ -371,9 +377,12 @@ impl State {
                          WHERE e.notifier = d.notifier AND e.state = 'pending'
                            AND e.alert_seq < d.alert_seq
                            AND a.incident > 0 AND b.incident = a.incident)
-                     ORDER BY d.next_attempt_at, d.alert_seq LIMIT 1",
+                     ORDER BY d.next_attempt_at > ?2,
+                       CASE WHEN d.next_attempt_at > ?2 THEN d.next_attempt_at END,
+                       d.alert_seq
+                     LIMIT 1",
                 )?
-                .query_row(params![notifier], |r| {
+                .query_row(params![notifier, ms(now)], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, u32>(1)?,

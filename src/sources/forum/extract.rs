@@ -186,6 +186,22 @@ pub struct Post {
     pub text: String,
 }
 
+/// Cuts a signature written into the body after a line of underscores (phpBB 2,
+/// subsilver2: "_________________").
+fn without_signature(t: String) -> String {
+    let delimiter = |l: &str| l.trim().len() >= 10 && l.trim().chars().all(|c| c == '_');
+    match t.lines().position(delimiter) {
+        Some(i) => t
+            .lines()
+            .take(i)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string(),
+        None => t,
+    }
+}
+
 /// Relative links resolve against `<base href>` when the page has one (vBulletin).
 pub fn base_of(doc: &Html, page: &Url) -> Url {
     static BASE: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
@@ -310,7 +326,7 @@ impl Selectors {
         }
         let texts: Vec<String> = parts
             .into_iter()
-            .map(|b| text::element_text(b, &self.exclude))
+            .map(|b| without_signature(text::element_text(b, &self.exclude)))
             .filter(|t| !t.is_empty())
             .collect();
         texts.join("\n")

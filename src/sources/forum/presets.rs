@@ -338,7 +338,7 @@ pub const ENGINES: &[Preset] = &[
         row: "table.table_grid tbody tr:has(td.subject)",
         link: r##"td.subject span[id^="msg_"] a"##,
         last_time: &[text("td.lastpost")],
-        last_page: &[attr("td.lastpost a", "href")],
+        last_page: &[attr(r##"td.lastpost a[href*="topic="]"##, "href")],
         post: "#forumposts div.post_wrapper",
         id: &[attr(r##"div.inner[id^="msg_"]"##, "id")],
         id_prefix: "msg_",
@@ -369,8 +369,12 @@ pub const ENGINES: &[Preset] = &[
         id_per_topic: false,
         permalink: &[attr(r##"div.post_head a[href*="#pid"]"##, "href")],
         author: &[text(".author_information strong")],
+        // "Yesterday" keeps the date in its title and the time after it; "2 hours ago"
+        // has both in its title.
         date: &[
-            attr("span.post_date > span[title]", "title").fmt("localized"),
+            attr("span.post_date > span[title]", "title")
+                .pat(r"(?P<date>.*\d{1,2}:\d{2}.*)")
+                .fmt("localized"),
             text("span.post_date")
                 .pat(r"^\s*(?P<date>[^(]+?)\s*(?:\(|$)")
                 .fmt("localized"),

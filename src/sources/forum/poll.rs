@@ -11,27 +11,17 @@ use std::collections::{HashSet, VecDeque};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use html5ever::tendril::TendrilSink;
 use scraper::Html;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::dates::Board;
 use super::extract::{Selectors, Topic};
+use super::state::{Saved, forget_old_topics, load};
 use crate::crawl::fetch::redact_url;
-use crate::crawl::robots::Robots;
-use crate::crawl::{self, FetchError, Fetched, Http, Validators};
+use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention;
-use crate::sources::api::{self, Cursors, Item};
+use crate::sources::api::{self, Item};
 use crate::sources::{Poll, Source, SourceState};
-
-/// Page validators kept in the state (the most recent pages).
-const MAX_VALIDATORS: usize = 300;
-/// Topics remembered (the ones listed longest ago are forgotten first).
-const MAX_TOPICS_KEPT: usize = 1000;
-/// robots.txt files saved, and rules per file (a larger file is fetched at each start).
-const MAX_SAVED_ROBOTS: usize = 4;
-const MAX_SAVED_RULES: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct Forum {
@@ -43,35 +33,6 @@ pub struct Forum {
     pub(super) strip: Vec<String>,
     pub(super) max_topics: usize,
     pub(super) sel: Selectors,
-}
-
-/// What a forum source keeps between polls, in its state's cursor.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Saved {
-    /// "posts" (ids seen), "topic:<url>" (last post marker; `watermark` = when last
-    /// listed), "thread:<url>" (`resume` = the page to read from).
-    #[serde(flatten)]
-    cursors: Cursors,
-    #[serde(default, rename = "~pages", skip_serializing_if = "VecDeque::is_empty")]
-    pages: VecDeque<(String, Validators)>,
-    #[serde(default, rename = "~robots", skip_serializing_if = "Vec::is_empty")]
-    robots: Vec<SavedRobots>,
-    /// Topics were left unread (a cap, a failure, a rate limit): the next poll reads the
-    /// topic lists in full, even if they did not change.
-    #[serde(
-        default,
-        rename = "~backlog",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
-    backlog: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SavedRobots {
-    origin: String,
-    rules: Robots,
-    /// Unix seconds.
-    expires: i64,
 }
 
 /// How reading a topic ended.
@@ -98,28 +59,6 @@ struct Run<'a> {
     first_error: Option<FetchError>,
     /// Pages fetched successfully (200 or 304).
     pages_ok: usize,
-}
-
-fn load(state: &SourceState) -> Saved {
-    state
-        .cursor
-        .as_ref()
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
-}
-
-/// Parses a page as a browser without JavaScript does: `<noscript>` content is markup
-/// (Discourse serves its posts there).
-fn parse_page(html: &str) -> Html {
-    let opts = html5ever::ParseOpts {
-        tree_builder: html5ever::tree_builder::TreeBuilderOpts {
-            scripting_enabled: false,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts)
-        .one(html)
 }
 
 fn gone(e: &FetchError) -> bool {
@@ -153,13 +92,7 @@ impl<'a> Run<'a> {
         self.first_request = false;
         let key = url.as_str();
         let validators = conditional
-            .then(|| {
-                self.saved
-                    .pages
-                    .iter()
-                    .find(|(u, _)| u == key)
-                    .map(|(_, v)| v.clone())
-            })
+            .then(|| self.saved.validators(key))
             .flatten()
             .unwrap_or_default();
         let fetched = crawl::fetch::get(
@@ -182,15 +115,9 @@ impl<'a> Run<'a> {
                 ..
             } => {
                 self.poll.bytes += bytes.len();
-                self.saved.pages.retain(|(u, _)| u != key);
-                if validators.etag.is_some() || validators.last_modified.is_some() {
-                    self.saved.pages.push_back((key.to_string(), validators));
-                    while self.saved.pages.len() > MAX_VALIDATORS {
-                        self.saved.pages.pop_front();
-                    }
-                }
+                self.saved.set_validators(key, validators);
                 let html = super::decode_html(&bytes, content_type.as_deref(), self.forum.encoding);
-                Ok(Some((parse_page(&html), final_url)))
+                Ok(Some((super::parse_page(&html), final_url)))
             }
         }
     }
@@ -353,39 +280,6 @@ impl<'a> Run<'a> {
             }
         }
     }
-
-    fn restore_robots(&self, saved: &[SavedRobots]) {
-        for r in saved {
-            let left = r.expires - self.now.timestamp();
-            if left > 0 {
-                self.http.robots.remember(
-                    &r.origin,
-                    r.rules.clone(),
-                    StdDuration::from_secs(left as u64),
-                );
-            }
-        }
-    }
-
-    fn save_robots(&mut self) {
-        let mut origins: Vec<String> = std::iter::once(&self.forum.base)
-            .chain(&self.forum.threads)
-            .map(|u| u.origin().ascii_serialization())
-            .collect();
-        origins.dedup();
-        self.saved.robots = origins
-            .into_iter()
-            .take(MAX_SAVED_ROBOTS)
-            .filter_map(|origin| {
-                let (rules, left) = self.http.robots.cached(&origin)?;
-                (rules.len() <= MAX_SAVED_RULES).then(|| SavedRobots {
-                    origin,
-                    rules: (*rules).clone(),
-                    expires: self.now.timestamp() + left.as_secs() as i64,
-                })
-            })
-            .collect();
-    }
 }
 
 impl Forum {
@@ -393,7 +287,7 @@ impl Forum {
         self.base.host_str().unwrap_or_default().to_string()
     }
 
-    pub fn search_mut(&mut self) -> Option<&mut super::api::SearchTerms> {
+    pub fn search_mut(&mut self) -> Option<&mut api::SearchTerms> {
         None
     }
 
@@ -418,7 +312,7 @@ impl Forum {
             first_error: None,
             pages_ok: 0,
         };
-        run.restore_robots(&run.saved.robots.clone());
+        run.saved.restore_robots(http, now);
         run.saved.backlog = false;
 
         // Entry pages: the topic lists.
@@ -513,91 +407,12 @@ impl Forum {
             run.poll.retry_after = Some(wait.unwrap_or(StdDuration::from_secs(60)));
         }
         forget_old_topics(&mut run.saved.cursors);
-        run.save_robots();
+        let origins = std::iter::once(&self.base).chain(&self.threads);
+        run.saved.save_robots(http, origins, now);
         run.poll.state = SourceState {
             validators: state.validators.clone(),
             cursor: serde_json::to_value(&run.saved).ok(),
         };
         Ok(run.poll)
-    }
-}
-
-/// Keeps the `MAX_TOPICS_KEPT` topics listed most recently.
-fn forget_old_topics(cursors: &mut Cursors) {
-    let mut topics: Vec<(i64, String)> = cursors
-        .iter()
-        .filter(|(k, _)| k.starts_with("topic:"))
-        .map(|(k, c)| (c.watermark.unwrap_or(0), k.clone()))
-        .collect();
-    if topics.len() <= MAX_TOPICS_KEPT {
-        return;
-    }
-    topics.sort();
-    for (_, k) in &topics[..topics.len() - MAX_TOPICS_KEPT] {
-        cursors.remove(k);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::api::Cursor;
-
-    #[test]
-    fn saved_state_reads_the_cursors_of_earlier_versions_and_round_trips() {
-        // What versions before the page validators saved: cursors only.
-        let old = serde_json::json!({"posts": {"seen": ["h:1"]}, "topic:https://f.example/t/1": {"position": "2026-03-10"}});
-        let s: Saved = serde_json::from_value(old).unwrap();
-        assert_eq!(s.cursors["posts"].seen, ["h:1"]);
-        assert_eq!(
-            s.cursors["topic:https://f.example/t/1"].position.as_deref(),
-            Some("2026-03-10")
-        );
-        assert!(s.pages.is_empty() && s.robots.is_empty() && !s.backlog);
-        let mut s = s;
-        s.pages.push_back((
-            "https://f.example/t/1".into(),
-            Validators {
-                etag: Some("\"x\"".into()),
-                last_modified: None,
-            },
-        ));
-        s.robots.push(SavedRobots {
-            origin: "https://f.example".into(),
-            rules: Robots::parse("User-agent: *\nDisallow: /m\n"),
-            expires: 99,
-        });
-        s.backlog = true;
-        let back: Saved = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
-        assert_eq!(back.pages, s.pages);
-        assert_eq!((back.robots[0].expires, back.backlog), (99, true));
-        assert_eq!(back.cursors.len(), 2);
-    }
-
-    #[test]
-    fn topics_listed_longest_ago_are_forgotten_first() {
-        let mut c = Cursors::new();
-        for i in 0..MAX_TOPICS_KEPT + 5 {
-            c.insert(
-                format!("topic:{i}"),
-                Cursor {
-                    watermark: Some(i as i64),
-                    ..Default::default()
-                },
-            );
-        }
-        c.insert("posts".into(), Cursor::default());
-        forget_old_topics(&mut c);
-        assert_eq!(c.len(), MAX_TOPICS_KEPT + 1);
-        assert!(!c.contains_key("topic:4") && c.contains_key("topic:5") && c.contains_key("posts"));
-    }
-
-    #[test]
-    fn noscript_content_is_parsed_as_markup() {
-        let doc = parse_page(
-            r#"<html><body><noscript data-path="/t/x/1"><div class="crawler-post" id="post_1"><div class="post"><p>Acme</p></div></div></noscript></body></html>"#,
-        );
-        let sel = scraper::Selector::parse("div.crawler-post div.post").unwrap();
-        assert_eq!(doc.select(&sel).count(), 1);
     }
 }

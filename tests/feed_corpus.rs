@@ -273,7 +273,7 @@ async fn feed_corpus_against_the_manifest() {
                         c.items
                     ));
                 }
-                if c.items > 0 && poll.mentions.len() > 0 {
+                if c.items > 0 && !poll.mentions.is_empty() {
                     if title != words(&c.title) {
                         why.push(format!("title {title:?}, expected {:?}", c.title));
                     }

@@ -17,6 +17,14 @@ enum When {
     Yesterday(&'static str),
 }
 
+/// A page of the fixture server: path, query it must carry, and a file (or, for a
+/// redirect, the Location).
+type Page = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 /// One expected post: id suffix, author, date, text.
 type Expect = (&'static str, &'static str, When, &'static str);
 
@@ -29,17 +37,9 @@ struct Engine {
     timezone: &'static str,
     locale: &'static str,
     /// (path, query that must be present, file in `dir`)
-    pages: &'static [(
-        &'static str,
-        &'static [(&'static str, &'static str)],
-        &'static str,
-    )],
+    pages: &'static [Page],
     /// (path, query, Location): "go to last post" links that redirect.
-    redirects: &'static [(
-        &'static str,
-        &'static [(&'static str, &'static str)],
-        &'static str,
-    )],
+    redirects: &'static [Page],
     /// Posts expected in all, and the title of the topic.
     count: usize,
     title: &'static str,

@@ -128,6 +128,8 @@ pub struct SourceReport {
     pub items: u64,
     pub new: u64,
     pub not_modified: u64,
+    /// Pages skipped because they failed (the polls went on without them).
+    pub failed_pages: u64,
     pub last_error: Option<String>,
 }
 
@@ -388,6 +390,7 @@ impl Ingest {
                     s.polls += 1;
                     s.items += poll.mentions.len() as u64;
                     s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
+                    s.failed_pages += poll.failed_pages as u64;
                     s.last_error = None;
                     if poll.not_modified {
                         s.not_modified += 1;

@@ -422,7 +422,7 @@ impl Scheduler {
                     if poll.not_modified {
                         info!(source = %source.id, ms, "not modified");
                     } else {
-                        info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, ms, "fetched");
+                        info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, failed_pages = poll.failed_pages, ms, "fetched");
                     }
                     let pushed = after_poll.as_ref().and_then(|f| f(&source, &poll));
                     // An API that said its quota is spent is not called before it resets.

@@ -115,6 +115,9 @@ pub struct Poll {
     /// Things a person setting the source up should know (a selector that matched
     /// nothing, for instance); shown by `veille sources test`.
     pub warnings: Vec<String>,
+    /// Pages of a multi-page source that failed and were skipped (each logged with its
+    /// URL); the poll went on without them.
+    pub failed_pages: usize,
 }
 
 /// Minimum polling interval: below it a source is hammered.

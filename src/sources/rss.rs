@@ -127,6 +127,7 @@ impl Rss {
                     hub,
                     warnings: Vec::new(),
                     retry_after: None,
+                    failed_pages: 0,
                 })
             }
         }

@@ -1,0 +1,99 @@
+//! `kind = "forum"`: classic forums without an API, scraped with CSS selectors.
+//!
+//! Presets (`presets.rs`) give each engine's selectors, date formats and quirks;
+//! `engine = "custom"` (or `[source.selectors]` overrides) covers the rest. A source
+//! watches topic lists (`forums`) and single threads (`threads`); `poll.rs` reads them,
+//! `extract.rs` turns pages into posts, `dates.rs` reads the dates boards print.
+
+mod config;
+mod dates;
+mod extract;
+mod poll;
+mod presets;
+mod state;
+
+use html5ever::tendril::TendrilSink;
+use scraper::Html;
+
+pub use config::{ForumConfig, SelectorsConfig};
+pub use poll::Forum;
+
+/// Decodes an HTML page: BOM, then the HTTP charset, then `<meta charset>`, then the
+/// configured encoding, then UTF-8 if valid, else windows-1252 (what "Latin-1" pages are).
+pub fn decode_html(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    fallback: Option<&'static encoding_rs::Encoding>,
+) -> String {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return enc
+            .decode_without_bom_handling(&bytes[bom..])
+            .0
+            .into_owned();
+    }
+    let from_header = content_type.and_then(|ct| {
+        ct.split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .and_then(|(_, v)| {
+                encoding_rs::Encoding::for_label(v.trim().trim_matches('"').as_bytes())
+            })
+    });
+    let from_meta = || {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).to_ascii_lowercase();
+        let i = head.find("charset=")?;
+        let rest = head[i + 8..].trim_start_matches(['"', '\'']);
+        let label: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        encoding_rs::Encoding::for_label(label.as_bytes())
+    };
+    let enc = from_header.or_else(from_meta).or(fallback);
+    match enc {
+        // A page that says UTF-8 but is not is read for what it is.
+        Some(e) if e == encoding_rs::UTF_8 && std::str::from_utf8(bytes).is_err() => {
+            encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()
+        }
+        Some(e) => e.decode(bytes).0.into_owned(),
+        None if std::str::from_utf8(bytes).is_ok() => String::from_utf8_lossy(bytes).into_owned(),
+        None => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
+}
+
+/// Parses a page as a browser without JavaScript does: `<noscript>` content is markup
+/// (Discourse serves its posts there).
+fn parse_page(html: &str) -> Html {
+    let opts = html5ever::ParseOpts {
+        tree_builder: html5ever::tree_builder::TreeBuilderOpts {
+            scripting_enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts)
+        .one(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_encodings() {
+        let latin = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"></head><body>Caf\xe9 \x80 l\x92Acme</body></html>";
+        assert!(decode_html(latin, Some("text/html"), None).contains("Café € l’Acme"));
+        assert!(decode_html(latin, None, None).contains("Café € l’Acme"));
+        assert!(decode_html("é".as_bytes(), Some("text/html; charset=utf-8"), None).contains('é'));
+        assert!(decode_html(b"\xe9t\xe9", Some("text/html; charset=utf-8"), None).contains("été"));
+    }
+
+    #[test]
+    fn noscript_content_is_parsed_as_markup() {
+        let doc = parse_page(
+            r#"<html><body><noscript data-path="/t/x/1"><div class="crawler-post" id="post_1"><div class="post"><p>Acme</p></div></div></noscript></body></html>"#,
+        );
+        let sel = scraper::Selector::parse("div.crawler-post div.post").unwrap();
+        assert_eq!(doc.select(&sel).count(), 1);
+    }
+}

@@ -657,13 +657,13 @@ impl Forum {
                 ..
             } => {
                 poll.bytes += bytes.len();
-                Ok(Html::parse_document(&decode_html(
+                Ok(text::parse_document(&decode_html(
                     &bytes,
                     content_type.as_deref(),
                     self.encoding,
                 )))
             }
-            Fetched::NotModified => Ok(Html::parse_document("")),
+            Fetched::NotModified => Ok(text::parse_document("")),
         }
     }
 

@@ -176,7 +176,12 @@ pub struct RobotsCache {
 
 impl RobotsCache {
     /// The rules for `url`'s origin (fetched if not cached or stale).
-    pub async fn get(&self, http: &Http, allow_private: bool, url: &Url) -> Arc<Robots> {
+    pub async fn get(
+        &self,
+        http: &Http,
+        allow_private: super::AllowPrivate,
+        url: &Url,
+    ) -> Arc<Robots> {
         let origin = url.origin().ascii_serialization();
         if let Some((at, r)) = self.entries.lock().unwrap().get(&origin)
             && at.elapsed() < if r.deny_all { TTL_ERROR } else { TTL }
@@ -222,7 +227,7 @@ impl RobotsCache {
     pub async fn check(
         &self,
         http: &Http,
-        allow_private: bool,
+        allow_private: super::AllowPrivate,
         url: &Url,
     ) -> Result<Arc<Robots>, FetchError> {
         let r = self.get(http, allow_private, url).await;

@@ -131,7 +131,7 @@ impl Webhook {
         &self,
         alert: &Alert,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         self.post(&payload(alert), alert.key.clone(), http, allow_private)
             .await
@@ -142,7 +142,7 @@ impl Webhook {
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let key = format!("digest:{}:{}", d.name, d.end.timestamp());
         self.post(
@@ -159,7 +159,7 @@ impl Webhook {
         value: &serde_json::Value,
         key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;

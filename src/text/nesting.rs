@@ -14,7 +14,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use memchr::memmem;
+mod scan;
+mod xml;
+
+use scan::{Scanner, Tag};
+pub use xml::{TooDeep, check_xml_depth};
 
 /// Deepest HTML nesting given to the tree builder, as in Blink and WebKit.
 pub const MAX_HTML_DEPTH: usize = 512;
@@ -38,7 +42,7 @@ fn bound_html_at(html: &str, max: usize) -> Cow<'_, str> {
         return Cow::Borrowed(html);
     }
     let mut sim = Sim::new(max);
-    let mut scan = Scanner { s: html, pos: 0 };
+    let mut scan = Scanner::new(html);
     while let Some(tag) = scan.next_tag(sim.foreign()) {
         match sim.tag(&tag) {
             Next::Keep => {}
@@ -55,178 +59,6 @@ fn bound_html_at(html: &str, max: usize) -> Cow<'_, str> {
         None => Cow::Borrowed(html),
     }
 }
-
-/// A tag as the HTML tokenizer sees it.
-struct Tag<'a> {
-    /// Byte range of the whole tag in the document.
-    start: usize,
-    end: usize,
-    /// Lower case.
-    name: Cow<'a, str>,
-    end_tag: bool,
-    self_closing: bool,
-    /// Has a `color`, `face` or `size` attribute (a `<font>` that leaves SVG content).
-    font_attr: bool,
-}
-
-/// Finds tags, comments and raw text the way the HTML tokenizer does (WHATWG §13.2.5),
-/// without building tokens: tag boundaries are all the depth estimate needs.
-struct Scanner<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
-}
-
-impl<'a> Scanner<'a> {
-    fn bytes(&self) -> &'a [u8] {
-        self.s.as_bytes()
-    }
-
-    /// Position just after the next `>` at or after `from` (the end when there is none).
-    fn after_gt(&self, from: usize) -> usize {
-        memchr::memchr(b'>', &self.bytes()[from.min(self.s.len())..])
-            .map_or(self.s.len(), |i| from + i + 1)
-    }
-
-    fn after(&self, from: usize, needle: &[u8]) -> usize {
-        let from = from.min(self.s.len());
-        memmem::find(&self.bytes()[from..], needle)
-            .map_or(self.s.len(), |i| from + i + needle.len())
-    }
-
-    fn next_tag(&mut self, foreign: bool) -> Option<Tag<'a>> {
-        let b = self.bytes();
-        loop {
-            let lt = self.pos + memchr::memchr(b'<', &b[self.pos..])?;
-            let rest = &b[lt + 1..];
-            match rest.first() {
-                Some(b'!') if rest.starts_with(b"!--") => {
-                    // `<!-->` and `<!--->` end at once; otherwise `-->` or `--!>`.
-                    let body = lt + 4;
-                    self.pos = if b[body..].starts_with(b">") {
-                        body + 1
-                    } else if b[body..].starts_with(b"->") {
-                        body + 2
-                    } else {
-                        self.after(body, b"-->").min(self.after(body, b"--!>"))
-                    };
-                }
-                Some(b'!') if foreign && rest.starts_with(b"![CDATA[") => {
-                    self.pos = self.after(lt + 9, b"]]>");
-                }
-                // Doctype, bogus comments.
-                Some(b'!' | b'?') => self.pos = self.after_gt(lt + 2),
-                Some(b'/') => match rest.get(1) {
-                    Some(c) if c.is_ascii_alphabetic() => return self.tag(lt, lt + 2, true),
-                    Some(_) => self.pos = self.after_gt(lt + 2),
-                    None => return None,
-                },
-                Some(c) if c.is_ascii_alphabetic() => return self.tag(lt, lt + 1, false),
-                // A `<` that starts nothing is text.
-                _ => self.pos = lt + 1,
-            }
-        }
-    }
-
-    /// Reads a tag whose name starts at `i`; `None` at the end of input (the tokenizer
-    /// drops a tag left open at the end).
-    fn tag(&mut self, start: usize, i: usize, end_tag: bool) -> Option<Tag<'a>> {
-        let b = self.bytes();
-        let mut j = i;
-        while j < b.len() && !is_space(b[j]) && b[j] != b'/' && b[j] != b'>' {
-            j += 1;
-        }
-        let raw = &self.s[i..j];
-        let name = if raw.bytes().any(|c| c.is_ascii_uppercase()) {
-            Cow::Owned(raw.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(raw)
-        };
-        let (mut self_closing, mut font_attr) = (false, false);
-        // Attributes: names, then values in quotes (which may hold `>`) or bare.
-        loop {
-            while j < b.len() && is_space(b[j]) {
-                j += 1;
-            }
-            match b.get(j)? {
-                b'>' => break,
-                b'/' => {
-                    j += 1;
-                    if b.get(j) == Some(&b'>') {
-                        self_closing = true;
-                        break;
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let name_start = j;
-            j += 1; // a first `=` belongs to the name
-            while j < b.len() && !is_space(b[j]) && !matches!(b[j], b'/' | b'>' | b'=') {
-                j += 1;
-            }
-            let attr = &b[name_start..j];
-            font_attr |= [&b"color"[..], b"face", b"size"]
-                .iter()
-                .any(|n| attr.eq_ignore_ascii_case(n));
-            while j < b.len() && is_space(b[j]) {
-                j += 1;
-            }
-            if b.get(j) != Some(&b'=') {
-                continue;
-            }
-            j += 1;
-            while j < b.len() && is_space(b[j]) {
-                j += 1;
-            }
-            match b.get(j)? {
-                q @ (b'"' | b'\'') => {
-                    let close = memchr::memchr(*q, &b[j + 1..])?;
-                    j += close + 2;
-                }
-                b'>' => break,
-                _ => {
-                    while j < b.len() && !is_space(b[j]) && b[j] != b'>' {
-                        j += 1;
-                    }
-                }
-            }
-        }
-        self.pos = j + 1;
-        Some(Tag {
-            start,
-            end: j + 1,
-            name,
-            end_tag,
-            self_closing,
-            font_attr,
-        })
-    }
-
-    /// Skips the text of `<script>`, `<style>`, `<textarea>`… up to its end tag.
-    fn skip_raw_text(&mut self, name: &str) {
-        let b = self.bytes();
-        let n = name.len();
-        let mut from = self.pos;
-        while let Some(i) = memmem::find(&b[from..], b"</") {
-            let at = from + i;
-            let end = at + 2 + n;
-            if b.len() > end
-                && b[at + 2..end].eq_ignore_ascii_case(name.as_bytes())
-                && (is_space(b[end]) || matches!(b[end], b'/' | b'>'))
-            {
-                self.pos = at;
-                return;
-            }
-            from = at + 2;
-        }
-        self.pos = b.len();
-    }
-}
-
 /// What to do with a tag.
 enum Next {
     Keep,
@@ -478,77 +310,6 @@ fn is_integration_point(name: &str) -> bool {
         "foreignobject" | "desc" | "title" | "mi" | "mo" | "mn" | "ms" | "mtext" | "annotation-xml"
     )
 }
-
-/// A feed nested deeper than [`MAX_XML_DEPTH`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "elements nested {depth} deep (line {line}, column {column}): veille reads feeds nested at most {max} deep"
-)]
-pub struct TooDeep {
-    /// Deepest nesting in the document.
-    pub depth: usize,
-    /// Where the nesting first went past the limit (1-based).
-    pub line: usize,
-    pub column: usize,
-    pub max: usize,
-}
-
-/// Refuses an XML document whose elements nest deeper than [`MAX_XML_DEPTH`], in one
-/// streaming pass. Whatever else is wrong with it is left to the feed parser.
-pub fn check_xml_depth(xml: &[u8]) -> Result<(), TooDeep> {
-    check_xml_depth_at(xml, MAX_XML_DEPTH)
-}
-
-fn check_xml_depth_at(xml: &[u8], max: usize) -> Result<(), TooDeep> {
-    use quick_xml::events::Event;
-    // UTF-16 (announced by its byte-order mark) is read as UTF-8 for counting.
-    let decoded;
-    let xml = match encoding_rs::Encoding::for_bom(xml) {
-        Some((enc, _)) if enc != encoding_rs::UTF_8 => {
-            decoded = enc.decode(xml).0.into_owned();
-            decoded.as_bytes()
-        }
-        _ => xml,
-    };
-    let mut r = quick_xml::Reader::from_reader(xml);
-    let config = r.config_mut();
-    config.check_end_names = false;
-    config.allow_unmatched_ends = true;
-    let (mut depth, mut deepest, mut first_over) = (0usize, 0usize, None);
-    let mut buf = Vec::new();
-    loop {
-        match r.read_event_into(&mut buf) {
-            Ok(Event::Start(_)) => {
-                depth += 1;
-                deepest = deepest.max(depth);
-                if depth > max && first_over.is_none() {
-                    first_over = Some(r.buffer_position());
-                }
-            }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(_) => {}
-        }
-        buf.clear();
-    }
-    let Some(at) = first_over else {
-        return Ok(());
-    };
-    let before = &xml[..(at as usize).min(xml.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = before.len()
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-    Err(TooDeep {
-        depth: deepest,
-        line,
-        column,
-        max,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,28 +418,5 @@ mod tests {
         let bounded = bound_html(&html);
         assert!(bounded.len() < 10_000, "{}", bounded.len());
         assert_eq!(crate::text::html_to_text(&html), "acme");
-    }
-
-    #[test]
-    fn xml_depth() {
-        let ok = format!("<rss>{}x{}</rss>", "<a>".repeat(10), "</a>".repeat(10));
-        assert_eq!(check_xml_depth_at(ok.as_bytes(), 16), Ok(()));
-        let deep = format!(
-            "<?xml version=\"1.0\"?>\n<rss>\n{}x{}</rss>",
-            "<a>".repeat(100),
-            "</a>".repeat(100)
-        );
-        let e = check_xml_depth_at(deep.as_bytes(), 16).unwrap_err();
-        assert_eq!((e.depth, e.line, e.column), (101, 3, 48));
-        assert!(e.to_string().contains("nested 101 deep"), "{e}");
-        // Unclosed and mismatched elements still count.
-        let sloppy = "<a><b></c>".repeat(50);
-        assert!(check_xml_depth_at(sloppy.as_bytes(), 16).is_err());
-        // UTF-16 is read through its byte-order mark.
-        let mut utf16 = vec![0xff, 0xfe];
-        for u in deep.encode_utf16() {
-            utf16.extend_from_slice(&u.to_le_bytes());
-        }
-        assert_eq!(check_xml_depth_at(&utf16, 16).unwrap_err().depth, 101);
     }
 }

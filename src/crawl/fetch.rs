@@ -10,7 +10,7 @@ use reqwest::header::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Http, guard};
+use super::{AllowPrivate, Http, guard};
 use crate::config::ByteSize;
 
 /// Validators from the last 200, sent back on the next poll (conditional GET).
@@ -132,7 +132,7 @@ impl FetchError {
             return FetchError::Timeout(timeout);
         }
         let msg = error_chain(&e);
-        if msg.contains("private address") {
+        if msg.contains("refusing to connect to") {
             return FetchError::PrivateAddress(msg);
         }
         if e.is_connect() {
@@ -225,15 +225,14 @@ fn parse_retry_after_raw(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 /// GET `url` with the validators of the last poll; reads at most `max_body` bytes.
 pub async fn get(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &Url,
     validators: &Validators,
     accept: &str,
 ) -> Result<Fetched, FetchError> {
     let limits = &http.limits;
-    if !http.allows_private(allow_private) {
-        guard::check_url(url).map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
-    }
+    http.check_url(allow_private, url)
+        .map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
     let timeout = limits.timeout.std();
     let mut req = http
         .client(allow_private)

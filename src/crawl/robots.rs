@@ -240,7 +240,12 @@ impl RobotsCache {
     }
 
     /// The rules for `url`'s origin (fetched if not cached or stale).
-    pub async fn get(&self, http: &Http, allow_private: bool, url: &Url) -> Arc<Robots> {
+    pub async fn get(
+        &self,
+        http: &Http,
+        allow_private: super::AllowPrivate,
+        url: &Url,
+    ) -> Arc<Robots> {
         let origin = url.origin().ascii_serialization();
         if let Some((r, _)) = self.cached(&origin) {
             return r;
@@ -287,7 +292,7 @@ impl RobotsCache {
     pub async fn check(
         &self,
         http: &Http,
-        allow_private: bool,
+        allow_private: super::AllowPrivate,
         url: &Url,
     ) -> Result<Arc<Robots>, FetchError> {
         let r = self.get(http, allow_private, url).await;

@@ -369,7 +369,7 @@ impl Registry {
         source: &str,
         hub: Url,
         topic: Url,
-        allow_private: bool,
+        allow_private: super::AllowPrivate,
         token: Option<String>,
     ) -> anyhow::Result<()> {
         let now = self.clock.now();
@@ -399,9 +399,7 @@ impl Registry {
             .unwrap()
             .insert(sub.token.clone(), sub.clone());
         self.persist(&sub);
-        if !self.http.allows_private(allow_private) {
-            super::guard::check_url(&hub)?;
-        }
+        self.http.check_url(allow_private, &hub)?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("hub.callback", &self.callback(&sub.token))
             .append_pair("hub.mode", "subscribe")

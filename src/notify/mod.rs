@@ -19,7 +19,7 @@ use toml::de::DeValue;
 
 use crate::alerts::Alert;
 use crate::config::diag::SourceFile;
-use crate::crawl::Http;
+use crate::crawl::{AllowPrivate, Http};
 
 /// Keys every `[notifier.NAME]` takes.
 pub const COMMON_KEYS: &[&str] = &["kind", "allow_private"];
@@ -41,9 +41,11 @@ struct NotifierCommon {
     /// email | slack | mattermost | teams | discord | googlechat | telegram | ntfy | webhook
     #[allow(dead_code)]
     kind: String,
-    /// Allow the webhook URL to be a private address (a chat server on the LAN).
+    /// Allow the webhook URL to be a private address (a chat server on the LAN): `true`
+    /// for loopback and LAN; link-local and cloud-metadata addresses only when named,
+    /// `["loopback", "lan", "link_local"]`.
     #[serde(default)]
-    allow_private: bool,
+    allow_private: AllowPrivate,
 }
 
 /// Why a delivery failed, and whether trying again may help.
@@ -80,7 +82,7 @@ impl DeliveryError {
 #[derive(Debug)]
 pub struct Notifier {
     pub name: String,
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     pub kind: NotifierKind,
 }
 
@@ -258,7 +260,7 @@ impl Notifier {
 /// POSTs a JSON body and classifies the answer: see [`post_body`].
 pub(crate) async fn post_json(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &url::Url,
     body: &serde_json::Value,
     headers: &[(&str, String)],
@@ -276,16 +278,14 @@ pub(crate) async fn post_json(
 /// tokens are secrets), nor any known secret, even when the receiver echoes them.
 pub(crate) async fn post_body(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &url::Url,
     body: Vec<u8>,
     content_type: &str,
     headers: &[(&str, String)],
 ) -> Result<(), DeliveryError> {
     let clean = |m: &str| crate::config::redact::scrub_url(m, url);
-    if !http.allows_private(allow_private)
-        && let Err(e) = crate::crawl::guard::check_url(url)
-    {
+    if let Err(e) = http.check_url(allow_private, url) {
         return Err(DeliveryError::permanent(clean(&e.to_string())));
     }
     let mut req = http

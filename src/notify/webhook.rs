@@ -149,7 +149,7 @@ impl Webhook {
         alert: &Alert,
         key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         self.post(&payload(alert), key, http, allow_private).await
     }
@@ -161,7 +161,7 @@ impl Webhook {
         d: &crate::digest::data::DigestData,
         key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         self.post(
             &json!({"version": 1, "digest": d}),
@@ -177,7 +177,7 @@ impl Webhook {
         value: &serde_json::Value,
         key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;

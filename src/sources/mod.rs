@@ -26,7 +26,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::config::Duration;
 use crate::config::diag::SourceFile;
-use crate::crawl::{FetchError, Http, Validators};
+use crate::crawl::{AllowPrivate, FetchError, Http, Validators};
 use crate::mention::Mention;
 
 /// Keys every `[[source]]` takes, whatever its kind.
@@ -45,9 +45,11 @@ pub struct SourceCommon {
     /// A random jitter of ±10 % is added.
     #[serde(default)]
     pub every: Option<Spanned<Every>>,
-    /// Allow this source to reach private addresses (loopback, LAN). Off by default.
+    /// Allow this source to reach private addresses: `true` for loopback and LAN;
+    /// link-local and cloud-metadata addresses only when named,
+    /// `["loopback", "lan", "link_local"]`. Off by default.
     #[serde(default)]
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     /// Set to false to keep a source configured but not polled.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -86,7 +88,7 @@ pub struct Source {
     pub every: Duration,
     /// Adapt the interval to how often the source publishes.
     pub auto: bool,
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     pub enabled: bool,
     pub kind: SourceKind,
 }

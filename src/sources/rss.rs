@@ -234,6 +234,8 @@ pub fn parse_feed(
     fetched_at: DateTime<Utc>,
 ) -> Result<ParsedFeed, String> {
     let bytes = prepare(bytes, content_type);
+    // feed-rs recurses into nested elements: too deep a feed would overflow the stack.
+    text::nesting::check_xml_depth(&bytes).map_err(|e| e.to_string())?;
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .build()

@@ -62,8 +62,10 @@ pub fn decode_html(
 }
 
 /// Parses a page as a browser without JavaScript does: `<noscript>` content is markup
-/// (Discourse serves its posts there).
+/// (Discourse serves its posts there). Nesting is bounded first, as for every HTML parse
+/// ([`crate::text::nesting`]).
 fn parse_page(html: &str) -> Html {
+    let html = crate::text::nesting::bound_html(html);
     let opts = html5ever::ParseOpts {
         tree_builder: html5ever::tree_builder::TreeBuilderOpts {
             scripting_enabled: false,
@@ -72,7 +74,7 @@ fn parse_page(html: &str) -> Html {
         ..Default::default()
     };
     html5ever::driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts)
-        .one(html)
+        .one(html.as_ref())
 }
 
 #[cfg(test)]

@@ -504,13 +504,14 @@ impl Registry {
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        match crate::sources::rss::parse_feed(
+        match crate::sources::rss::parse_feed_limited(
             body,
             content_type,
             &rss.url,
             &source.id,
             &rss.strip_params,
             self.clock.now(),
+            self.http.limits.max_text(),
         ) {
             Ok(parsed) => {
                 info!(source = %source.id, items = parsed.mentions.len(), "WebSub content received");

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod bluesky;
 pub mod discourse;
+pub mod feedcut;
 pub mod flarum;
 pub mod forum;
 pub mod googlenews;
@@ -171,9 +172,15 @@ macro_rules! source_kinds {
                 state: &SourceState,
                 now: DateTime<Utc>,
             ) -> Result<Poll, FetchError> {
-                match &self.kind {
+                let mut poll = match &self.kind {
                     $(SourceKind::$variant(k) => k.poll(self, http, state, now).await),*
+                }?;
+                // Normalization: no stage after this sees more than `[crawl] max_text`.
+                let max_text = http.limits.max_text();
+                for m in &mut poll.mentions {
+                    m.cap(max_text);
                 }
+                Ok(poll)
             }
 
             /// Search terms of API sources, to derive from the brands once they are known.

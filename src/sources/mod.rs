@@ -116,6 +116,29 @@ pub struct Poll {
     /// Things a person setting the source up should know (a selector that matched
     /// nothing, for instance); shown by `veille sources test`.
     pub warnings: Vec<String>,
+    /// Items the source could not map (a bug met on them); the others are in `mentions`.
+    pub failed: Vec<ItemFailure>,
+}
+
+/// An item that could not be processed: it alone is dropped (and counted, logged and
+/// shown by `veille sources`), never its source or its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    /// Its URL (or, without one, its guid) as far as it is known.
+    pub url: String,
+    /// Where it failed: "parse" (the source's mapping); "match", "enrich", "index" or
+    /// "rules" in the ingest stage.
+    pub stage: &'static str,
+    pub error: String,
+}
+
+/// The message of a caught panic (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Minimum polling interval: below it a source is hammered.

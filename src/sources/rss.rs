@@ -11,7 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::feedcut;
-use super::{Poll, Source, SourceState};
+use super::{ItemFailure, Poll, Source, SourceState, panic_message};
 use crate::config::diag::SourceFile;
 use crate::crawl::{self, FetchError, Fetched, Http, charset};
 use crate::mention::{self, Mention};
@@ -136,6 +136,7 @@ impl Rss {
                     hub,
                     warnings,
                     retry_after: None,
+                    failed: parsed.failed,
                 })
             }
         }
@@ -201,6 +202,8 @@ pub struct ParsedFeed {
     pub hub: Option<(Url, Url)>,
     /// Byte sequences that were not in the declared UTF-8, read as windows-1252.
     pub repaired: usize,
+    /// Entries that could not be mapped (a bug met on them).
+    pub failed: Vec<ItemFailure>,
 }
 
 /// Parses a feed document into mentions (texts cut at the default `max_text`).
@@ -276,19 +279,41 @@ pub fn parse_feed_limited(
         fetched_at,
         budget,
     };
-    Ok(ParsedFeed {
-        mentions: feed
-            .entries
-            .iter()
-            .filter_map(|e| {
-                let mut m = item.mention(e)?;
+    // One entry that trips a bug is dropped and reported; the others are kept.
+    let mut mentions = Vec::new();
+    let mut failed = Vec::new();
+    for e in &feed.entries {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| item.mention(e))) {
+            Ok(Some(mut m)) => {
                 m.cap(max_text);
-                Some(m)
-            })
-            .collect(),
+                mentions.push(m);
+            }
+            Ok(None) => {}
+            Err(panic) => failed.push(ItemFailure {
+                url: entry_ref(e),
+                stage: "parse",
+                error: format!("internal error: {}", panic_message(&*panic)),
+            }),
+        }
+    }
+    Ok(ParsedFeed {
+        mentions,
         hub,
         repaired,
+        failed,
     })
+}
+
+/// How an entry is named in logs and `veille sources`: its link, else its id; one line,
+/// at most 512 bytes.
+fn entry_ref(e: &Entry) -> String {
+    let raw = e.links.first().map_or(e.id.as_str(), |l| l.href.as_str());
+    let mut s: String = head(raw, 512)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    s.truncate(s.trim_end().len());
+    s
 }
 
 /// At most `max` bytes of `s`, cut on a character boundary: what text extraction reads.
@@ -328,6 +353,13 @@ impl Item<'_> {
     }
 
     fn mention(&self, e: &Entry) -> Option<Mention> {
+        #[cfg(test)]
+        if e.title
+            .as_ref()
+            .is_some_and(|t| t.content == tests::PANIC_TITLE)
+        {
+            panic!("test: mapping this entry fails");
+        }
         let Item {
             feed,
             feed_url,
@@ -424,6 +456,9 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
     }
 
+    /// An entry with this title trips a panic in its mapping.
+    pub(super) const PANIC_TITLE: &str = "panic in the mapping";
+
     fn feed_url() -> Url {
         Url::parse("https://news.example.fr/rss/une.xml").unwrap()
     }
@@ -506,6 +541,27 @@ mod tests {
             assert_eq!(titles, ["L’été d’Acme", "Acme : l’avis"], "{ct:?}");
             assert_eq!(parsed.repaired, 1);
         }
+    }
+
+    #[test]
+    fn an_entry_that_trips_a_bug_is_reported_and_the_others_kept() {
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>\
+             <item><title>Acme 1</title><link>https://x.example/1</link></item>\
+             <item><title>{PANIC_TITLE}</title><link>https://x.example/bad</link></item>\
+             <item><title>Acme 3</title><link>https://x.example/3</link></item></channel></rss>"
+        );
+        let parsed = parse_feed(xml.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();
+        let titles: Vec<&str> = parsed.mentions.iter().map(|m| m.title.as_str()).collect();
+        assert_eq!(titles, ["Acme 1", "Acme 3"]);
+        assert_eq!(
+            parsed.failed,
+            [ItemFailure {
+                url: "https://x.example/bad".into(),
+                stage: "parse",
+                error: "internal error: test: mapping this entry fails".into(),
+            }]
+        );
     }
 
     #[test]

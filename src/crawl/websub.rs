@@ -17,7 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::HeaderMap;
 use rusqlite::params;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use url::Url;
 
 use super::Http;
@@ -515,6 +515,11 @@ impl Registry {
         ) {
             Ok(parsed) => {
                 info!(source = %source.id, items = parsed.mentions.len(), "WebSub content received");
+                for f in &parsed.failed {
+                    crate::metrics::item_failed(&source.id, f.stage);
+                    error!(source = %source.id, url = ?f.url, stage = f.stage, error = %f.error,
+                           "pushed item failed: skipped, the rest goes on");
+                }
                 let _ = self
                     .tx
                     .send(Event::Pushed {

@@ -30,9 +30,13 @@ use crate::clock::Clock;
 use crate::matching::Matcher;
 use crate::mention::Mention;
 use crate::rules::eval::Evaluator;
-use crate::sources::{ItemFailure, Poll, SourceState, panic_message};
+use crate::sources::{Poll, SourceState, panic_message};
 use crate::store::index::{MentionIndex, MentionWriter};
 use crate::store::state::{self, State};
+
+mod guard;
+pub use guard::StageHook;
+use guard::{Failed, each_guarded, in_savepoint, rules_guarded};
 
 /// Saved state of every source, as of the last committed batch. The scheduler polls with
 /// it; the ingest stage updates it only after a commit, so a failed batch is refetched.
@@ -142,72 +146,6 @@ pub struct SourceReport {
     /// Items dropped because processing them failed, and the last such error.
     pub items_failed: u64,
     pub last_item_error: Option<String>,
-}
-
-/// Called with each stage's name ("match", "enrich", "index", "rules") and each mention
-/// before the stage runs on it: tests make one stage fail on one mention with it.
-pub type StageHook = Arc<dyn Fn(&'static str, &Mention) + Send + Sync>;
-
-/// An item taken out of its batch by a failure.
-struct Failed {
-    source: String,
-    /// The mention id, when the item got as far as being a mention.
-    id: Option<String>,
-    item: ItemFailure,
-}
-
-impl Failed {
-    fn of(m: &Mention, stage: &'static str, panic: &(dyn std::any::Any + Send)) -> Failed {
-        Failed {
-            source: m.source.clone(),
-            id: Some(m.id.clone()),
-            item: ItemFailure {
-                url: m.url.clone(),
-                stage,
-                error: format!("internal error: {}", panic_message(panic)),
-            },
-        }
-    }
-}
-
-/// Runs `stage` on each mention; one on which it panics is taken out and recorded in
-/// `failed`, the others are returned.
-fn each_guarded(
-    mentions: Vec<Mention>,
-    stage: &'static str,
-    hook: Option<&StageHook>,
-    failed: &mut Vec<Failed>,
-    mut run: impl FnMut(&mut Mention),
-) -> Vec<Mention> {
-    let mut kept = Vec::with_capacity(mentions.len());
-    for mut m in mentions {
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            if let Some(h) = hook {
-                h(stage, &m);
-            }
-            run(&mut m)
-        }));
-        match outcome {
-            Ok(()) => kept.push(m),
-            Err(panic) => failed.push(Failed::of(&m, stage, &*panic)),
-        }
-    }
-    kept
-}
-
-/// Runs `f` inside a savepoint of `tx`: if it panics, what it wrote is rolled back and the
-/// panic returned.
-fn in_savepoint<T>(
-    tx: &rusqlite::Transaction<'_>,
-    f: impl FnOnce() -> T,
-) -> anyhow::Result<Result<T, Box<dyn std::any::Any + Send>>> {
-    tx.execute_batch("SAVEPOINT one_item")?;
-    let outcome = catch_unwind(AssertUnwindSafe(f));
-    match outcome {
-        Ok(_) => tx.execute_batch("RELEASE one_item")?,
-        Err(_) => tx.execute_batch("ROLLBACK TO one_item; RELEASE one_item")?,
-    }
-    Ok(outcome)
 }
 
 pub struct Ingest {
@@ -438,25 +376,8 @@ impl Ingest {
                 }
                 evaluator.evaluate(&tx, index, batch, now)
             };
-            let mut firings = match in_savepoint(&tx, || rules(&matched))? {
-                Ok(firings) => firings?,
-                Err(_) => {
-                    // One mention trips a rule: find it by evaluating them one by one.
-                    let mut firings = Vec::new();
-                    let mut passed = Vec::new();
-                    for m in matched {
-                        match in_savepoint(&tx, || rules(std::slice::from_ref(&m)))? {
-                            Ok(f) => {
-                                firings.extend(f?);
-                                passed.push(m);
-                            }
-                            Err(panic) => failed.push(Failed::of(&m, "rules", &*panic)),
-                        }
-                    }
-                    matched = passed;
-                    firings
-                }
-            };
+            let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
+            matched = passed;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 // Time-driven rules are looked at again at the next tick if they fail.
                 match in_savepoint(&tx, || evaluator.tick(&tx, index, now))? {

@@ -176,6 +176,86 @@ fn floor_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// A JSON Feed with every string longer than `budget` bytes cut (with the marker). The
+/// strings are cut while serde_json reads them, so a huge one is never copied whole
+/// (once at most, when it carries escapes); a document it cannot read is left as it is.
+pub fn cut_json(doc: &str, budget: usize) -> Cow<'_, str> {
+    if doc.len() <= budget {
+        return Cow::Borrowed(doc);
+    }
+    let cut = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(doc);
+    let seed = Capped { budget, cut: &cut };
+    match serde::de::DeserializeSeed::deserialize(seed, &mut de) {
+        Ok(value) if cut.get() => {
+            serde_json::to_string(&value).map_or(Cow::Borrowed(doc), Cow::Owned)
+        }
+        _ => Cow::Borrowed(doc),
+    }
+}
+
+/// Reads a JSON value with its strings cut to `budget` bytes. Nesting is bounded by
+/// serde_json's own recursion limit (128).
+#[derive(Clone, Copy)]
+struct Capped<'c> {
+    budget: usize,
+    cut: &'c std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Capped<'_> {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Capped<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        if v.len() <= self.budget {
+            return Ok(v.into());
+        }
+        self.cut.set(true);
+        let mut s = v[..floor_boundary(v, self.budget)].to_string();
+        s.push_str(MARKER);
+        Ok(s.into())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(out.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value_seed(self)?;
+            out.insert(k, v);
+        }
+        Ok(out.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +339,30 @@ mod tests {
             let out = cut(&doc, budget);
             assert!(out.contains(MARKER), "{budget}");
         }
+    }
+
+    #[test]
+    fn json_strings_are_cut_as_they_are_read() {
+        let doc = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{{"id":"1","url":"https://j.example/1","content_html":"{}","n":1.5,"ok":true,"tags":["a",null]}}]}}"#,
+            "<p>caf\\u00e9 \\\"Acme\\\"</p>\\n".repeat(1000)
+        );
+        let out = cut_json(&doc, 100);
+        assert!(out.len() < 400, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let html = v["items"][0]["content_html"].as_str().unwrap();
+        assert!(
+            html.starts_with("<p>café \"Acme\"</p>\n") && html.ends_with(MARKER),
+            "{html}"
+        );
+        assert!(html.len() <= 100 + MARKER.len());
+        assert_eq!(v["items"][0]["url"], "https://j.example/1");
+        assert_eq!(v["items"][0]["n"], 1.5);
+        assert_eq!(v["items"][0]["tags"], serde_json::json!(["a", null]));
+        // Nothing to cut, or not JSON: left as it is.
+        assert!(matches!(cut_json(r#"{"a":"b"}"#, 100), Cow::Borrowed(_)));
+        let broken = format!("{{\"a\":\"{}", "x".repeat(200));
+        assert_eq!(cut_json(&broken, 100), broken);
     }
 
     #[test]

@@ -165,7 +165,8 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding>
 
 /// The document as feed-rs is to read it: text decoded leniently (BOM, valid UTF-8, the
 /// HTTP charset, the XML declaration, then windows-1252 for stray bytes: see
-/// [`charset`]), and, for XML, every item field cut to `budget` bytes ([`feedcut`]).
+/// [`charset`]), every item field (XML) or string (JSON) cut to `budget` bytes
+/// ([`feedcut`]).
 /// Also returns how many byte sequences were not in the declared UTF-8.
 fn prepare<'a>(
     bytes: &'a [u8],
@@ -175,19 +176,22 @@ fn prepare<'a>(
     let declared = charset::charset_of(content_type).or_else(|| xml_declared_encoding(bytes));
     let decoded = charset::decode(bytes, declared);
     let repaired = decoded.repaired;
-    if decoded.text.trim_start().starts_with('{') {
-        // JSON Feed: its texts are cut before they are turned into text.
-        return (decoded.text, repaired);
-    }
-    let doc = match decoded.text {
-        Cow::Borrowed(t) => feedcut::cut(t, budget),
-        Cow::Owned(t) => {
-            let cut = match feedcut::cut(&t, budget) {
-                Cow::Owned(c) => Some(c),
-                Cow::Borrowed(_) => None,
-            };
-            Cow::Owned(cut.unwrap_or(t))
+    // JSON Feed or XML: either way its long texts are cut before feed-rs reads them.
+    let json = decoded.text.trim_start().starts_with('{');
+    let cut = |t: &str| -> Option<String> {
+        let c = if json {
+            feedcut::cut_json(t, budget)
+        } else {
+            feedcut::cut(t, budget)
+        };
+        match c {
+            Cow::Owned(c) => Some(c),
+            Cow::Borrowed(_) => None,
         }
+    };
+    let doc = match decoded.text {
+        Cow::Borrowed(t) => cut(t).map_or(Cow::Borrowed(t), Cow::Owned),
+        Cow::Owned(t) => Cow::Owned(cut(&t).unwrap_or(t)),
     };
     (doc, repaired)
 }
@@ -620,6 +624,19 @@ mod tests {
             (m[1].url.as_str(), m[1].text.as_str()),
             ("https://x.example/small", "court")
         );
+    }
+
+    #[test]
+    fn a_json_feed_item_larger_than_max_text_is_cut_too() {
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{{"id":"1","url":"https://j.example/1","title":"Acme","content_html":"{}"}}]}}"#,
+            r"<p>Acme a pr\u00e9sent\u00e9 sa gamme.</p>\n".repeat(100_000)
+        );
+        let m = parse_feed_limited(json.as_bytes(), None, &feed_url(), "s", &[], now(), 2048)
+            .unwrap()
+            .mentions;
+        assert!(m[0].text.starts_with("Acme a présenté sa gamme."));
+        assert!(m[0].text.len() <= 2048 && m[0].text.ends_with(crate::mention::CUT_MARKER));
     }
 
     #[test]

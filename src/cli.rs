@@ -352,6 +352,15 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
     for w in &poll.warnings {
         writeln!(out, "\nwarning: {w}")?;
     }
+    for f in &poll.failed {
+        writeln!(
+            out,
+            "\nitem failed ({}): {} ({})",
+            f.stage,
+            text::single_line(&f.error),
+            f.url
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -251,12 +251,27 @@ impl Ingest {
                 }
             }
         }
-        let fresh_flags = {
+        // Items a source could not map: reported once (they are recorded as seen).
+        let mut failed: Vec<Failed> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Polled { source, poll } => Some((source, poll)),
+                _ => None,
+            })
+            .flat_map(|(source, poll)| poll.failed.iter().map(|f| Failed::unmapped(source, f)))
+            .collect();
+        let (fresh_flags, new_failures) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.transaction()?;
             let ids: Vec<&str> = candidates.iter().map(|m| m.id.as_str()).collect();
-            state::unseen(&tx, &ids)?
+            let failed_ids: Vec<&str> = failed.iter().map(|f| f.id.as_str()).collect();
+            (state::unseen(&tx, &ids)?, state::unseen(&tx, &failed_ids)?)
         };
+        failed = failed
+            .into_iter()
+            .zip(new_failures)
+            .filter_map(|(f, new)| new.then_some(f))
+            .collect();
         let mut fresh: Vec<Mention> = candidates
             .into_iter()
             .zip(fresh_flags)
@@ -269,17 +284,6 @@ impl Ingest {
             *new_per_source.entry(m.source.clone()).or_default() += 1;
         }
 
-        // Items that fail on the way: reported by the sources, then by each stage.
-        let mut failed: Vec<Failed> = Vec::new();
-        for e in &events {
-            if let Event::Polled { source, poll } = e {
-                failed.extend(poll.failed.iter().map(|f| Failed {
-                    source: source.clone(),
-                    id: None,
-                    item: f.clone(),
-                }));
-            }
-        }
         let hook = self.stage_hook.clone();
         let hook = hook.as_ref();
 
@@ -392,16 +396,13 @@ impl Ingest {
             }
             metrics.rules_seconds.observe(t.elapsed().as_secs_f64());
             for m in &fresh {
-                if !failed
-                    .iter()
-                    .any(|f| f.id.as_deref() == Some(m.id.as_str()))
-                {
+                if !failed.iter().any(|f| f.id == m.id) {
                     state::mark_seen(&tx, &m.id, &m.source, now)?;
                 }
             }
             for f in &failed {
                 let error = format!("{}: {}", f.item.stage, f.item.error);
-                state::item_failed(&tx, &f.source, f.id.as_deref(), &f.item.url, &error, now)?;
+                state::item_failed(&tx, &f.source, &f.id, &f.item.url, &error, now)?;
             }
             // After the rules: "first time" means before this batch.
             for m in &matched {

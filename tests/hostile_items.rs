@@ -245,26 +245,9 @@ async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
     }
 
     // The events go through the real ingest stage into the state database.
-    let index = Arc::new(veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap());
-    let state = Arc::new(Mutex::new(State::open(&cfg.state_path()).unwrap()));
-    let mut ingest = veille::pipeline::Ingest {
-        matcher: veille::matching::Matcher::new(cfg.brands.clone()),
-        enricher: veille::enrich::Enricher::new(&cfg.enrich),
-        evaluator: veille::rules::eval::Evaluator::with_routes(vec![], &cfg.brands, vec![]),
-        writer: index.writer().unwrap(),
-        index,
-        state: state.clone(),
-        states: Arc::default(),
-        wake: veille::alerts::outbox::Wake::default(),
-        clock: Arc::new(veille::clock::SystemClock),
-        report: Arc::default(),
-        keep_unmatched: false,
-        unhealthy_after: cfg.crawl.unhealthy_after.chrono(),
-        stage_hook: None,
-    };
+    let mut ingest = ingest_for(&cfg);
     ingest.process(events).unwrap();
     ingest.writer.close().unwrap();
-    drop(state);
 
     let listing = sources_listing(&setup);
     let line = |id: &str| {
@@ -281,6 +264,65 @@ async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
     );
     assert!(line("fine").contains(" ok "), "{listing}");
     assert_eq!(indexed(&setup).len(), 1);
+}
+
+/// The real ingest stage over the index and state of `cfg`.
+fn ingest_for(cfg: &veille::config::Config) -> veille::pipeline::Ingest {
+    let index = Arc::new(veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap());
+    veille::pipeline::Ingest {
+        matcher: veille::matching::Matcher::new(cfg.brands.clone()),
+        enricher: veille::enrich::Enricher::new(&cfg.enrich),
+        evaluator: veille::rules::eval::Evaluator::with_routes(vec![], &cfg.brands, vec![]),
+        writer: index.writer().unwrap(),
+        index,
+        state: Arc::new(Mutex::new(State::open(&cfg.state_path()).unwrap())),
+        states: Arc::default(),
+        wake: veille::alerts::outbox::Wake::default(),
+        clock: Arc::new(veille::clock::SystemClock),
+        report: Arc::default(),
+        keep_unmatched: false,
+        unhealthy_after: cfg.crawl.unhealthy_after.chrono(),
+        stage_hook: None,
+    }
+}
+
+/// An entry its source could not map (a bug in the feed mapping) is reported with its
+/// URL once, not at every poll that serves it again; the other items go on.
+#[test]
+fn an_item_its_source_cannot_map_is_reported_once() {
+    use veille::pipeline::Event;
+    use veille::sources::{ItemFailure, Poll};
+    let setup = Setup::new();
+    setup.write(&(base_config() + &rss_source("mapped", "http://127.0.0.1:9/a.xml")));
+    let cfg = setup.load();
+    let mut ingest = ingest_for(&cfg);
+    let poll = |title: &str| {
+        let mut m = veille::testutil::mention(title, "");
+        m.source = "mapped".into();
+        Event::Polled {
+            source: "mapped".into(),
+            poll: Poll {
+                mentions: vec![m],
+                failed: vec![ItemFailure {
+                    url: "https://m.example/bad".into(),
+                    stage: "parse",
+                    error: "internal error: index out of bounds".into(),
+                }],
+                ..Default::default()
+            },
+        }
+    };
+    ingest.process(vec![poll("Acme one")]).unwrap();
+    ingest.process(vec![poll("Acme two")]).unwrap();
+    ingest.writer.close().unwrap();
+    let row = source_row(&setup, "mapped");
+    assert_eq!(row.items_failed, 1);
+    assert_eq!(
+        row.last_item_error.as_deref(),
+        Some("parse: internal error: index out of bounds (https://m.example/bad)")
+    );
+    assert_eq!(row.items_seen, 2);
+    assert_eq!(indexed(&setup).len(), 2);
 }
 
 /// Regression: a feed whose prolog says UTF-8 but carries one windows-1252 byte was

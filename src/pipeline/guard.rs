@@ -14,16 +14,26 @@ pub type StageHook = Arc<dyn Fn(&'static str, &Mention) + Send + Sync>;
 /// An item taken out of its batch by a failure.
 pub(super) struct Failed {
     pub source: String,
-    /// The mention id, when the item got as far as being a mention.
-    pub id: Option<String>,
+    /// The mention id (for an item its source could not map, one made from its URL).
+    pub id: String,
     pub item: ItemFailure,
 }
 
 impl Failed {
+    /// An item its source could not map; its id derives from where it was served, so it
+    /// is reported once, not at every poll.
+    pub fn unmapped(source: &str, item: &ItemFailure) -> Failed {
+        Failed {
+            source: source.to_string(),
+            id: crate::mention::hash_id("unmapped", &format!("{source}\u{0}{}", item.url)),
+            item: item.clone(),
+        }
+    }
+
     pub fn of(m: &Mention, stage: &'static str, panic: &(dyn std::any::Any + Send)) -> Failed {
         Failed {
             source: m.source.clone(),
-            id: Some(m.id.clone()),
+            id: m.id.clone(),
             item: ItemFailure {
                 url: m.url.clone(),
                 stage,

@@ -613,24 +613,22 @@ pub fn mark_seen(
     Ok(())
 }
 
-/// Records an item whose processing failed: counted for its source, with the error;
-/// with an `id`, also marked seen with it, so it is skipped from now on (a poisoned item
-/// is neither retried at every poll nor allowed to hold its batch back).
+/// Records an item whose processing failed: marked seen with its error, so it is skipped
+/// from now on (a poisoned item is neither retried at every poll nor allowed to hold its
+/// batch back), and counted for its source, with the error.
 pub fn item_failed(
     tx: &Transaction<'_>,
     source: &str,
-    id: Option<&str>,
+    id: &str,
     url: &str,
     error: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    if let Some(id) = id {
-        tx.prepare_cached(
-            "INSERT INTO seen (id, source, seen_at, url, error) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET url = ?4, error = ?5",
-        )?
-        .execute(params![id, source, ms(now), url, error])?;
-    }
+    tx.prepare_cached(
+        "INSERT INTO seen (id, source, seen_at, url, error) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET url = ?4, error = ?5",
+    )?
+    .execute(params![id, source, ms(now), url, error])?;
     tx.prepare_cached(
         "INSERT INTO sources (id, items_failed, last_item_error, last_item_error_at)
          VALUES (?1, 1, ?2, ?3)

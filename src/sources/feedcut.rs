@@ -1,5 +1,6 @@
-//! Cuts what is too large out of a feed document before feed-rs reads it, so memory
-//! follows the configured text size, not the item's.
+//! Readies a feed document for feed-rs: decoded leniently ([`prepare`]), and what is too
+//! large cut out of it before feed-rs reads it, so memory follows the configured text
+//! size, not the item's.
 //!
 //! feed-rs builds its whole model (and copies each text several times while unescaping
 //! and joining it) before we see an item; a 50 MB `<description>` would cost hundreds of
@@ -19,12 +20,68 @@ use std::ops::Range;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use crate::crawl::charset;
+
 /// What replaces the cut part of a field.
 pub const MARKER: &str = " […]";
 
 const UTF8_DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// `<![CDATA[`
 const CDATA_OPEN: usize = 9;
+
+/// The encoding a document's XML declaration names, if any.
+fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let head = bytes[..bytes.len().min(200)].trim_ascii_start();
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let decl = &head[..find(head, b"?>")?];
+    let rest = &decl[find(decl, b"encoding")? + 8..];
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
+    let (&quote, rest) = rest.split_first()?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    encoding_rs::Encoding::for_label(&rest[..rest.iter().position(|&b| b == quote)?])
+}
+
+/// The document as feed-rs is to read it: text decoded leniently (BOM, valid UTF-8, the
+/// HTTP charset, the XML declaration, then windows-1252 for stray bytes: see
+/// [`charset`]), every item field (XML) or string (JSON) cut to `budget` bytes
+/// ([`cut`], [`cut_json`]).
+/// Also returns how many byte sequences were not in the declared UTF-8.
+pub fn prepare<'a>(
+    bytes: &'a [u8],
+    content_type: Option<&str>,
+    budget: usize,
+) -> (Cow<'a, str>, usize) {
+    let declared = charset::charset_of(content_type).or_else(|| xml_declared_encoding(bytes));
+    let decoded = charset::decode(bytes, declared);
+    let repaired = decoded.repaired;
+    // JSON Feed or XML: either way its long texts are cut before feed-rs reads them.
+    let json = decoded.text.trim_start().starts_with('{');
+    // The cut copy, if anything was cut (else the text itself is handed on).
+    let shortened = |t: &str| -> Option<String> {
+        let c = if json {
+            cut_json(t, budget)
+        } else {
+            cut(t, budget)
+        };
+        match c {
+            Cow::Owned(c) => Some(c),
+            Cow::Borrowed(_) => None,
+        }
+    };
+    let doc = match decoded.text {
+        Cow::Borrowed(t) => shortened(t).map_or(Cow::Borrowed(t), Cow::Owned),
+        Cow::Owned(t) => Cow::Owned(shortened(&t).unwrap_or(t)),
+    };
+    (doc, repaired)
+}
 
 /// `doc` with every item field and every run of character data cut to `budget` bytes.
 pub fn cut(doc: &str, budget: usize) -> Cow<'_, str> {
@@ -363,6 +420,18 @@ mod tests {
         assert!(matches!(cut_json(r#"{"a":"b"}"#, 100), Cow::Borrowed(_)));
         let broken = format!("{{\"a\":\"{}", "x".repeat(200));
         assert_eq!(cut_json(&broken, 100), broken);
+    }
+
+    #[test]
+    fn a_non_ascii_quote_in_the_declaration_is_not_a_panic() {
+        // Regression: the declaration reader sliced inside a multi-byte character.
+        let xml = "<?xml version=\"1.0\" encoding=é?><rss version=\"2.0\"><channel><title>t</title></channel></rss>";
+        let _ = prepare(xml.as_bytes(), None, 100);
+        assert_eq!(xml_declared_encoding(xml.as_bytes()), None);
+        assert_eq!(
+            xml_declared_encoding(b"  <?xml version='1.0' encoding='koi8-r'?><rss/>"),
+            encoding_rs::Encoding::for_label(b"koi8-r")
+        );
     }
 
     #[test]

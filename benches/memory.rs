@@ -187,7 +187,7 @@ fn main() {
         3 * MAX_BODY_MB
     );
     println!(
-        "{:>10}  {:>13}  {:>16}  {:>9}",
+        "{:>10}  {:>10}  {:>14}  {:>7}",
         "item", "peak RSS", "min … max", "time"
     );
     for &n in sizes {
@@ -205,7 +205,7 @@ fn main() {
             format!("{n} MB")
         };
         println!(
-            "{label:>10}  {:>10.0} MB  {:>6.0} … {:<6.0} MB  {:>7.2} s",
+            "{label:>10}  {:>7.0} MB  {:>5.0} … {:>3.0} MB  {:>5.2} s",
             mb(median(peaks.clone())),
             mb(*peaks.iter().min().unwrap()),
             mb(*peaks.iter().max().unwrap()),

@@ -201,8 +201,8 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  last error",
-        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items"
+        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  last error",
+        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items", "failed"
     )?;
     for s in &c.sources {
         let row = rows
@@ -232,7 +232,7 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
         };
         writeln!(
             out,
-            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  {}",
+            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  {}",
             text::truncate(&s.id, 20),
             s.kind_name(),
             health,
@@ -246,6 +246,7 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
             },
             row.failures,
             row.items_seen,
+            row.items_failed,
             row.last_error
                 .map(|e| format!(
                     "{} ({})",
@@ -254,6 +255,16 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
                 ))
                 .unwrap_or_default()
         )?;
+        // Items dropped by a failure: the source goes on, the last one is shown.
+        if let Some(e) = &row.last_item_error {
+            writeln!(
+                out,
+                "{:<20} last failed item ({}): {}",
+                "",
+                relative(row.last_item_error_at, now),
+                text::truncate(&text::single_line(e), 160)
+            )?;
+        }
     }
     Ok(())
 }
@@ -341,6 +352,15 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
     }
     for w in &poll.warnings {
         writeln!(out, "\nwarning: {w}")?;
+    }
+    for f in &poll.failed {
+        writeln!(
+            out,
+            "\nitem failed ({}): {} ({})",
+            f.stage,
+            text::single_line(&f.error),
+            f.url
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

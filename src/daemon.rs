@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub drain_timeout: StdDuration,
     /// Each message reloads the configuration from its file (SIGHUP).
     pub reload: Option<mpsc::Receiver<()>>,
+    /// Test hook of the ingest stage (makes one stage fail on chosen mentions).
+    #[doc(hidden)]
+    pub stage_hook: Option<crate::pipeline::StageHook>,
 }
 
 impl Default for RunOptions {
@@ -56,6 +59,7 @@ impl Default for RunOptions {
             outbox_timeout: StdDuration::from_secs(30),
             drain_timeout: StdDuration::from_secs(10),
             reload: None,
+            stage_hook: None,
         }
     }
 }
@@ -123,6 +127,7 @@ pub async fn run(
         report: report.clone(),
         keep_unmatched: config.daemon.keep_unmatched,
         unhealthy_after: config.crawl.unhealthy_after.chrono(),
+        stage_hook: opts.stage_hook.clone(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("veille-ingest".into())

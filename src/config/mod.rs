@@ -290,7 +290,11 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 }
             }
             "crawl" => {
+                let span = value.span();
                 if let Some(c) = file.de::<CrawlConfig>(value) {
+                    if c.max_text.0 < crate::crawl::MIN_MAX_TEXT as u64 {
+                        file.error(span, "`max_text` must be at least 1KB");
+                    }
                     crawl = c;
                 }
             }

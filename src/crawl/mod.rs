@@ -1,6 +1,7 @@
 //! Crawling: the HTTP client every source and webhook uses, with its limits, the
 //! private-address guard, conditional GET, and the scheduler that decides what is due.
 
+pub mod charset;
 pub mod fetch;
 pub mod guard;
 pub mod robots;
@@ -16,6 +17,11 @@ use crate::config::{ByteSize, Duration};
 pub use fetch::{FetchError, Fetched, Validators};
 pub use guard::AllowPrivate;
 
+/// Default of `[crawl] max_text`: a long article, not a book.
+pub const DEFAULT_MAX_TEXT: usize = 64 << 10;
+/// Smallest `[crawl] max_text` accepted.
+pub const MIN_MAX_TEXT: usize = 1 << 10;
+
 /// `[crawl]` in the config: how veille behaves on the network.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +34,10 @@ pub struct CrawlConfig {
     pub timeout: Duration,
     /// Largest body accepted, after decompression (a gzip bomb is cut off here).
     pub max_body: ByteSize,
+    /// Longest text kept per mention (title, text and author each): what is longer is
+    /// cut on a character boundary and ends with " […]". Matching, enrichment, the index
+    /// and alerts never see more, so memory follows this setting, not the items served.
+    pub max_text: ByteSize,
     /// Redirects followed before giving up (at most 5).
     pub max_redirects: usize,
     /// Fetches running at once, over all sources.
@@ -56,6 +66,7 @@ impl Default for CrawlConfig {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_body: ByteSize(10 << 20),
+            max_text: ByteSize(DEFAULT_MAX_TEXT as u64),
             max_redirects: 5,
             concurrency: 32,
             per_host: 2,
@@ -70,6 +81,13 @@ impl Default for CrawlConfig {
 }
 
 impl CrawlConfig {
+    /// `max_text` in bytes, never below [`MIN_MAX_TEXT`] (the config refuses less).
+    pub fn max_text(&self) -> usize {
+        usize::try_from(self.max_text.0)
+            .unwrap_or(usize::MAX)
+            .max(MIN_MAX_TEXT)
+    }
+
     pub fn user_agent(&self) -> String {
         let contact = self
             .contact

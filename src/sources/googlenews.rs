@@ -208,9 +208,16 @@ impl GoogleNews {
                 ..Poll::default()
             });
         };
-        let parsed =
-            super::rss::parse_feed(&bytes, content_type.as_deref(), &url, &source.id, &[], now)
-                .map_err(FetchError::Invalid)?;
+        let parsed = super::rss::parse_feed_limited(
+            &bytes,
+            content_type.as_deref(),
+            &url,
+            &source.id,
+            &[],
+            now,
+            http.limits.max_text(),
+        )
+        .map_err(FetchError::Invalid)?;
         let names = publishers(&bytes);
         let mut mentions = parsed.mentions;
         for m in &mut mentions {

@@ -190,6 +190,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE installation (id TEXT NOT NULL);
     INSERT INTO installation (id) VALUES (lower(hex(randomblob(16))));
     "#,
+    // 9: items whose processing failed: kept in `seen` with why (so they are skipped, not
+    // retried at every poll), counted per source with the last one
+    r#"
+    ALTER TABLE seen ADD COLUMN url TEXT;
+    ALTER TABLE seen ADD COLUMN error TEXT;
+    ALTER TABLE sources ADD COLUMN items_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN last_item_error TEXT;
+    ALTER TABLE sources ADD COLUMN last_item_error_at INTEGER;
+    "#,
 ];
 
 /// A digest whose delivery to one notifier failed and will be tried again.
@@ -232,6 +241,11 @@ pub struct SourceRow {
     pub auto_every: Option<u64>,
     pub failing_since: Option<DateTime<Utc>>,
     pub unhealthy: bool,
+    /// Items dropped because processing them failed, and the last such failure
+    /// ("stage: error (url)").
+    pub items_failed: u64,
+    pub last_item_error: Option<String>,
+    pub last_item_error_at: Option<DateTime<Utc>>,
 }
 
 /// What [`State::summary`] counts.
@@ -330,7 +344,8 @@ impl State {
     pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen,
-                    next_due, auto_every, failing_since, unhealthy
+                    next_due, auto_every, failing_since, unhealthy,
+                    items_failed, last_item_error, last_item_error_at
              FROM sources ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -348,6 +363,9 @@ impl State {
                 auto_every: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
                 failing_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
                 unhealthy: r.get::<_, i64>(11)? != 0,
+                items_failed: r.get::<_, i64>(12)? as u64,
+                last_item_error: r.get(13)?,
+                last_item_error_at: r.get::<_, Option<i64>>(14)?.map(from_ms),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -631,6 +649,32 @@ pub fn mark_seen(
 ) -> anyhow::Result<()> {
     tx.prepare_cached("INSERT OR IGNORE INTO seen (id, source, seen_at) VALUES (?1, ?2, ?3)")?
         .execute(params![id, source, ms(now)])?;
+    Ok(())
+}
+
+/// Records an item whose processing failed: marked seen with its error, so it is skipped
+/// from now on (a poisoned item is neither retried at every poll nor allowed to hold its
+/// batch back), and counted for its source, with the error.
+pub fn item_failed(
+    tx: &Transaction<'_>,
+    source: &str,
+    id: &str,
+    url: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO seen (id, source, seen_at, url, error) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET url = ?4, error = ?5",
+    )?
+    .execute(params![id, source, ms(now), url, error])?;
+    tx.prepare_cached(
+        "INSERT INTO sources (id, items_failed, last_item_error, last_item_error_at)
+         VALUES (?1, 1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET items_failed = items_failed + 1,
+             last_item_error = ?2, last_item_error_at = ?3",
+    )?
+    .execute(params![source, format!("{error} ({url})"), ms(now)])?;
     Ok(())
 }
 

@@ -15,30 +15,41 @@ mod state;
 use html5ever::tendril::TendrilSink;
 use scraper::Html;
 
+use crate::crawl::charset;
+
 pub use config::{ForumConfig, SelectorsConfig};
 pub use poll::Forum;
 
-/// Decodes an HTML page: BOM, then the HTTP charset, then `<meta charset>`, then the
-/// configured encoding, then UTF-8 if valid, else windows-1252 (what "Latin-1" pages are).
+/// Decodes an HTML page leniently (see [`charset`]): a BOM, then valid UTF-8, then the
+/// charset declared by the HTTP header, `<meta charset>` or the configured `encoding`,
+/// and bytes that are not in a declared UTF-8 read as windows-1252.
 pub fn decode_html(
     bytes: &[u8],
     content_type: Option<&str>,
     fallback: Option<&'static encoding_rs::Encoding>,
 ) -> String {
-    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned();
-    }
-    let from_header = content_type.and_then(|ct| {
-        ct.split(';')
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-            .and_then(|(_, v)| {
-                encoding_rs::Encoding::for_label(v.trim().trim_matches('"').as_bytes())
-            })
-    });
+    charset::decode(bytes, declared_charset(bytes, content_type, fallback))
+        .text
+        .into_owned()
+}
+
+/// The page handed over: a UTF-8 page is not copied.
+pub(super) fn decode_html_owned(
+    bytes: Vec<u8>,
+    content_type: Option<&str>,
+    fallback: Option<&'static encoding_rs::Encoding>,
+) -> String {
+    let declared = declared_charset(&bytes, content_type, fallback);
+    charset::decode_owned(bytes, declared).0
+}
+
+/// The charset a page declares: HTTP header, then `<meta charset>`, then the configured
+/// `encoding`.
+fn declared_charset(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    fallback: Option<&'static encoding_rs::Encoding>,
+) -> Option<&'static encoding_rs::Encoding> {
     let from_meta = || {
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).to_ascii_lowercase();
         let i = head.find("charset=")?;
@@ -49,16 +60,9 @@ pub fn decode_html(
             .collect();
         encoding_rs::Encoding::for_label(label.as_bytes())
     };
-    let enc = from_header.or_else(from_meta).or(fallback);
-    match enc {
-        // A page that says UTF-8 but is not is read for what it is.
-        Some(e) if e == encoding_rs::UTF_8 && std::str::from_utf8(bytes).is_err() => {
-            encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()
-        }
-        Some(e) => e.decode(bytes).0.into_owned(),
-        None if std::str::from_utf8(bytes).is_ok() => String::from_utf8_lossy(bytes).into_owned(),
-        None => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
-    }
+    charset::charset_of(content_type)
+        .or_else(from_meta)
+        .or(fallback)
 }
 
 /// Parses a page as a browser without JavaScript does: `<noscript>` content is markup

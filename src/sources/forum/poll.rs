@@ -116,7 +116,8 @@ impl<'a> Run<'a> {
             } => {
                 self.poll.bytes += bytes.len();
                 self.saved.set_validators(key, validators);
-                let html = super::decode_html(&bytes, content_type.as_deref(), self.forum.encoding);
+                let html =
+                    super::decode_html_owned(bytes, content_type.as_deref(), self.forum.encoding);
                 Ok(Some((super::parse_page(&html), final_url)))
             }
         }

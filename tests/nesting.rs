@@ -44,7 +44,9 @@ async fn an_rss_item_nested_a_million_deep_is_indexed_with_its_text() {
         ])),
     );
     let setup = Setup::new();
-    setup.write(&(base_config() + &rss_source("f", &feeds.url("/f.xml"))));
+    // The item's field (5 MB of markup) is within 16 × max_text, so its text is read whole.
+    let cfg = base_config().replace("[crawl]", "[crawl]\nmax_text = \"1MB\"");
+    setup.write(&(cfg + &rss_source("f", &feeds.url("/f.xml"))));
     let r = run_once(setup.load()).await;
     assert_eq!((r.failures, r.new_mentions), (0, 2), "{r:?}");
     let m = indexed(&setup);

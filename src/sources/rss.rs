@@ -206,9 +206,12 @@ pub fn parse_feed_limited(
     fetched_at: DateTime<Utc>,
     max_text: usize,
 ) -> Result<ParsedFeed, String> {
+    // feed-rs recurses into nested elements: too deep a feed would overflow the stack.
+    // Checked on the bytes served (so the error says where in them), and again on the
+    // decoded document, which is what feed-rs reads (UTF-16 without a BOM, say).
+    text::nesting::check_xml_depth(bytes).map_err(|e| e.to_string())?;
     let budget = max_text.saturating_mul(MARKUP_ROOM);
     let (doc, repaired) = feedcut::prepare(bytes, content_type, budget);
-    // feed-rs recurses into nested elements: too deep a feed would overflow the stack.
     text::nesting::check_xml_depth(doc.as_bytes()).map_err(|e| e.to_string())?;
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::{mpsc, watch};
 use veille::config::Duration as Dur;
-use veille::crawl::scheduler::{HttpPoller, Mode, Scheduler};
+use veille::scheduler::{HttpPoller, Mode, Scheduler};
 use veille::crawl::{CrawlConfig, Http, Validators};
-use veille::pipeline::Event;
+use veille::ingest::{Event, Message};
 use veille::sources::{Source, SourceKind, SourceState};
 
 const ITEMS: usize = 50;
@@ -231,11 +231,11 @@ fn main() {
                 let (mut polled, mut items, mut failed) = (0usize, 0usize, 0usize);
                 while let Some(e) = rx.recv().await {
                     match e {
-                        Event::Polled { poll, .. } => {
+                        Message::Event(Event::Polled { poll, .. }) => {
                             polled += 1;
                             items += poll.mentions.len();
                         }
-                        Event::Failed { error, .. } => {
+                        Message::Event(Event::Failed { error, .. }) => {
                             if failed == 0 {
                                 eprintln!("first failure: {error}");
                             }

@@ -123,7 +123,7 @@ allow_private = true
 fn check_indexed(index: &Path) {
     let idx = veille::store::index::MentionIndex::open(index).unwrap();
     let all = idx
-        .search(&veille::store::index::SearchRequest {
+        .search(&veille::matching::SearchRequest {
             limit: 10,
             ..Default::default()
         })

@@ -22,7 +22,8 @@ use veille::matching::Matcher;
 use veille::mention::Mention;
 use veille::rules::eval::Evaluator;
 use veille::store::index::MentionIndex;
-use veille::store::state::{self, State};
+use veille::store::RuleHistory;
+use veille::store::state::State;
 
 const BRANDS: usize = 100;
 const WORDS: &[&str] = &[
@@ -194,10 +195,10 @@ fn evaluation_cost() {
         batch.iter_mut().for_each(|m| prepare(m, &mut enricher));
         writer.upsert(&batch).unwrap();
         writer.commit().unwrap();
-        let tx = st.transaction().unwrap();
+        let tx = st.batch().unwrap();
         for m in &batch {
             for b in m.brand_ids() {
-                state::record_author_and_site(&tx, b, m).unwrap();
+                tx.record_author_and_site(b, m).unwrap();
             }
         }
         tx.commit().unwrap();
@@ -225,13 +226,17 @@ fn evaluation_cost() {
             writer.upsert(&batch).unwrap();
             writer.commit().unwrap();
             index.reload().unwrap();
-            let tx = st.transaction().unwrap();
+            let tx = st.batch().unwrap();
+            let history = RuleHistory {
+                batch: &tx,
+                index: &index,
+            };
             let t = Instant::now();
-            firings += evaluator.evaluate(&tx, &index, &batch, now).unwrap().len();
+            firings += evaluator.evaluate(&history, &batch, now).unwrap().len();
             spent += t.elapsed();
             for m in &batch {
                 for b in m.brand_ids() {
-                    state::record_author_and_site(&tx, b, m).unwrap();
+                    tx.record_author_and_site(b, m).unwrap();
                 }
             }
             tx.commit().unwrap();
@@ -245,13 +250,18 @@ fn evaluation_cost() {
         "rule evaluation, 1000 rules over 100 brands: {:.0} µs per mention (median of 5 runs of 1000 mentions in batches of 50; min {lo:.0}, max {hi:.0}; {firings} alerts raised)",
         median(&mut per_mention)
     );
-    let tx = st.transaction().unwrap();
+    let tx = st.batch().unwrap();
+    let history = RuleHistory {
+        batch: &tx,
+        index: &index,
+    };
     let t = Instant::now();
-    let ticked = evaluator.tick(&tx, &index, now).unwrap().len();
+    let ticked = evaluator.tick(&history, now).unwrap().len();
     println!(
         "tick (windowed rules, resolutions): {:.1} ms for 1000 rules ({ticked} alerts)",
         t.elapsed().as_secs_f64() * 1e3
     );
+    drop(history);
     drop(tx);
     writer.close().unwrap();
 }

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::config::{Config, Duration, redact};
+use crate::config::Config;
+use crate::model::{Duration, redact};
 use crate::matching::Query;
-use crate::store::index::{MentionIndex, SearchRequest};
-use crate::store::outbox::Deliveries;
-use crate::store::state::State;
+use crate::matching::SearchRequest;
+use crate::store::index::MentionIndex;
+use crate::store::state::{Deliveries, State};
 use crate::text;
 
 fn open_index(c: &Config) -> anyhow::Result<MentionIndex> {
@@ -515,7 +516,8 @@ pub fn rules_test(c: &Config, rule: &str, from: When, to: When) -> anyhow::Resul
         eprintln!("--from must come before --to ({start} is not before {end})");
         return Ok(ExitCode::from(2));
     }
-    let firings = crate::rules::backtest::replay(c, r, start, end)?;
+    let index = MentionIndex::open(&c.index_dir())?;
+    let firings = crate::backtest::replay(&index, &c.brands, &c.routes, r, start, end)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -588,8 +590,7 @@ pub fn silence(c: &Config, cmd: SilenceCmd) -> anyhow::Result<ExitCode> {
                 eprintln!("unknown brand `{b}`");
                 return Ok(ExitCode::from(2));
             }
-            let id = crate::store::state::add_silence(
-                st.conn(),
+            let id = st.add_silence(
                 rule.as_deref(),
                 brand.as_deref(),
                 now,
@@ -603,7 +604,7 @@ pub fn silence(c: &Config, cmd: SilenceCmd) -> anyhow::Result<ExitCode> {
             )?;
         }
         SilenceCmd::List => {
-            for s in crate::store::state::silences(st.conn())? {
+            for s in st.silences()? {
                 let state = if s.active(now) { "active" } else { "ended" };
                 writeln!(
                     out,
@@ -619,7 +620,7 @@ pub fn silence(c: &Config, cmd: SilenceCmd) -> anyhow::Result<ExitCode> {
             }
         }
         SilenceCmd::Expire(id) => {
-            if crate::store::state::expire_silence(st.conn(), id, now)? {
+            if st.expire_silence(id, now)? {
                 writeln!(
                     out,
                     "silence #{id} ended; held alerts of open incidents go out at the next tick"

@@ -10,14 +10,14 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::alerts::outbox::{DeliveryEvent, Outbox, Wake};
+use crate::outbox::{DeliveryEvent, Outbox, Wake};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crawl::Http;
-use crate::crawl::scheduler::{AfterPoll, Carry, HttpPoller, Mode, Scheduler};
-use crate::crawl::websub::Registry;
+use crate::scheduler::{AfterPoll, Carry, HttpPoller, Mode, Scheduler};
+use crate::websub::Registry;
 use crate::matching::Matcher;
-use crate::pipeline::{Ingest, Report, SharedStates};
+use crate::ingest::{Ingest, Report, SharedStates};
 use crate::rules::eval::Evaluator;
 use crate::store::index::MentionIndex;
 use crate::store::state::State;
@@ -46,7 +46,7 @@ pub struct RunOptions {
     pub reload: Option<mpsc::Receiver<()>>,
     /// Test hook of the ingest stage (makes one stage fail on chosen mentions).
     #[doc(hidden)]
-    pub stage_hook: Option<crate::pipeline::StageHook>,
+    pub stage_hook: Option<crate::ingest::StageHook>,
 }
 
 impl Default for RunOptions {
@@ -82,7 +82,9 @@ pub async fn run(
             .collect(),
     ));
     let state = Arc::new(Mutex::new(state));
-    let mut http = Http::new(&config.crawl).context("cannot build the HTTP client")?;
+    let mut http = Http::new(&config.crawl)
+        .context("cannot build the HTTP client")?
+        .with_clock(opts.clock.clone());
     let wake = Wake::default();
     let report = Arc::new(Mutex::new(Report::default()));
 
@@ -100,7 +102,7 @@ pub async fn run(
     let (tx, rx) = mpsc::channel(INGEST_QUEUE);
     // Near-duplicate detection remembers recent stories across restarts.
     let mut enricher = crate::enrich::Enricher::new(&config.enrich);
-    let recent = index.search(&crate::store::index::SearchRequest {
+    let recent = index.search(&crate::matching::SearchRequest {
         since: Some(opts.clock.now() - chrono::Duration::days(3)),
         limit: config.enrich.story_memory.min(100_000),
         ..Default::default()
@@ -142,6 +144,7 @@ pub async fn run(
             &state,
             &wake,
             opts.events.clone(),
+            &opts.clock,
         );
         if opts.mode == Mode::Forever {
             o.digests = Some(tokio::spawn(
@@ -176,12 +179,12 @@ pub async fn run(
         None => None,
     };
     let after_poll: Option<AfterPoll> = websub.clone().map(|reg| {
-        Arc::new(move |s: &crate::sources::Source, p: &crate::sources::Poll| reg.after_poll(s, p))
+        Arc::new(move |s: &crate::sources::Source, p: &crate::model::Poll| reg.after_poll(s, p))
             as AfterPoll
     });
 
     // HTTP server (health, metrics, API, WebSub callbacks).
-    let live = Arc::new(std::sync::RwLock::new(crate::api::Live::of(&config)));
+    let live = Arc::new(std::sync::RwLock::new(live_of(&config)));
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (api_stop_tx, api_stop_rx) = watch::channel(false);
     let api_task = if config.daemon.listen.is_empty() {
@@ -203,6 +206,7 @@ pub async fn run(
             live: live.clone(),
             ready: ready.clone(),
             wake: wake.clone(),
+            clock: opts.clock.clone(),
         });
         Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
     };
@@ -212,7 +216,7 @@ pub async fn run(
         let tx = tx.clone();
         every(TICK, shutdown.clone(), move || {
             let tx = tx.clone();
-            async move { tx.send(crate::pipeline::Event::Tick).await.is_ok() }
+            async move { tx.send(crate::model::Event::Tick.into()).await.is_ok() }
         })
     });
 
@@ -256,6 +260,7 @@ pub async fn run(
             state.clone(),
             index.clone(),
             live.clone(),
+            opts.clock.clone(),
             shutdown.clone(),
         ))
     });
@@ -318,7 +323,7 @@ pub async fn run(
         };
         let Some(mut new) = next else { break };
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
-        *live.write().unwrap() = crate::api::Live::of(&new);
+        *live.write().unwrap() = live_of(&new);
         let notifier_count = new.notifiers.len();
         // Settings read once at start.
         for (what, changed) in [
@@ -337,7 +342,7 @@ pub async fn run(
             }
         }
         match Http::new(&new.crawl) {
-            Ok(h) => http = h,
+            Ok(h) => http = h.with_clock(opts.clock.clone()),
             Err(e) => {
                 warn!(error = %e, "new [crawl] settings refused; the previous HTTP client stays")
             }
@@ -347,8 +352,8 @@ pub async fn run(
             reg.set_sources(&sources);
         }
         let _ = tx
-            .send(crate::pipeline::Event::Reload(Box::new(
-                crate::pipeline::Reloaded {
+            .send(crate::ingest::Message::Reload(Box::new(
+                crate::ingest::Reloaded {
                     matcher: Matcher::new(new.brands.clone()),
                     evaluator: Evaluator::with_routes(
                         new.rules.clone(),
@@ -371,6 +376,7 @@ pub async fn run(
                 &state,
                 &wake,
                 opts.events.clone(),
+                &opts.clock,
             );
             o.digests = Some(tokio::spawn(
                 crate::digest::Runner {
@@ -460,6 +466,7 @@ async fn service_loop(
     state: Arc<Mutex<State>>,
     index: Arc<MentionIndex>,
     live: Arc<std::sync::RwLock<crate::api::Live>>,
+    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let watchdog = sd_notify::watchdog_enabled();
@@ -475,8 +482,8 @@ async fn service_loop(
             _ = ticker.tick() => {}
             _ = until_true(&mut shutdown) => return,
         }
-        let now = chrono::Utc::now();
-        let beat = crate::pipeline::HEARTBEAT.load(std::sync::atomic::Ordering::Relaxed);
+        let now = clock.now();
+        let beat = crate::ingest::HEARTBEAT.load(std::sync::atomic::Ordering::Relaxed);
         let alive = now.timestamp() - beat <= stale_after;
         if watchdog.is_some() {
             if alive {
@@ -491,9 +498,9 @@ async fn service_loop(
         let st = state.clone();
         let ix = index.clone();
         let configured = live.read().unwrap().sources.len();
-        let status = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let status = tokio::task::spawn_blocking(move || -> crate::store::Result<String> {
             let s = st.lock().unwrap().summary(now)?;
-            let hour = ix.count(&crate::store::index::SearchRequest {
+            let hour = ix.count(&crate::matching::SearchRequest {
                 since: Some(now - chrono::Duration::hours(1)),
                 ..Default::default()
             })?;
@@ -572,6 +579,7 @@ fn start_outbox(
     state: &Arc<Mutex<State>>,
     wake: &Wake,
     events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
+    clock: &Arc<dyn Clock>,
 ) -> RunningOutbox {
     let (stop, stop_rx) = watch::channel(false);
     let installation = state.lock().unwrap().installation_id().unwrap_or_else(|e| {
@@ -586,6 +594,7 @@ fn start_outbox(
         wake: wake.clone(),
         events,
         installation,
+        clock: clock.clone(),
     });
     // Deliveries for notifiers no longer configured stay in the outbox, said once.
     if let Ok(names) = state.lock().unwrap().pending_notifiers() {
@@ -598,6 +607,18 @@ fn start_outbox(
         stop,
         task: tokio::spawn(outbox.run(stop_rx)),
         digests: None,
+    }
+}
+
+/// What the API may see change on reload: its tokens and the list of sources.
+fn live_of(c: &Config) -> crate::api::Live {
+    crate::api::Live {
+        tokens: c.api_tokens.clone(),
+        sources: c
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.kind_name().to_string()))
+            .collect(),
     }
 }
 

@@ -37,8 +37,9 @@
 //!   watchdog, graceful shutdown.
 //! - [`demo`]: `veille demo`, the whole pipeline offline on bundled samples.
 
-pub mod alerts;
 pub mod api;
+pub mod backoff;
+pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -47,15 +48,19 @@ pub mod daemon;
 pub mod demo;
 pub mod digest;
 pub mod enrich;
+pub mod ingest;
 pub mod matching;
 pub mod mention;
 pub mod metrics;
+pub mod model;
 pub mod notify;
-pub mod pipeline;
+pub mod outbox;
 pub mod rules;
+pub mod scheduler;
 pub mod sources;
 pub mod store;
 pub mod text;
+pub mod websub;
 
 #[doc(hidden)]
 pub mod testutil;

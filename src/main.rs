@@ -273,7 +273,7 @@ enum Command {
 fn init_logging(default: &str, format: LogFormat) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use veille::config::redact::LogWriter;
+    use veille::model::redact::LogWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -383,10 +383,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // Rule test cases run now, through the real ingest stage.
             let mut failed = 0;
             let mut ran = 0;
+            let now = veille::clock::Clock::now(&veille::clock::SystemClock);
             for r in &c.rules {
                 for t in &r.tests {
                     ran += 1;
-                    if let Err(e) = veille::rules::backtest::run_test(&c, r, t) {
+                    if let Err(e) =
+                        veille::backtest::run_test(&c.brands, &c.routes, &c.enrich, r, t, now)
+                    {
                         eprintln!("{}: {e}", r.file.display());
                         failed += 1;
                     }
@@ -418,9 +421,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     reload: Some(veille::daemon::signal_reload()),
                     drain_timeout: c.daemon.shutdown_timeout.std(),
                     mode: if once {
-                        veille::crawl::scheduler::Mode::Once
+                        veille::scheduler::Mode::Once
                     } else {
-                        veille::crawl::scheduler::Mode::Forever
+                        veille::scheduler::Mode::Forever
                     },
                     ..Default::default()
                 };
@@ -557,9 +560,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let notifier = notifier.as_deref();
                 let which = match id {
                     Some(seq) if !all_failed => {
-                        veille::store::outbox::Deliveries::Alert { seq, notifier }
+                        veille::store::state::Deliveries::Alert { seq, notifier }
                     }
-                    _ => veille::store::outbox::Deliveries::AllFailed { notifier },
+                    _ => veille::store::state::Deliveries::AllFailed { notifier },
                 };
                 if drop {
                     veille::cli::alerts_drop(&c, which)

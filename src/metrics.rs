@@ -2,7 +2,8 @@
 //!
 //! Counters and histograms are recorded where things happen (scheduler, ingest stage,
 //! outbox); what is a matter of state (outbox depth, unhealthy sources) is read from the
-//! state database at scrape time, so it is right even after a restart.
+//! state database at scrape time, so it is right even after a restart: the HTTP edge
+//! reads it and hands the figures to [`Metrics::render`].
 
 use std::sync::LazyLock;
 
@@ -13,7 +14,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::state::State;
+/// Figures of the state database, read at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateFigures {
+    pub pending: u64,
+    pub oldest_pending_seconds: i64,
+    pub sources: u64,
+    pub unhealthy: u64,
+    pub open_incidents: u64,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FetchLabels {
@@ -192,9 +201,8 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
-    /// The Prometheus text exposition, with the state-derived gauges read now.
-    pub fn render(&self, state: &State) -> anyhow::Result<String> {
-        let s = state.summary(chrono::Utc::now())?;
+    /// The Prometheus text exposition, with the state-derived gauges set from `s`.
+    pub fn render(&self, s: &StateFigures) -> Result<String, std::fmt::Error> {
         self.outbox_pending.set(s.pending as i64);
         self.outbox_oldest_seconds.set(s.oldest_pending_seconds);
         self.sources.set(s.sources as i64);

@@ -40,6 +40,11 @@ fn state(setup: &Setup) -> State {
     State::open(&setup.path().join("data/state.sqlite")).unwrap()
 }
 
+/// The state database itself, to set up what no command does (a crash, time passing).
+fn sqlite(setup: &Setup) -> rusqlite::Connection {
+    rusqlite::Connection::open(setup.path().join("data/state.sqlite")).unwrap()
+}
+
 /// (notifier, state, attempts, last error) of every delivery, oldest alert first, with the
 /// first mention's title.
 fn deliveries(setup: &Setup) -> Vec<(i64, String, String, String, u32, Option<String>)> {
@@ -163,9 +168,11 @@ async fn a_stored_key_with_a_line_feed_is_sent_with_a_safe_header() {
     old.key = "crisis:acme:author:line\nfeed:1:1".into();
     {
         let mut st = state(&setup);
-        let tx = st.transaction().unwrap();
-        veille::store::state::enqueue_alert(&tx, &old, &["hook".into()], false).unwrap();
-        tx.commit().unwrap();
+        let batch = st.batch().unwrap();
+        batch
+            .enqueue_alert(&old, &["hook".into()], false)
+            .unwrap();
+        batch.commit().unwrap();
     }
     run_once_with(setup.load(), true, Duration::from_secs(10)).await;
     let got = hooks.on("/h");
@@ -517,8 +524,8 @@ async fn message_ids_are_unique_per_installation_and_notifier_and_stable_on_rese
     );
     let (a, b) = (state(&one), state(&two));
     assert_eq!(
-        veille::store::state::incidents(a.conn(), None, 10).unwrap()[0].id,
-        veille::store::state::incidents(b.conn(), None, 10).unwrap()[0].id,
+        a.incidents(None, 10).unwrap()[0].id,
+        b.incidents(None, 10).unwrap()[0].id,
         "the same incident number in both"
     );
     assert_ne!(a.installation_id().unwrap(), b.installation_id().unwrap());
@@ -526,7 +533,8 @@ async fn message_ids_are_unique_per_installation_and_notifier_and_stable_on_rese
     // A resend of the same delivery: the crash window, reproduced by putting the
     // delivery back as the outbox found it before recording the server's answer.
     let before = smtp.messages().len();
-    a.conn()
+    // Straight into the database: no veille command undoes a delivery.
+    sqlite(&one)
         .execute(
             "UPDATE deliveries SET state = 'pending' WHERE notifier = 'mail-en'",
             [],
@@ -550,7 +558,7 @@ async fn message_ids_are_unique_per_installation_and_notifier_and_stable_on_rese
         ])),
     );
     // realert (1 hour) has passed since the first message.
-    a.conn()
+    sqlite(&one)
         .execute(
             "UPDATE incidents SET last_alert_at = last_alert_at - 7200000",
             [],
@@ -559,7 +567,7 @@ async fn message_ids_are_unique_per_installation_and_notifier_and_stable_on_rese
     let before = smtp.messages().len();
     let r = run_once_with(one.load(), true, Duration::from_secs(20)).await;
     assert_eq!(r.alerts.len(), 1, "{:#?}", r.alerts);
-    assert_eq!(r.alerts[0].status, veille::alerts::Status::Update);
+    assert_eq!(r.alerts[0].status, veille::model::Status::Update);
     let updates = ids(before);
     assert_eq!(updates.len(), 2);
     for u in &updates {

@@ -272,7 +272,7 @@ async fn every_misbehaviour_is_bounded_and_reported() {
     // windows-1252 bytes under a UTF-8 label are decoded for what they are.
     let idx = veille::store::index::MentionIndex::open(&setup.path().join("data/index")).unwrap();
     let m = idx
-        .search(&veille::store::index::SearchRequest {
+        .search(&veille::matching::SearchRequest {
             limit: 5,
             ..Default::default()
         })

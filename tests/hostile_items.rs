@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use veille::crawl::scheduler::Mode;
+use veille::scheduler::Mode;
 use veille::mention::{CUT_MARKER, Mention};
-use veille::pipeline::{Report, StageHook};
+use veille::ingest::{Report, StageHook};
 use veille::store::state::State;
 
 const MATCH_RULE: &str = r#"
@@ -129,9 +129,8 @@ async fn a_panic_in_one_stage_fails_that_mention_only() {
         assert!(!alerted.iter().any(|a| a.contains("poison")), "{alerted:?}");
 
         // Recorded as seen, with why.
-        let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
-        let (url, error): (String, String) = st
-            .conn()
+        let db = rusqlite::Connection::open(setup.path().join("data/state.sqlite")).unwrap();
+        let (url, error): (String, String) = db
             .query_row(
                 "SELECT url, error FROM seen WHERE error IS NOT NULL",
                 [],
@@ -189,7 +188,7 @@ async fn a_panic_in_one_stage_fails_that_mention_only() {
 /// it is shown UNHEALTHY at once with the error, since a bug does not go away by waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
-    use veille::crawl::scheduler::{Poller, Scheduler};
+    use veille::scheduler::{Poller, Scheduler};
     use veille::sources::{Poll, Source, SourceState};
 
     struct Buggy;
@@ -240,7 +239,7 @@ async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
     };
     sched.run(Mode::Once, stop_rx).await;
     let mut events = Vec::new();
-    while let Ok(e) = rx.try_recv() {
+    while let Ok(veille::ingest::Message::Event(e)) = rx.try_recv() {
         events.push(e);
     }
 
@@ -267,9 +266,9 @@ async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
 }
 
 /// The real ingest stage over the index and state of `cfg`.
-fn ingest_for(cfg: &veille::config::Config) -> veille::pipeline::Ingest {
+fn ingest_for(cfg: &veille::config::Config) -> veille::ingest::Ingest {
     let index = Arc::new(veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap());
-    veille::pipeline::Ingest {
+    veille::ingest::Ingest {
         matcher: veille::matching::Matcher::new(cfg.brands.clone()),
         enricher: veille::enrich::Enricher::new(&cfg.enrich),
         evaluator: veille::rules::eval::Evaluator::with_routes(vec![], &cfg.brands, vec![]),
@@ -277,7 +276,7 @@ fn ingest_for(cfg: &veille::config::Config) -> veille::pipeline::Ingest {
         index,
         state: Arc::new(Mutex::new(State::open(&cfg.state_path()).unwrap())),
         states: Arc::default(),
-        wake: veille::alerts::outbox::Wake::default(),
+        wake: veille::outbox::Wake::default(),
         clock: Arc::new(veille::clock::SystemClock),
         report: Arc::default(),
         keep_unmatched: false,
@@ -290,7 +289,7 @@ fn ingest_for(cfg: &veille::config::Config) -> veille::pipeline::Ingest {
 /// URL once, not at every poll that serves it again; the other items go on.
 #[test]
 fn an_item_its_source_cannot_map_is_reported_once() {
-    use veille::pipeline::Event;
+    use veille::ingest::Event;
     use veille::sources::{ItemFailure, Poll};
     let setup = Setup::new();
     setup.write(&(base_config() + &rss_source("mapped", "http://127.0.0.1:9/a.xml")));

@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use veille::matching::naive::NaiveDoc;
 use veille::matching::{Document, Field, Meta, Percolator, Query};
 use veille::mention::Mention;
-use veille::store::index::{MentionIndex, SearchRequest};
+use veille::matching::SearchRequest;
+use veille::store::index::MentionIndex;
 
 const DOC_WORDS: &[&str] = &[
     "acme",

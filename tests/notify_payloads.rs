@@ -4,11 +4,11 @@
 //! alert that must be truncated to fit.
 
 use chrono::{TimeZone, Utc};
-use veille::alerts::{Alert, AlertMention, Fragment, Stats, Status};
+use veille::model::{Alert, AlertMention, Fragment, Stats, Status};
 use veille::mention::{Label, Sentiment};
 use veille::notify::chat::{self, Flavor};
 use veille::notify::view::{Locale, View};
-use veille::rules::Severity;
+use veille::model::Severity;
 
 const HOSTILE_TITLE: &str = "<script>alert(1)</script> **gras** [lien](http://evil.example) <!channel> @channel @everyone \u{202E}txet desrever";
 const HOSTILE_TEXT: &str = "Vu sur <b>le forum</b> : *_~`code`~_* | > citation # titre <@U123> <users/all> &amp; @here @All ＠everyone ";
@@ -359,8 +359,8 @@ fn email_ca_file_is_checked_when_the_config_loads() {
     assert!(err.contains("expected PEM certificates"), "{err}");
 }
 
-fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::digest::data::DigestData {
-    use veille::digest::data::{BrandDigest, DigestData, IncidentLine, Share, TopMention};
+fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::model::digest::DigestData {
+    use veille::model::digest::{BrandDigest, DigestData, IncidentLine, Share, TopMention};
     let at = Utc.with_ymd_and_hms(2026, 3, 10, 7, 0, 0).unwrap();
     let filler = "arnaque ".repeat(long / 8);
     DigestData {

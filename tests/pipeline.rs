@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use veille::matching::Query;
-use veille::store::index::{MentionIndex, SearchRequest};
+use veille::matching::SearchRequest;
+use veille::store::index::MentionIndex;
 use veille::store::state::State;
 
 const CRISIS_RULE: &str = r#"
@@ -790,8 +791,8 @@ async fn sources_listing_shows_backoff_unhealthy_and_recovery() {
         "{flaky}"
     );
     // Still failing past `unhealthy_after`: UNHEALTHY.
-    let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
-    st.conn()
+    rusqlite::Connection::open(setup.path().join("data/state.sqlite"))
+        .unwrap()
         .execute(
             "UPDATE sources SET failing_since = failing_since - 5000 WHERE id = 'flaky'",
             [],

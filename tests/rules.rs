@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
-use veille::alerts::outbox::Wake;
-use veille::alerts::{Alert, Status};
+use veille::outbox::Wake;
+use veille::model::{Alert, Status};
 use veille::clock::ManualClock;
 use veille::matching::Matcher;
 use veille::mention::Mention;
-use veille::pipeline::{Event, Ingest, Report};
+use veille::ingest::{Event, Ingest, Report};
 use veille::rules::eval::Evaluator;
 use veille::sources::Poll;
 use veille::store::index::MentionIndex;
@@ -101,16 +101,20 @@ impl Harness {
     /// (rule, status, notifier, delivery state) of every delivery, oldest first.
     fn deliveries(&self) -> Vec<(String, String, String, String)> {
         let st = self.state.lock().unwrap();
-        let mut stmt = st
-            .conn()
-            .prepare(
-                "SELECT a.rule, a.status, d.notifier, d.state FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq ORDER BY d.alert_seq, d.notifier",
-            )
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        let mut rows = st.alerts(usize::MAX >> 1).unwrap();
+        rows.reverse();
+        rows.iter()
+            .flat_map(|a| {
+                a.deliveries.iter().map(|(notifier, state, _, _)| {
+                    (
+                        a.alert.rule.clone(),
+                        a.alert.status.as_str().to_string(),
+                        notifier.clone(),
+                        state.clone(),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn pending(&self) -> u64 {
@@ -595,8 +599,7 @@ fn silences_hold_deliveries_and_release_them_while_the_incident_is_open() {
     let mut h = Harness::new(&s, clock.clone());
     let id = {
         let st = h.state.lock().unwrap();
-        veille::store::state::add_silence(
-            st.conn(),
+        st.add_silence(
             None,
             Some("acme"),
             t0(),
@@ -633,7 +636,7 @@ fn silences_hold_deliveries_and_release_them_while_the_incident_is_open() {
     // Expiring a silence by hand releases at the next tick too.
     let st = h.state.lock().unwrap();
     assert!(
-        !veille::store::state::expire_silence(st.conn(), id, clock.now_utc()).unwrap(),
+        !st.expire_silence(id, clock.now_utc()).unwrap(),
         "already over"
     );
 }
@@ -647,8 +650,7 @@ fn expiring_a_silence_releases_at_the_next_tick() {
     let mut h = Harness::new(&s, clock.clone());
     let id = {
         let st = h.state.lock().unwrap();
-        veille::store::state::add_silence(
-            st.conn(),
+        st.add_silence(
             Some("crisis"),
             None,
             t0(),
@@ -663,7 +665,7 @@ fn expiring_a_silence_releases_at_the_next_tick() {
     assert_eq!(h.pending(), 0, "still silenced");
     {
         let st = h.state.lock().unwrap();
-        assert!(veille::store::state::expire_silence(st.conn(), id, clock.now_utc()).unwrap());
+        assert!(st.expire_silence(id, clock.now_utc()).unwrap());
     }
     clock.advance(Duration::seconds(15));
     h.tick();
@@ -820,7 +822,14 @@ notify = ["hook"]
     let cfg = s.load();
     for rule in &cfg.rules {
         let replayed: Vec<(String, String, String)> =
-            veille::rules::backtest::replay(&cfg, rule, t0(), t0() + Duration::hours(6))
+            veille::backtest::replay(
+                &veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap(),
+                &cfg.brands,
+                &cfg.routes,
+                rule,
+                t0(),
+                t0() + Duration::hours(6),
+            )
                 .unwrap()
                 .iter()
                 .map(|f| {

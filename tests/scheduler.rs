@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use veille::clock::SystemClock;
 use veille::config::Duration as Dur;
-use veille::crawl::scheduler::{Mode, Poller, Scheduler};
+use veille::scheduler::{Mode, Poller, Scheduler};
 use veille::crawl::{CrawlConfig, FetchError};
 use veille::sources::{Poll, Source, SourceKind, SourceState};
 

@@ -12,7 +12,8 @@ use axum::routing::post;
 use common::*;
 use hmac::{Hmac, KeyInit, Mac};
 use veille::matching::Query;
-use veille::store::index::{MentionIndex, SearchRequest};
+use veille::matching::SearchRequest;
+use veille::store::index::MentionIndex;
 
 #[derive(Clone, Default)]
 struct Hub {
@@ -184,9 +185,8 @@ async fn subscribe_verify_and_receive_signed_content() {
     stop_tx.send(true).unwrap();
     daemon.await.unwrap().unwrap();
     // The subscription is saved with its lease; the feed is now polled only as a safety net.
-    let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
-    let (verified, lease): (Option<i64>, Option<i64>) = st
-        .conn()
+    let db = rusqlite::Connection::open(setup.path().join("data/state.sqlite")).unwrap();
+    let (verified, lease): (Option<i64>, Option<i64>) = db
         .query_row("SELECT verified_at, lease_until FROM websub", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -282,9 +282,8 @@ async fn reload_adds_and_removes_push_sources() {
     stop_tx.send(true).unwrap();
     daemon.await.unwrap().unwrap();
     assert!(titles(&setup, "removal").is_empty());
-    let st = veille::store::state::State::open(&setup.path().join("data/state.sqlite")).unwrap();
-    let subs: i64 = st
-        .conn()
+    let db = rusqlite::Connection::open(setup.path().join("data/state.sqlite")).unwrap();
+    let subs: i64 = db
         .query_row("SELECT count(*) FROM websub", [], |r| r.get(0))
         .unwrap();
     assert_eq!(subs, 0);
@@ -321,22 +320,22 @@ async fn leases_are_renewed_on_time_and_once() {
     let state = veille::store::state::State::open(&cfg.state_path()).unwrap();
     let t0 = chrono::Utc::now();
     state
-        .conn()
-        .execute(
-            "INSERT INTO websub (token, source, hub, topic, secret, requested_at, verified_at, lease_until)
-             VALUES ('tok', 'blog', ?1, 'http://127.0.0.1:9/feed.xml', 's3cr3t', ?2, ?2, ?3)",
-            rusqlite::params![
-                hub_url,
-                t0.timestamp_millis(),
-                (t0 + chrono::Duration::hours(1)).timestamp_millis()
-            ],
-        )
+        .save_subscription(&veille::store::state::SubscriptionRow {
+            token: "tok".into(),
+            source: "blog".into(),
+            hub: hub_url.to_string(),
+            topic: "http://127.0.0.1:9/feed.xml".into(),
+            secret: "s3cr3t".into(),
+            requested_at: t0,
+            verified_at: Some(t0),
+            lease_until: Some(t0 + chrono::Duration::hours(1)),
+        })
         .unwrap();
     let clock = ManualClock::new(t0 + chrono::Duration::minutes(10));
     let (tx, _rx) = tokio::sync::mpsc::channel(8);
     let sources: Vec<Arc<veille::sources::Source>> =
         cfg.sources.iter().cloned().map(Arc::new).collect();
-    let reg = veille::crawl::websub::Registry::load(
+    let reg = veille::websub::Registry::load(
         url::Url::parse("http://veille.example").unwrap(),
         veille::crawl::Http::new(&cfg.crawl).unwrap(),
         Arc::new(Mutex::new(state)),

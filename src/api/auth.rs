@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ApiError;
-use crate::config::Secret;
+use crate::model::Secret;
 
 /// `[api]`
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -47,7 +47,7 @@ pub struct Token {
 impl TokenConfig {
     pub fn load(&self, base_dir: &Path) -> Result<Token, String> {
         let path = base_dir.join(&self.file);
-        let secret = crate::config::SecretRef::File(path.clone()).load()?;
+        let secret = crate::model::SecretRef::File(path.clone()).load()?;
         if secret.expose().trim().len() < 32 {
             return Err(format!(
                 "the token in {} is too short: use at least 32 characters (e.g. `openssl rand -hex 32`)",

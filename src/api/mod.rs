@@ -23,9 +23,10 @@ use tokio::sync::watch;
 
 pub use auth::{ApiConfig, Scope, Token};
 
-use crate::crawl::websub::{Registry, Verification};
+use crate::clock::Clock;
 use crate::store::index::MentionIndex;
 use crate::store::state::State as Db;
+use crate::websub::{Registry, Verification};
 
 /// Largest WebSub content accepted (a hub may send the whole feed).
 const MAX_PUSH_BODY: usize = 10 << 20;
@@ -41,19 +42,6 @@ pub struct Live {
     pub sources: Vec<(String, String)>,
 }
 
-impl Live {
-    pub fn of(c: &crate::config::Config) -> Live {
-        Live {
-            tokens: c.api_tokens.clone(),
-            sources: c
-                .sources
-                .iter()
-                .map(|s| (s.id.clone(), s.kind_name().to_string()))
-                .collect(),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct ApiState {
     pub websub: Option<Arc<Registry>>,
@@ -63,7 +51,9 @@ pub struct ApiState {
     /// Set once the daemon is up, cleared when it begins to stop.
     pub ready: Arc<AtomicBool>,
     /// Wakes the delivery workers after deliveries are re-queued.
-    pub wake: crate::alerts::outbox::Wake,
+    pub wake: crate::outbox::Wake,
+    /// What "now" is (durations like `since=7d`, silences, acknowledgements).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// An error answered as `{"error": "…"}`.
@@ -150,9 +140,21 @@ async fn readyz(State(st): State<ApiState>) -> Response {
 
 async fn metrics(State(st): State<ApiState>) -> Response {
     let state = st.state.clone();
-    let text =
-        tokio::task::spawn_blocking(move || crate::metrics::get().render(&state.lock().unwrap()))
-            .await;
+    let now = st.clock.now();
+    let text = tokio::task::spawn_blocking(move || {
+        let s = state.lock().unwrap().summary(now).map_err(|e| e.to_string())?;
+        let figures = crate::metrics::StateFigures {
+            pending: s.pending,
+            oldest_pending_seconds: s.oldest_pending_seconds,
+            sources: s.sources,
+            unhealthy: s.unhealthy,
+            open_incidents: s.open_incidents,
+        };
+        crate::metrics::get()
+            .render(&figures)
+            .map_err(|e| e.to_string())
+    })
+    .await;
     match text {
         Ok(Ok(t)) => (
             [(
@@ -162,7 +164,7 @@ async fn metrics(State(st): State<ApiState>) -> Response {
             t,
         )
             .into_response(),
-        Ok(Err(e)) => ApiError::internal(format!("{e:#}")).into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
 }

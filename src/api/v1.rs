@@ -11,21 +11,20 @@ use serde_json::{Value, json};
 
 use super::auth::{Scope, authorize};
 use super::{ApiError, ApiState};
-use crate::config::redact;
-use crate::store::index::SearchRequest;
-use crate::store::outbox::Deliveries;
-use crate::store::state;
+use crate::matching::SearchRequest;
+use crate::model::redact;
+use crate::store::state::Deliveries;
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Runs `f` on a blocking thread (SQLite and tantivy calls block).
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(format!("{e:#}")))
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
@@ -39,10 +38,14 @@ fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, Api
 }
 
 /// "7d" (that long ago) or an RFC 3339 date.
-fn when(name: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+fn when(
+    name: &str,
+    v: &Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(v) = v else { return Ok(None) };
-    if let Ok(d) = v.parse::<crate::config::Duration>() {
-        return Ok(Some(Utc::now() - d.chrono()));
+    if let Ok(d) = v.parse::<crate::model::Duration>() {
+        return Ok(Some(now - d.chrono()));
     }
     DateTime::parse_from_rfc3339(v)
         .map(|d| Some(d.with_timezone(&Utc)))
@@ -95,8 +98,8 @@ pub async fn mentions(
         lang: p.lang.clone(),
         brand: p.brand.clone(),
         source: p.source.clone(),
-        since: when("since", &p.since)?,
-        until: when("until", &p.until)?,
+        since: when("since", &p.since, st.clock.now())?,
+        until: when("until", &p.until, st.clock.now())?,
         limit,
         offset,
         ..Default::default()
@@ -176,6 +179,7 @@ async fn act_on_deliveries(
     let who = check(st, headers, Scope::Admin)?;
     let state = st.state.clone();
     let n2 = notifier.clone();
+    let now = st.clock.now();
     let n = blocking(move || {
         let n2 = n2.as_deref();
         let which = match seq {
@@ -186,7 +190,7 @@ async fn act_on_deliveries(
         if drop {
             st.drop_deliveries(which, &format!("dropped through the API by {who}"))
         } else {
-            st.requeue_deliveries(which, Utc::now())
+            st.requeue_deliveries(which, now)
         }
     })
     .await?;
@@ -266,9 +270,7 @@ pub async fn incidents(
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let state = st.state.clone();
-    let items =
-        blocking(move || state::incidents(state.lock().unwrap().conn(), filter.as_deref(), limit))
-            .await?;
+    let items = blocking(move || state.lock().unwrap().incidents(filter.as_deref(), limit)).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -279,10 +281,11 @@ pub async fn ack_incident(
 ) -> ApiResult {
     let who = check(&st, &headers, Scope::Admin)?;
     let state = st.state.clone();
+    let now = st.clock.now();
     let incident = blocking(move || {
         let st = state.lock().unwrap();
-        if state::ack_incident(st.conn(), id, &who, Utc::now())? {
-            state::incident(st.conn(), id)
+        if st.ack_incident(id, &who, now)? {
+            st.incident(id)
         } else {
             Ok(None)
         }
@@ -300,8 +303,8 @@ pub async fn ack_incident(
 pub async fn silences(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult {
     check(&st, &headers, Scope::Read)?;
     let state = st.state.clone();
-    let items = blocking(move || state::silences(state.lock().unwrap().conn())).await?;
-    let now = Utc::now();
+    let items = blocking(move || state.lock().unwrap().silences()).await?;
+    let now = st.clock.now();
     let items: Vec<Value> = items
         .into_iter()
         .map(|s| {
@@ -337,11 +340,11 @@ pub async fn add_silence(
             "give `rule`, `brand` or both: a silence of everything is not allowed",
         ));
     }
-    let d: crate::config::Duration = body
+    let d: crate::model::Duration = body
         .duration
         .parse()
         .map_err(|e| ApiError::bad_request(format!("duration = {:?}: {e}", body.duration)))?;
-    let now = Utc::now();
+    let now = st.clock.now();
     let ends = now + d.chrono();
     let reason = if body.reason.is_empty() {
         format!("by {who}")
@@ -351,8 +354,7 @@ pub async fn add_silence(
     let state = st.state.clone();
     let (rule, brand) = (body.rule.clone(), body.brand.clone());
     let id = blocking(move || {
-        state::add_silence(
-            state.lock().unwrap().conn(),
+        state.lock().unwrap().add_silence(
             rule.as_deref(),
             brand.as_deref(),
             now,
@@ -374,8 +376,8 @@ pub async fn expire_silence(
 ) -> ApiResult {
     check(&st, &headers, Scope::Admin)?;
     let state = st.state.clone();
-    if blocking(move || state::expire_silence(state.lock().unwrap().conn(), id, Utc::now())).await?
-    {
+    let now = st.clock.now();
+    if blocking(move || state.lock().unwrap().expire_silence(id, now)).await? {
         Ok(Json(json!({ "id": id, "expired": true })))
     } else {
         Err(ApiError::not_found(format!("no active silence #{id}")))

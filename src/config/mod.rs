@@ -2,12 +2,6 @@
 //! loading, validation. Every problem is reported as `FILE:LINE:COLUMN: what was expected`,
 //! and loading goes on after a problem so that `veille check` lists them all at once.
 
-pub mod diag;
-mod duration;
-pub mod redact;
-mod secret;
-mod size;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -15,10 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-pub use diag::{Diagnostic, Diagnostics, SourceFile};
-pub use duration::Duration;
-pub use secret::{Secret, SecretRef};
-pub use size::ByteSize;
+// The primitives live in the model (every layer reads them); named here too for the
+// binary, tests and benches that build configs.
+pub use crate::model::{ByteSize, Diagnostic, Diagnostics, Duration, Secret, SecretRef, SourceFile};
 
 use crate::crawl::CrawlConfig;
 use crate::matching::{Brand, BrandConfig, QueryError};
@@ -515,70 +508,7 @@ fn array_of_tables<'i>(
 
 /// Reports a query error at its column inside the TOML string.
 pub fn query_error(file: &mut SourceFile<'_>, s: &Spanned<String>, e: &QueryError) {
-    let span = s.span();
-    let raw = &file.text[span.clone()];
-    let multiline = raw.starts_with("\"\"\"") || raw.starts_with("'''");
-    let basic = raw.starts_with('"');
-    // Skip the opening quote(s) and, for multi-line strings, the newline after them.
-    let mut start = span.start + if multiline { 3 } else { 1 };
-    if multiline && file.text[start..].starts_with('\n') {
-        start += 1;
-    }
-    let body = &file.text[start..span.end];
-    let offset = start + raw_offset(body, basic, e.column).unwrap_or(body.len().saturating_sub(1));
-    file.error(offset..offset, format!("invalid query: {}", e.message));
-}
-
-/// Byte offset in a TOML string's raw text of the `column`-th character of its value:
-/// escapes (`\"`, `\u00e9`, a line-ending backslash…) take more room in the file than in
-/// the value, so a column in the query is not a column in the file.
-fn raw_offset(raw: &str, basic: bool, column: usize) -> Option<usize> {
-    if !basic {
-        return raw.char_indices().nth(column).map(|(i, _)| i);
-    }
-    let mut produced = 0;
-    let mut it = raw.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        if produced == column && c != '\\' {
-            return Some(i);
-        }
-        if c != '\\' {
-            produced += 1;
-            continue;
-        }
-        match it.peek().map(|&(_, n)| n) {
-            Some('u') | Some('U') => {
-                if produced == column {
-                    return Some(i);
-                }
-                let digits = if it.peek().map(|&(_, n)| n) == Some('u') {
-                    4
-                } else {
-                    8
-                };
-                for _ in 0..=digits {
-                    it.next();
-                }
-                produced += 1;
-            }
-            // Line-ending backslash (multi-line strings): it and the blank that follows
-            // stand for nothing.
-            Some(n) if n.is_whitespace() => {
-                while it.peek().is_some_and(|&(_, n)| n.is_whitespace()) {
-                    it.next();
-                }
-            }
-            Some(_) => {
-                if produced == column {
-                    return Some(i);
-                }
-                it.next();
-                produced += 1;
-            }
-            None => {}
-        }
-    }
-    None
+    file.string_error(s, e.column, format!("invalid query: {}", e.message));
 }
 
 #[cfg(test)]

@@ -11,16 +11,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{AllowPrivate, Http, guard};
-use crate::config::ByteSize;
-
-/// Validators from the last 200, sent back on the next poll (conditional GET).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified: Option<String>,
-}
+use crate::model::{ByteSize, Validators};
 
 /// What a GET brought back.
 #[derive(Debug)]
@@ -259,7 +250,7 @@ pub async fn get(
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+                .and_then(|v| parse_retry_after(v, http.now()));
             return Err(FetchError::RateLimited {
                 status: status.as_u16(),
                 retry_after,

@@ -4,17 +4,20 @@
 pub mod charset;
 pub mod fetch;
 pub mod guard;
+pub mod links;
 pub mod robots;
-pub mod scheduler;
-pub mod websub;
 
 use std::sync::{Arc, OnceLock};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::config::{ByteSize, Duration};
+use crate::clock::{Clock, SystemClock};
+use crate::model::{ByteSize, Duration};
 
-pub use fetch::{FetchError, Fetched, Validators};
+pub use fetch::{FetchError, Fetched};
+// Conditional GET state is model data (a source state holds it); named here where it is used.
+pub use crate::model::Validators;
 pub use guard::AllowPrivate;
 
 /// Default of `[crawl] max_text`: a long article, not a book.
@@ -112,7 +115,7 @@ pub fn redirect_decision(
         return Err(format!("more than {max} redirects").into());
     }
     // Only the origin is named: the path or query of a webhook URL can be its secret.
-    let at = crate::config::redact::url_origin(url);
+    let at = crate::model::redact::url_origin(url);
     if previous.contains(url) {
         return Err(format!("redirect loop at {at}").into());
     }
@@ -136,6 +139,8 @@ pub struct Http {
     pub limits: Arc<CrawlConfig>,
     /// robots.txt of the sites scraped as HTML, shared by every source.
     pub robots: Arc<robots::RobotsCache>,
+    /// What "now" is for dates in answers (Retry-After, Expires, a signature's time).
+    clock: Arc<dyn Clock>,
 }
 
 impl Http {
@@ -157,7 +162,18 @@ impl Http {
             resolver,
             limits,
             robots: Arc::default(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same clients, reading time from `clock` (the daemon's, which tests set).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Http {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The policy of a source or notifier, with `[crawl] allow_private` added.

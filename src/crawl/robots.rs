@@ -11,7 +11,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Cache expiry is monotonic time, like the scheduler's pacing (paused in tests).
+use tokio::time::Instant;
 
 use reqwest::header::{CACHE_CONTROL, EXPIRES, HeaderMap};
 use serde::{Deserialize, Serialize};
@@ -188,7 +191,7 @@ fn matches(pattern: &str, target: &str) -> bool {
 
 /// How long a robots.txt may be kept: its `Cache-Control: max-age` or `Expires`, between
 /// ten minutes and a day; a day when it says nothing.
-fn ttl(headers: &HeaderMap) -> Duration {
+fn ttl(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Duration {
     let h = |n| headers.get(n).and_then(|v| v.to_str().ok());
     let max_age = h(CACHE_CONTROL).and_then(|cc| {
         cc.split(',').find_map(|d| {
@@ -201,7 +204,7 @@ fn ttl(headers: &HeaderMap) -> Duration {
     let expires = || {
         let at = chrono::DateTime::parse_from_rfc2822(h(EXPIRES)?).ok()?;
         Some(
-            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            (at.with_timezone(&chrono::Utc) - now)
                 .num_seconds()
                 .max(0) as u64,
         )
@@ -263,7 +266,7 @@ impl RobotsCache {
                 .await
                 {
                     Ok(Fetched::Body { bytes, headers, .. }) => {
-                        keep = ttl(&headers);
+                        keep = ttl(&headers, http.now());
                         Robots::parse(&String::from_utf8_lossy(&bytes))
                     }
                     Ok(Fetched::NotModified) => Robots::allow_all(),
@@ -349,6 +352,8 @@ mod tests {
 
     #[test]
     fn kept_as_long_as_cache_headers_say_at_most_a_day() {
+        let now = chrono::Utc::now();
+        let ttl = |h: &HeaderMap| ttl(h, now);
         let mut h = HeaderMap::new();
         assert_eq!(ttl(&h), TTL);
         h.insert(CACHE_CONTROL, "public, max-age=7200".parse().unwrap());
@@ -358,7 +363,7 @@ mod tests {
         h.insert(CACHE_CONTROL, "max-age=99999999999".parse().unwrap());
         assert_eq!(ttl(&h), TTL);
         let mut h = HeaderMap::new();
-        let at = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc2822();
+        let at = (now + chrono::Duration::hours(3)).to_rfc2822();
         h.insert(EXPIRES, at.parse().unwrap());
         let t = ttl(&h).as_secs();
         assert!((3 * 3600 - 5..=3 * 3600).contains(&t), "{t}");

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::crawl::scheduler::Mode;
+use crate::scheduler::Mode;
 use crate::daemon::{self, RunOptions};
 
 /// The example rules, as shipped in `rules/`.
@@ -127,7 +127,8 @@ fn write_setup(
 }
 
 pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let (web, received) = server::start()
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+    let (web, received) = server::start(clock.clone())
         .await
         .context("cannot start the demo web server")?;
     let (smtp, inbox) = smtp::start()
@@ -189,7 +190,7 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let (_stop, stop_rx) = watch::channel(false);
     let opts = RunOptions {
         mode: Mode::Once,
-        clock: Arc::new(SystemClock),
+        clock,
         deliver: true,
         events: Some(events_tx),
         outbox_timeout: Duration::from_secs(20),

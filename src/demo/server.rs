@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::clock::Clock;
 
 /// (file name, content type, bytes) of each bundled sample feed.
 pub const FEEDS: &[(&str, &str, &[u8])] = &[
@@ -41,8 +43,7 @@ pub type Received = Arc<Mutex<Vec<(String, String)>>>;
 
 /// Replaces `{{rfc2822:N}}` / `{{rfc3339:N}}` with the time N minutes ago, so the samples
 /// are always fresh (rule windows count recent mentions).
-pub fn render(bytes: &[u8]) -> Vec<u8> {
-    let now = Utc::now();
+pub fn render(bytes: &[u8], now: DateTime<Utc>) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut rest = bytes;
     while let Some(pos) = find(rest, b"{{rfc") {
@@ -68,7 +69,14 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
+/// What the demo server's handlers share.
+#[derive(Clone)]
+struct Demo {
+    received: Received,
+    clock: Arc<dyn Clock>,
+}
+
+async fn feed(State(d): State<Demo>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some((_, ct, bytes)) = FEEDS.iter().find(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "no such feed").into_response();
     };
@@ -82,29 +90,29 @@ async fn feed(Path(name): Path<String>, headers: HeaderMap) -> Response {
     }
     (
         [(header::CONTENT_TYPE, *ct), (header::ETAG, etag.as_str())],
-        render(bytes),
+        render(bytes, d.clock.now()),
     )
         .into_response()
 }
 
-async fn hook(
-    State(received): State<Received>,
-    Path(name): Path<String>,
-    body: Bytes,
-) -> &'static str {
-    received
+async fn hook(State(d): State<Demo>, Path(name): Path<String>, body: Bytes) -> &'static str {
+    d.received
         .lock()
         .unwrap()
         .push((name, String::from_utf8_lossy(&body).into_owned()));
     "ok"
 }
 
-pub async fn start() -> std::io::Result<(std::net::SocketAddr, Received)> {
+/// Serves the samples (dated from `clock`'s now) and records what the hooks receive.
+pub async fn start(clock: Arc<dyn Clock>) -> std::io::Result<(std::net::SocketAddr, Received)> {
     let received: Received = Arc::default();
     let app = Router::new()
         .route("/feeds/{name}", get(feed))
         .route("/hooks/{name}", post(hook))
-        .with_state(received.clone());
+        .with_state(Demo {
+            received: received.clone(),
+            clock,
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {

@@ -3,86 +3,25 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
-use serde::Serialize;
 
 use super::Digest;
 use crate::matching::Brand;
 use crate::mention::{Label, Mention};
-use crate::store::index::{MentionIndex, SearchRequest};
-use crate::store::state::{self, State};
+use crate::model::digest::{BrandDigest, DigestData, IncidentLine, Share, TopMention};
+use crate::matching::SearchRequest;
+use crate::store::index::MentionIndex;
+use crate::store::Result;
+use crate::store::state::State;
 
 /// Mentions read per brand and period (the counts themselves are exact).
 const READ_LIMIT: usize = 50_000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DigestData {
-    pub name: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub brands: Vec<BrandDigest>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TopMention {
-    pub title: String,
-    pub url: String,
-    pub site: String,
-    pub author: Option<String>,
-    pub reach: Option<u64>,
-    pub sentiment: Option<Label>,
-    pub published_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Share {
-    pub brand: String,
-    pub count: u64,
-    /// 0–1
-    pub share: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentLine {
-    pub id: i64,
-    pub rule: String,
-    pub opened_at: DateTime<Utc>,
-    pub alerts: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BrandDigest {
-    pub id: String,
-    pub name: String,
-    pub count: u64,
-    /// Distinct stories among them (syndicated copies of one article count once).
-    pub stories: u64,
-    pub previous: u64,
-    /// Change against the previous period, in percent (None when it had none).
-    pub change: Option<f64>,
-    pub negative: u64,
-    pub neutral: u64,
-    pub positive: u64,
-    /// The brand and its competitors, by mentions in the period.
-    pub share_of_voice: Vec<Share>,
-    pub top: Vec<TopMention>,
-    pub top_sites: Vec<(String, u64)>,
-    pub top_authors: Vec<(String, u64)>,
-    pub new_sites: Vec<String>,
-    pub new_authors: Vec<String>,
-    pub incidents: Vec<IncidentLine>,
-    /// Mentions per bucket over the period, oldest first.
-    pub buckets: Vec<u64>,
-    /// "1h" or "1d"
-    pub bucket: String,
-}
 
 fn count(
     index: &MentionIndex,
     brand: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> anyhow::Result<u64> {
+) -> Result<u64> {
     Ok(index.count(&SearchRequest {
         brand: Some(brand.to_string()),
         since: Some(from),
@@ -98,34 +37,13 @@ fn ranked(counts: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     v
 }
 
-/// New sites or authors of `brand` first seen in `[from, to)`.
-fn firsts(
-    st: &State,
-    table: &str,
-    column: &str,
-    brand: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    n: usize,
-) -> anyhow::Result<Vec<String>> {
-    let mut stmt = st.conn().prepare(&format!(
-        "SELECT {column} FROM {table} WHERE brand = ?1 AND first_seen >= ?2 AND first_seen < ?3
-         ORDER BY mentions DESC, {column} LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(
-        params![brand, state::ms(from), state::ms(to), n as i64],
-        |r| r.get(0),
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 pub fn compute(
     digest: &Digest,
     brands: &[Brand],
     index: &MentionIndex,
     st: &State,
     at: DateTime<Utc>,
-) -> anyhow::Result<DigestData> {
+) -> Result<DigestData> {
     let (start, end) = digest.period(at);
     let length = end - start;
     let prev_start = start - length;
@@ -140,7 +58,7 @@ pub fn compute(
         .iter()
         .filter(|b| digest.brands.is_empty() || digest.brands.contains(&b.id))
         .collect();
-    let open = state::incidents(st.conn(), Some("open"), 1000)?;
+    let open = st.incidents(Some("open"), 1000)?;
     let mut out = Vec::new();
     for b in chosen {
         let mentions: Vec<Mention> = index.search(&SearchRequest {
@@ -235,16 +153,8 @@ pub fn compute(
             top,
             top_sites: ranked(sites, digest.top),
             top_authors: ranked(authors, digest.top),
-            new_sites: firsts(st, "sites", "site", &b.id, start, end, digest.top)?,
-            new_authors: firsts(
-                st,
-                "authors",
-                "COALESCE(name, author)",
-                &b.id,
-                start,
-                end,
-                digest.top,
-            )?,
+            new_sites: st.new_sites(&b.id, start, end, digest.top)?,
+            new_authors: st.new_authors(&b.id, start, end, digest.top)?,
             incidents: open
                 .iter()
                 .filter(|i| i.brand == b.id)

@@ -11,14 +11,13 @@
 //!
 //! A digest covers the time since the schedule's previous occurrence (Monday's 8:00
 //! digest covers Friday 8:00 → Monday 8:00) and compares it with the period of the same
-//! length before. What it holds: [`data`]; its chart: [`chart`]; how each notifier shows
-//! it: [`render`]. The daemon sends digests on schedule ([`Runner`], which also retries
+//! length before. What it holds: [`data`] (the figures, [`crate::model::digest`]); how
+//! each notifier shows it: in its own file of [`crate::notify`], from the words of
+//! [`crate::notify::view::digest`]. The daemon sends digests on schedule ([`Runner`], which also retries
 //! failed deliveries across restarts); `veille digest --now NAME` sends one at once,
 //! `--dry-run` writes it instead.
 
-pub mod chart;
 pub mod data;
-pub mod render;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -31,7 +30,9 @@ use croner::Cron;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::backoff::Backoff;
 use crate::clock::Clock;
+use crate::model::digest::DigestData;
 use crate::crawl::Http;
 use crate::notify::{DeliveryError, Notifier};
 use crate::store::state::{DigestRetry, State};
@@ -142,7 +143,7 @@ impl Digest {
 /// Delivers a computed digest to one notifier, once.
 async fn deliver_to(
     name: &str,
-    data: &data::DigestData,
+    data: &DigestData,
     notifiers: &HashMap<String, Notifier>,
     http: &Http,
     installation: &str,
@@ -159,7 +160,7 @@ async fn deliver_to(
 /// errors are tried three times, then reported. Returns each notifier's outcome.
 pub async fn send(
     digest: &Digest,
-    data: &data::DigestData,
+    data: &DigestData,
     notifiers: &HashMap<String, Notifier>,
     http: &Http,
     installation: &str,
@@ -195,15 +196,19 @@ pub async fn send(
 /// The longest wait a channel's Retry-After can impose on a digest.
 const MAX_RETRY_AFTER: StdDuration = StdDuration::from_secs(3600);
 
-/// Wait before the next attempt after `attempts` failures: 30 s doubling up to 30 min,
-/// or longer if the channel asked for it (at most an hour).
+/// Wait before the next attempt after failures: 30 s doubling up to 30 min, or longer if
+/// the channel asked for it (at most an hour). No jitter: one digest goes to a notifier
+/// at a time, and `veille digest` shows exact retry times.
+pub const BACKOFF: Backoff = Backoff {
+    first: StdDuration::from_secs(30),
+    max: StdDuration::from_secs(1800),
+    jitter: 0.0,
+    max_retry_after: MAX_RETRY_AFTER,
+};
+
 fn backoff(attempts: u32, retry_after: Option<StdDuration>) -> chrono::Duration {
-    let secs = 30u64
-        .saturating_mul(1 << attempts.saturating_sub(1).min(6))
-        .min(1800);
-    let asked = retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
-    let d = StdDuration::from_secs(secs).max(asked);
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(30))
+    chrono::Duration::from_std(BACKOFF.delay(attempts, retry_after))
+        .unwrap_or(chrono::Duration::minutes(30))
 }
 
 type Stop = tokio::sync::watch::Receiver<bool>;
@@ -259,7 +264,7 @@ impl Runner {
             .unwrap_or_default()
     }
 
-    fn compute(&self, d: &Digest, at: DateTime<Utc>) -> anyhow::Result<data::DigestData> {
+    fn compute(&self, d: &Digest, at: DateTime<Utc>) -> crate::store::Result<DigestData> {
         let st = self.state.lock().unwrap();
         data::compute(d, &self.brands, &self.index, &st, at)
     }

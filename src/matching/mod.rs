@@ -8,6 +8,7 @@ pub mod eval;
 pub mod naive;
 pub mod percolator;
 pub mod query;
+pub mod search;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -15,6 +16,7 @@ use toml::Spanned;
 pub use eval::{Document, Hits};
 pub use percolator::Percolator;
 pub use query::{Field, Meta, Query, QueryError};
+pub use search::SearchRequest;
 
 use crate::mention::{BrandHit, Mention};
 

@@ -17,10 +17,10 @@ use toml::Spanned;
 
 use super::view::{Locale, View};
 use super::{DeliveryError, load_secret};
-use crate::alerts::Alert;
-use crate::config::Duration;
-use crate::config::diag::SourceFile;
-use crate::rules::Severity;
+use crate::model::Alert;
+use crate::model::Duration;
+use crate::model::diag::SourceFile;
+use crate::model::Severity;
 use crate::text;
 
 /// Settings of a `kind = "email"` notifier.
@@ -93,7 +93,7 @@ pub struct Email {
     /// URL without credentials; the transport is built at first use, inside the runtime
     /// (lettre's connection pool spawns a task when built).
     url: String,
-    credentials: Option<(String, crate::config::Secret)>,
+    credentials: Option<(String, crate::model::Secret)>,
     timeout: Duration,
     tls: TlsMode,
     host: String,
@@ -327,11 +327,11 @@ impl Email {
 
     pub async fn send_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &crate::model::digest::DigestData,
         origin: Origin<'_>,
     ) -> Result<(), DeliveryError> {
         let msg = build_digest(d, &self.from, &self.to, &self.style, origin)
-            .map_err(|e| DeliveryError::permanent(format!("cannot build the digest: {e:#}")))?;
+            .map_err(|e| DeliveryError::permanent(format!("cannot build the digest: {e}")))?;
         self.send_message(msg).await
     }
 
@@ -431,7 +431,7 @@ fn templates_from(dir: &Path) -> Result<Arc<Environment<'static>>, String> {
         list_id: String::new(),
         env: env.clone(),
     };
-    render(&crate::testutil::alert(), &style).map_err(|e| {
+    render(&Alert::sample(), &style).map_err(|e| {
         format!(
             "{}: the template does not render: {e:#}",
             dir.join(e.name().unwrap_or("alert")).display()
@@ -453,11 +453,11 @@ pub fn severity_color(s: Severity) -> &'static str {
 pub fn subject(alert: &Alert, locale: Locale) -> String {
     let v = View::new(alert, locale);
     let status = match (alert.status, locale) {
-        (crate::alerts::Status::New, _) => "",
-        (crate::alerts::Status::Update, Locale::En) => "Update: ",
-        (crate::alerts::Status::Update, Locale::Fr) => "Mise à jour : ",
-        (crate::alerts::Status::Resolved, Locale::En) => "Resolved: ",
-        (crate::alerts::Status::Resolved, Locale::Fr) => "Résolu : ",
+        (crate::model::Status::New, _) => "",
+        (crate::model::Status::Update, Locale::En) => "Update: ",
+        (crate::model::Status::Update, Locale::Fr) => "Mise à jour : ",
+        (crate::model::Status::Resolved, Locale::En) => "Resolved: ",
+        (crate::model::Status::Resolved, Locale::Fr) => "Résolu : ",
     };
     let clean: String = format!("{status}{}", v.headline)
         .chars()
@@ -489,14 +489,14 @@ pub fn thread_id(alert: &Alert, domain: &str, origin: Origin<'_>) -> String {
 }
 
 /// Message-ID of an alert's e-mail: the thread's root for the first of an incident,
-/// otherwise derived from the delivery's key ([`crate::alerts::delivery_key`]). The same
+/// otherwise derived from the delivery's key ([`crate::model::alert::delivery_key`]). The same
 /// on a resend of the same delivery (mail systems collapse the copy), different for any
 /// other message.
 pub fn message_id(alert: &Alert, domain: &str, origin: Origin<'_>) -> String {
-    if alert.status == crate::alerts::Status::New && !alert.incident_key.is_empty() {
+    if alert.status == crate::model::Status::New && !alert.incident_key.is_empty() {
         return thread_id(alert, domain, origin);
     }
-    let key = crate::alerts::delivery_key(origin.installation, origin.notifier, &alert.key);
+    let key = crate::model::alert::delivery_key(origin.installation, origin.notifier, &alert.key);
     format!("<{}@{domain}>", crate::mention::hash_id("alert", &key))
 }
 
@@ -517,6 +517,18 @@ pub fn render(alert: &Alert, style: &Style) -> Result<(String, String), minijinj
     Ok((txt, html))
 }
 
+/// Why an e-mail could not be built (a template that does not render, a chart, a
+/// header lettre refuses): permanent, sending again builds the same thing.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("template: {0:#}")]
+    Template(#[from] minijinja::Error),
+    #[error("chart: {0}")]
+    Chart(#[from] png::EncodingError),
+    #[error(transparent)]
+    Message(#[from] lettre::error::Error),
+}
+
 /// Builds the multipart (text + HTML) message. The Message-ID derives from the
 /// delivery ([`message_id`]): a copy re-sent after a crash is recognised as the same
 /// message; updates and the resolution point at the incident's first message.
@@ -526,7 +538,7 @@ pub fn build_message(
     to: &[Mailbox],
     style: &Style,
     origin: Origin<'_>,
-) -> anyhow::Result<Message> {
+) -> Result<Message, BuildError> {
     let (txt, html) = render(alert, style)?;
     let domain = from.email.domain().to_string();
     let root = thread_id(alert, &domain, origin);
@@ -552,12 +564,12 @@ pub fn build_message(
 /// (multipart/related, `cid:` images). Its Message-ID, like an alert's, is unique per
 /// installation and notifier and the same on a resend.
 pub fn build_digest(
-    d: &crate::digest::data::DigestData,
+    d: &crate::model::digest::DigestData,
     from: &Mailbox,
     to: &[Mailbox],
     style: &Style,
     origin: Origin<'_>,
-) -> anyhow::Result<Message> {
+) -> Result<Message, BuildError> {
     use lettre::message::{Attachment, SinglePart};
     let l = style.locale;
     let domain = from.email.domain().to_string();
@@ -571,7 +583,7 @@ pub fn build_digest(
     let body = MultiPart::alternative()
         .singlepart(SinglePart::plain(crate::digest::render::text(d, l)))
         .multipart(related);
-    let key = crate::alerts::delivery_key(
+    let key = crate::model::alert::delivery_key(
         origin.installation,
         origin.notifier,
         &super::webhook::digest_key(d),
@@ -593,9 +605,9 @@ pub fn build_digest(
 
 /// The digest's HTML (charts as `cid:` references) and its chart images (cid, PNG).
 pub fn render_digest(
-    d: &crate::digest::data::DigestData,
+    d: &crate::model::digest::DigestData,
     style: &Style,
-) -> anyhow::Result<(String, Vec<(String, Vec<u8>)>)> {
+) -> Result<(String, Vec<(String, Vec<u8>)>), BuildError> {
     use crate::digest::render::{self, Line};
     let l = style.locale;
     let mut brands = Vec::new();
@@ -688,13 +700,13 @@ mod tests {
         first.incident = 7;
         first.incident_key = "crisis:acme::7".into();
         first.key = "crisis:acme::7:1".into();
-        first.status = crate::alerts::Status::New;
+        first.status = crate::model::Status::New;
         let mut update = first.clone();
         update.key = "crisis:acme::7:2".into();
-        update.status = crate::alerts::Status::Update;
+        update.status = crate::model::Status::Update;
         let mut resolved = first.clone();
         resolved.key = "crisis:acme::7:resolved".into();
-        resolved.status = crate::alerts::Status::Resolved;
+        resolved.status = crate::model::Status::Resolved;
         let raw_from = |a: &Alert, installation: &str, notifier: &str| {
             let style = Style::bundled(Locale::En, "example.org");
             let origin = Origin {
@@ -753,11 +765,11 @@ mod tests {
         alert.summary = "line1\r\nBcc: victim@example.org".into();
         alert.mentions[0].title = "<script>alert(1)</script>".into();
         alert.mentions[0].excerpt = vec![
-            crate::alerts::Fragment {
+            crate::model::Fragment {
                 text: "<img src=x onerror=alert(1)> ".into(),
                 hit: false,
             },
-            crate::alerts::Fragment {
+            crate::model::Fragment {
                 text: "Acme".into(),
                 hit: true,
             },

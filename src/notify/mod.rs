@@ -5,48 +5,23 @@
 //!
 //! A delivery returns whether a retry makes sense; the outbox decides about retries.
 
+pub mod chart;
 pub mod chat;
 pub mod email;
+mod kinds;
 pub mod view;
 pub mod webhook;
 
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
-use serde::Deserialize;
-use toml::Spanned;
-use toml::de::DeValue;
 
-use crate::alerts::Alert;
-use crate::config::diag::SourceFile;
+use crate::model::Alert;
+use crate::model::diag::SourceFile;
 use crate::crawl::{AllowPrivate, Http};
+pub(crate) use crate::model::secret::load_secret;
 
-/// Keys every `[notifier.NAME]` takes.
-pub const COMMON_KEYS: &[&str] = &["kind", "allow_private"];
-pub const KINDS: &[&str] = &[
-    "email",
-    "slack",
-    "mattermost",
-    "teams",
-    "discord",
-    "googlechat",
-    "telegram",
-    "ntfy",
-    "webhook",
-];
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NotifierCommon {
-    /// email | slack | mattermost | teams | discord | googlechat | telegram | ntfy | webhook
-    #[allow(dead_code)]
-    kind: String,
-    /// Allow the webhook URL to be a private address (a chat server on the LAN): `true`
-    /// for loopback and LAN; link-local and cloud-metadata addresses only when named,
-    /// `["loopback", "lan", "link_local"]`.
-    #[serde(default)]
-    allow_private: AllowPrivate,
-}
+pub use kinds::{COMMON_KEYS, KINDS, Kind};
 
 /// Why a delivery failed, and whether trying again may help.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,18 +35,18 @@ pub struct DeliveryError {
 }
 
 impl DeliveryError {
-    /// Every message is scrubbed of known secrets (see [`crate::config::redact`]): it is
+    /// Every message is scrubbed of known secrets (see [`crate::model::redact`]): it is
     /// stored, logged and shown by `veille alerts` and the API.
     pub fn retryable(message: impl Into<String>) -> Self {
         DeliveryError {
-            message: crate::config::redact::scrub(&message.into()),
+            message: crate::model::redact::scrub(&message.into()),
             retryable: true,
             retry_after: None,
         }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
         DeliveryError {
-            message: crate::config::redact::scrub(&message.into()),
+            message: crate::model::redact::scrub(&message.into()),
             retryable: false,
             retry_after: None,
         }
@@ -82,6 +57,7 @@ impl DeliveryError {
 #[derive(Debug)]
 pub struct Notifier {
     pub name: String,
+    kind_name: &'static str,
     pub allow_private: AllowPrivate,
     pub kind: NotifierKind,
 }
@@ -96,101 +72,9 @@ pub enum NotifierKind {
 }
 
 impl Notifier {
-    /// Reads one `[notifier.NAME]` table; secrets are read now so `veille check` reports
-    /// a missing secret file.
-    pub fn from_toml(
-        file: &mut SourceFile<'_>,
-        name: &str,
-        value: Spanned<DeValue<'_>>,
-        base_dir: &Path,
-    ) -> Option<Notifier> {
-        let span = value.span();
-        let DeValue::Table(t) = value.into_inner() else {
-            file.error(span, format!("expected a table `[notifier.{name}]`"));
-            return None;
-        };
-        let Some(kind) = t
-            .get("kind")
-            .and_then(|k| k.get_ref().as_str().map(|s| (s.to_string(), k.span())))
-        else {
-            file.error(
-                span,
-                format!(
-                    "missing `kind` in [notifier.{name}]: expected one of {}",
-                    KINDS.join(", ")
-                ),
-            );
-            return None;
-        };
-        let t = Spanned::new(span.clone(), t);
-        let (common, kind) = match kind.0.as_str() {
-            "email" => {
-                let (c, k) = file.de_split::<NotifierCommon, email::EmailConfig>(
-                    t,
-                    COMMON_KEYS,
-                    "notifier",
-                )?;
-                (c, NotifierKind::Email(k.build(file, base_dir)?))
-            }
-            k if chat::Flavor::from_kind(k).is_some() => {
-                let flavor = chat::Flavor::from_kind(k).expect("checked");
-                let (c, k) =
-                    file.de_split::<NotifierCommon, chat::ChatConfig>(t, COMMON_KEYS, "notifier")?;
-                (
-                    c,
-                    NotifierKind::Chat(k.build(file, span, base_dir, flavor)?),
-                )
-            }
-            "telegram" => {
-                let (c, k) = file.de_split::<NotifierCommon, chat::telegram::TelegramConfig>(
-                    t,
-                    COMMON_KEYS,
-                    "notifier",
-                )?;
-                (c, NotifierKind::Telegram(k.build(file, span, base_dir)?))
-            }
-            "ntfy" => {
-                let (c, k) = file.de_split::<NotifierCommon, chat::ntfy::NtfyConfig>(
-                    t,
-                    COMMON_KEYS,
-                    "notifier",
-                )?;
-                (c, NotifierKind::Ntfy(k.build(file, span, base_dir)?))
-            }
-            "webhook" => {
-                let (c, k) = file.de_split::<NotifierCommon, webhook::WebhookConfig>(
-                    t,
-                    COMMON_KEYS,
-                    "notifier",
-                )?;
-                (c, NotifierKind::Webhook(k.build(file, span, base_dir)?))
-            }
-            other => {
-                file.error(
-                    kind.1,
-                    format!(
-                        "unknown notifier kind `{other}`: expected one of {}",
-                        KINDS.join(", ")
-                    ),
-                );
-                return None;
-            }
-        };
-        Some(Notifier {
-            name: name.to_string(),
-            allow_private: common.allow_private,
-            kind,
-        })
-    }
-
+    /// Its `kind = "..."`, as registered in [`KINDS`].
     pub fn kind_name(&self) -> &'static str {
-        match &self.kind {
-            NotifierKind::Email(_) => "email",
-            NotifierKind::Chat(c) => c.flavor.name(),
-            NotifierKind::Telegram(_) => "telegram",
-            NotifierKind::Ntfy(_) => "ntfy",
-            NotifierKind::Webhook(_) => "webhook",
-        }
+        self.kind_name
     }
 
     /// Least time between two messages to this channel (the platform's rate limit).
@@ -206,7 +90,7 @@ impl Notifier {
     /// Delivers one digest; `installation` as for [`Notifier::deliver`].
     pub async fn deliver_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &crate::model::digest::DigestData,
         http: &Http,
         installation: &str,
     ) -> Result<(), DeliveryError> {
@@ -224,7 +108,7 @@ impl Notifier {
             NotifierKind::Ntfy(n) => n.send_digest(d, http, p).await,
             NotifierKind::Webhook(w) => {
                 let key =
-                    crate::alerts::delivery_key(installation, &self.name, &webhook::digest_key(d));
+                    crate::model::alert::delivery_key(installation, &self.name, &webhook::digest_key(d));
                 w.send_digest(d, key, http, p).await
             }
         }
@@ -250,7 +134,7 @@ impl Notifier {
             NotifierKind::Telegram(t) => t.send(alert, http, self.allow_private).await,
             NotifierKind::Ntfy(n) => n.send(alert, http, self.allow_private).await,
             NotifierKind::Webhook(w) => {
-                let key = crate::alerts::delivery_key(installation, &self.name, &alert.key);
+                let key = crate::model::alert::delivery_key(installation, &self.name, &alert.key);
                 w.send(alert, key, http, self.allow_private).await
             }
         }
@@ -284,7 +168,7 @@ pub(crate) async fn post_body(
     content_type: &str,
     headers: &[(&str, String)],
 ) -> Result<(), DeliveryError> {
-    let clean = |m: &str| crate::config::redact::scrub_url(m, url);
+    let clean = |m: &str| crate::model::redact::scrub_url(m, url);
     if let Err(e) = http.check_url(allow_private, url) {
         return Err(DeliveryError::permanent(clean(&e.to_string())));
     }
@@ -325,7 +209,7 @@ pub(crate) async fn post_body(
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::crawl::fetch::parse_retry_after(v, chrono::Utc::now()));
+        .and_then(|v| crate::crawl::fetch::parse_retry_after(v, http.now()));
     let body = body_head(resp, MAX_ERROR_BODY).await;
     let body_wait = (status.as_u16() == 429)
         .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
@@ -370,29 +254,4 @@ async fn body_head(mut resp: reqwest::Response, max: usize) -> String {
     }
     buf.truncate(max);
     String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// Reads a secret given as `<name>_file` / `<name>_env`, reporting problems at `span`.
-pub(crate) fn load_secret(
-    file: &mut SourceFile<'_>,
-    span: std::ops::Range<usize>,
-    name: &str,
-    path: Option<std::path::PathBuf>,
-    env: Option<String>,
-    base_dir: &Path,
-) -> Option<Option<crate::config::Secret>> {
-    match crate::config::SecretRef::from_keys(name, path, env, base_dir) {
-        Err(e) => {
-            file.error(span, e);
-            None
-        }
-        Ok(None) => Some(None),
-        Ok(Some(r)) => match r.load() {
-            Ok(s) => Some(Some(s)),
-            Err(e) => {
-                file.error(span, e);
-                None
-            }
-        },
-    }
 }

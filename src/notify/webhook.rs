@@ -1,10 +1,10 @@
 //! `kind = "webhook"`: the alert as JSON, POSTed to any URL.
 //!
-//! Body: `{"version": 1, "alert": {…}}` where `alert` is [`crate::alerts::Alert`]
+//! Body: `{"version": 1, "alert": {…}}` where `alert` is [`crate::model::Alert`]
 //! serialized; `webhook.schema.json` (JSON Schema) documents it. Headers:
 //!
 //! - `Idempotency-Key`: the delivery's key, `ALERT_KEY/NOTIFIER@INSTALLATION`
-//!   ([`crate::alerts::delivery_key`]), the same on every resend; a receiver that sees the
+//!   ([`crate::model::alert::delivery_key`]), the same on every resend; a receiver that sees the
 //!   same key twice (a resend after a crash or a lost acknowledgement) drops the copy.
 //! - with `secret_file` (or `secret_env`): `X-Veille-Timestamp` (unix seconds) and
 //!   `X-Veille-Signature: v1=<hex>`, the HMAC-SHA256 of `"<timestamp>.<body>"` with the
@@ -19,8 +19,8 @@ use serde_json::json;
 use url::Url;
 
 use super::{DeliveryError, load_secret, post_body};
-use crate::alerts::Alert;
-use crate::config::diag::SourceFile;
+use crate::model::Alert;
+use crate::model::diag::SourceFile;
 use crate::crawl::Http;
 
 /// Settings of a `kind = "webhook"` notifier.
@@ -43,8 +43,8 @@ pub struct WebhookConfig {
 
 #[derive(Debug)]
 pub struct Webhook {
-    url: crate::config::Secret,
-    secret: Option<crate::config::Secret>,
+    url: crate::model::Secret,
+    secret: Option<crate::model::Secret>,
 }
 
 /// The JSON Schema of the body.
@@ -96,9 +96,9 @@ impl WebhookConfig {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 // Even written in the config, a webhook URL's path and query stay out of
                 // every log line and error.
-                crate::config::redact::register_url(&u);
+                crate::model::redact::register_url(&u);
                 Some(Webhook {
-                    url: crate::config::Secret::new(url),
+                    url: crate::model::Secret::new(url),
                     secret: signing,
                 })
             }
@@ -111,10 +111,10 @@ impl WebhookConfig {
 }
 
 /// The name of one digest's issue, `digest:NAME:END` (its period's end, unix seconds).
-pub fn digest_key(d: &crate::digest::data::DigestData) -> String {
+pub fn digest_key(d: &crate::model::digest::DigestData) -> String {
     format!(
         "digest:{}:{}",
-        crate::alerts::key_part(&d.name),
+        crate::model::alert::key_part(&d.name),
         d.end.timestamp()
     )
 }
@@ -142,7 +142,7 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 impl Webhook {
-    /// Posts the alert with `key` (see [`crate::alerts::delivery_key`]) as its
+    /// Posts the alert with `key` (see [`crate::model::alert::delivery_key`]) as its
     /// `Idempotency-Key`.
     pub async fn send(
         &self,
@@ -158,7 +158,7 @@ impl Webhook {
     /// [`digest_key`].
     pub async fn send_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &crate::model::digest::DigestData,
         key: String,
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
@@ -183,9 +183,9 @@ impl Webhook {
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
         let body = serde_json::to_vec(value)
             .map_err(|e| DeliveryError::permanent(format!("cannot encode the body: {e}")))?;
-        let mut headers = vec![("Idempotency-Key", crate::alerts::header_safe(&key))];
+        let mut headers = vec![("Idempotency-Key", crate::model::alert::header_safe(&key))];
         if let Some(secret) = &self.secret {
-            let ts = chrono::Utc::now().timestamp();
+            let ts = http.now().timestamp();
             headers.push(("X-Veille-Timestamp", ts.to_string()));
             headers.push((
                 "X-Veille-Signature",

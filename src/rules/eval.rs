@@ -4,20 +4,19 @@
 //! A rule whose condition holds opens an incident (or updates the open one, at most once
 //! per `realert`); when the condition has not held for `resolve_after`, the incident
 //! resolves and, unless the rule says otherwise, a resolution notice goes out. Windows
-//! and counts come from the index, so they survive restarts.
+//! and counts come from the index, so they survive restarts. Everything read or recorded
+//! goes through [`History`]: an evaluation fails only when it does, with its error.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 use tracing::debug;
 
-use super::{GroupBy, Route, Rule, RuleKind, route};
-use crate::alerts::{Alert, AlertMention, MAX_MENTIONS_PER_ALERT, Stats, Status};
-use crate::matching::{Brand, Document};
+use super::{GroupBy, History, Route, Rule, RuleKind, route};
+use crate::matching::{Brand, Document, SearchRequest};
 use crate::mention::{Label, Mention};
-use crate::store::index::{MentionIndex, SearchRequest};
-use crate::store::state;
+use crate::model::alert::MAX_MENTIONS_PER_ALERT;
+use crate::model::{Alert, AlertMention, Stats, Status};
 
 /// An alert to enqueue, with the notifiers it goes to.
 #[derive(Debug, Clone)]
@@ -106,14 +105,13 @@ impl Evaluator {
         }
     }
 
-    fn recent(
+    fn recent<H: History>(
         &self,
         rule: &Rule,
-        index: &MentionIndex,
+        h: &H,
         req: &SearchRequest,
-    ) -> anyhow::Result<Vec<AlertMention>> {
-        Ok(index
-            .search(req)?
+    ) -> Result<Vec<AlertMention>, H::Error> {
+        Ok(h.search(req)?
             .iter()
             .map(|m| {
                 let extra = rule
@@ -128,24 +126,24 @@ impl Evaluator {
     }
 
     /// The windowed condition of `rule` at `now`, if it holds.
-    fn windowed(
+    fn windowed<H: History>(
         &self,
         rule: &Rule,
-        index: &MentionIndex,
+        h: &H,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Condition>> {
+    ) -> Result<Option<Condition>, H::Error> {
         let name = self.brand_name(&rule.brand);
         let Some(window) = rule.kind.window() else {
             return Ok(None);
         };
         let req = Self::window_request(rule, now, window.chrono());
         // Mentions, or stories (copies of one wire story count once).
-        let counted = |r: &SearchRequest| -> anyhow::Result<u64> {
-            Ok(if rule.count_stories {
-                index.count_stories(r)?
+        let counted = |r: &SearchRequest| -> Result<u64, H::Error> {
+            if rule.count_stories {
+                h.count_stories(r)
             } else {
-                index.count(r)?
-            } as u64)
+                h.count(r)
+            }
         };
         let what = if rule.count_stories {
             "stories"
@@ -202,10 +200,10 @@ impl Evaluator {
             RuleKind::SentimentShift {
                 share, min_count, ..
             } => {
-                let neg = index.count(&SearchRequest {
+                let neg = h.count(&SearchRequest {
                     label: Some(Label::Negative.as_str().into()),
                     ..req.clone()
-                })? as u64;
+                })?;
                 let s = if count > 0 {
                     neg as f64 / count as f64
                 } else {
@@ -225,7 +223,7 @@ impl Evaluator {
             } => {
                 // Only once the brand (or source) has a history older than the window: a
                 // new installation is not a flatline.
-                let history = index.count(&SearchRequest {
+                let history = h.count(&SearchRequest {
                     since: None,
                     until: Some(now - window.chrono()),
                     limit: 1,
@@ -250,7 +248,7 @@ impl Evaluator {
         }
         Ok(Some(Condition {
             group: String::new(),
-            mentions: self.recent(rule, index, &req)?,
+            mentions: self.recent(rule, h, &req)?,
             total: count as usize,
             summary,
             stats,
@@ -258,13 +256,12 @@ impl Evaluator {
     }
 
     /// Evaluates every rule against `new` (mentions just committed to the index).
-    pub fn evaluate(
+    pub fn evaluate<H: History>(
         &self,
-        tx: &Transaction<'_>,
-        index: &MentionIndex,
+        h: &H,
         new: &[Mention],
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<Firing>> {
+    ) -> Result<Vec<Firing>, H::Error> {
         let mut out = Vec::new();
         for rule in &self.rules {
             let relevant: Vec<(&Mention, Vec<String>)> = new
@@ -293,12 +290,12 @@ impl Evaluator {
                         }
                         if f.first_time_author
                             && m.author_key().is_none_or(|a| {
-                                state::known_author(tx, &rule.brand, &a).unwrap_or(true)
+                                h.known_author(&rule.brand, &a).unwrap_or(true)
                             })
                         {
                             continue;
                         }
-                        if f.first_time_site && state::known_site(tx, &rule.brand, &m.site)? {
+                        if f.first_time_site && h.known_site(&rule.brand, &m.site)? {
                             continue;
                         }
                         groups
@@ -329,7 +326,7 @@ impl Evaluator {
                     for (m, _) in &relevant {
                         if *sites
                             && !m.site.is_empty()
-                            && !state::known_site(tx, &rule.brand, &m.site)?
+                            && !h.known_site(&rule.brand, &m.site)?
                         {
                             groups
                                 .entry(format!("site:{}", m.site))
@@ -344,7 +341,7 @@ impl Evaluator {
                         }
                         if *authors
                             && let Some(a) = m.author_key()
-                            && !state::known_author(tx, &rule.brand, &a)?
+                            && !h.known_author(&rule.brand, &a)?
                         {
                             let who = m
                                 .author_name
@@ -380,10 +377,10 @@ impl Evaluator {
                 }
                 // Flatlines are about what does not arrive: see `tick`.
                 RuleKind::Flatline { .. } => Vec::new(),
-                _ => self.windowed(rule, index, now)?.into_iter().collect(),
+                _ => self.windowed(rule, h, now)?.into_iter().collect(),
             };
             for c in conditions {
-                if let Some(f) = self.fire(tx, rule, c, now)? {
+                if let Some(f) = self.fire(h, rule, c, now)? {
                     out.push(f);
                 }
             }
@@ -392,16 +389,16 @@ impl Evaluator {
     }
 
     /// Opens or updates the incident of `c`; returns the alert unless within `realert`.
-    fn fire(
+    fn fire<H: History>(
         &self,
-        tx: &Transaction<'_>,
+        h: &H,
         rule: &Rule,
         c: Condition,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Firing>> {
-        let (id, status, n) = match state::open_incident(tx, &rule.id, &rule.brand, &c.group)? {
+    ) -> Result<Option<Firing>, H::Error> {
+        let (id, status, n) = match h.open_incident(&rule.id, &rule.brand, &c.group)? {
             None => (
-                state::create_incident(tx, &rule.id, &rule.brand, &c.group, now)?,
+                h.create_incident(&rule.id, &rule.brand, &c.group, now)?,
                 Status::New,
                 1,
             ),
@@ -412,12 +409,12 @@ impl Evaluator {
             }
             Some(inc) => {
                 debug!(rule = %rule.id, brand = %rule.brand, incident = inc.id, acked = inc.acked_at.is_some(), "within realert or acknowledged: incident updated silently");
-                state::touch_incident(tx, inc.id, now, false)?;
+                h.touch_incident(inc.id, now, false)?;
                 return Ok(None);
             }
         };
-        state::touch_incident(tx, id, now, true)?;
-        let incident_key = crate::alerts::incident_key(&rule.id, &rule.brand, &c.group, id);
+        h.touch_incident(id, now, true)?;
+        let incident_key = crate::model::alert::incident_key(&rule.id, &rule.brand, &c.group, id);
         let alert = Alert {
             key: format!("{incident_key}:{n}"),
             rule: rule.id.clone(),
@@ -436,17 +433,18 @@ impl Evaluator {
             group: (!c.group.is_empty()).then_some(c.group),
             stats: c.stats,
         };
-        Ok(Some(self.firing(tx, rule, alert, now)?))
+        Ok(Some(self.firing(h, rule, alert, now)?))
     }
 
-    fn firing(
+    fn firing<H: History>(
         &self,
-        tx: &Transaction<'_>,
+        h: &H,
         rule: &Rule,
         alert: Alert,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Firing> {
-        let silenced = state::silences(tx)?
+    ) -> Result<Firing, H::Error> {
+        let silenced = h
+            .silences()?
             .iter()
             .any(|s| s.active(now) && s.covers(&rule.id, &rule.brand));
         Ok(Firing {
@@ -458,55 +456,47 @@ impl Evaluator {
 
     /// What time alone changes: flatlines, conditions still holding, incidents to
     /// resolve, silences that ended. Run every few seconds by the ingest stage.
-    pub fn tick(
-        &self,
-        tx: &Transaction<'_>,
-        index: &MentionIndex,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<Firing>> {
+    pub fn tick<H: History>(&self, h: &H, now: DateTime<Utc>) -> Result<Vec<Firing>, H::Error> {
         let mut out = Vec::new();
         for rule in &self.rules {
             if rule.kind.window().is_none() {
                 continue;
             }
-            match self.windowed(rule, index, now)? {
+            match self.windowed(rule, h, now)? {
                 Some(c) if matches!(rule.kind, RuleKind::Flatline { .. }) => {
-                    if let Some(f) = self.fire(tx, rule, c, now)? {
+                    if let Some(f) = self.fire(h, rule, c, now)? {
                         out.push(f);
                     }
                 }
                 // Still holding: the open incident stays open.
                 Some(c) => {
-                    if let Some(inc) = state::open_incident(tx, &rule.id, &rule.brand, &c.group)? {
-                        tx.execute(
-                            "UPDATE incidents SET last_true_at = ?2 WHERE id = ?1",
-                            rusqlite::params![inc.id, state::ms(now)],
-                        )?;
+                    if let Some(inc) = h.open_incident(&rule.id, &rule.brand, &c.group)? {
+                        h.incident_holds(inc.id, now)?;
                     }
                 }
                 None => {}
             }
         }
-        for inc in state::open_incidents(tx)? {
+        for inc in h.open_incidents()? {
             let rule = self
                 .rules
                 .iter()
                 .find(|r| r.id == inc.rule && r.brand == inc.brand);
             let Some(rule) = rule else {
                 // The rule was removed from the configuration: close quietly.
-                state::resolve_incident(tx, inc.id, now)?;
+                h.resolve_incident(inc.id, now)?;
                 continue;
             };
             if now - inc.last_true_at < rule.resolve_after.chrono() {
                 continue;
             }
-            state::resolve_incident(tx, inc.id, now)?;
+            h.resolve_incident(inc.id, now)?;
             if !rule.notify_resolved {
                 continue;
             }
             let name = self.brand_name(&rule.brand);
             let incident_key =
-                crate::alerts::incident_key(&rule.id, &rule.brand, &inc.group, inc.id);
+                crate::model::alert::incident_key(&rule.id, &rule.brand, &inc.group, inc.id);
             let alert = Alert {
                 key: format!("{incident_key}:resolved"),
                 rule: rule.id.clone(),
@@ -530,7 +520,7 @@ impl Evaluator {
                 group: (!inc.group.is_empty()).then_some(inc.group.clone()),
                 stats: None,
             };
-            out.push(self.firing(tx, rule, alert, now)?);
+            out.push(self.firing(h, rule, alert, now)?);
         }
         Ok(out)
     }

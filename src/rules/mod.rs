@@ -4,8 +4,11 @@
 //! cases). Where a rule is evaluated: [`eval::Evaluator::evaluate`] (on new mentions)
 //! and [`eval::Evaluator::tick`] (with time: flatlines, resolutions, silences ending).
 
-pub mod backtest;
 pub mod eval;
+pub mod excerpt;
+mod history;
+
+pub use history::History;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,37 +17,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::config::Duration;
-use crate::config::diag::SourceFile;
+use crate::model::Duration;
+use crate::model::Severity;
+use crate::model::diag::SourceFile;
 use crate::matching::Query;
-
-/// How urgent an alert is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -532,7 +508,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
         Some(q) => match Query::parse(q.get_ref()) {
             Ok(parsed) => Some(parsed),
             Err(e) => {
-                crate::config::query_error(file, q, &e);
+                file.string_error(q, e.column, format!("invalid query: {}", e.message));
                 return None;
             }
         },

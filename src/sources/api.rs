@@ -1,29 +1,23 @@
 //! Plumbing shared by the API sources: bounded JSON requests, rate-limit dialects brought
-//! to one "remaining / reset at" model, cursors (a watermark plus a bounded set of seen
-//! ids), search terms derived from brand queries, and the Mention builder.
+//! to one "remaining / reset at" model, search terms derived from brand queries, and the
+//! Mention builder. Cursors and the loop over a source's queries: [`super::paging`].
 
-use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::SourceState;
+// Every API source takes its cursors and its query loop from here too.
+pub use super::paging::{
+    Cursor, Cursors, MAX_PAGES, OVERLAP_SECS, SEEN_CAP, cursors, each_query, save, walk_queries,
+};
+
 use crate::crawl::{AllowPrivate, FetchError, Http};
 use crate::matching::{Brand, Query};
 use crate::mention::{self, Engagement, Mention};
 use crate::text;
-
-/// Ids remembered per query, to drop what an overlapping poll fetches again.
-pub const SEEN_CAP: usize = 2000;
-/// Each poll looks this far behind the watermark, for late-indexed items.
-pub const OVERLAP_SECS: i64 = 600;
-/// Pages fetched per query and poll at most; an unfinished walk resumes at the next poll
-/// (see [`Cursor::start_walk`]).
-pub const MAX_PAGES: usize = 5;
 
 /// An HTTP answer, whatever its status.
 pub struct Response {
@@ -195,125 +189,6 @@ pub fn status_error(resp: &Response, rate: &RateLimit, now: DateTime<Utc>) -> Fe
     }
 }
 
-/// Where a query stands: the newest timestamp seen and the ids seen lately.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Newest item time (Unix seconds) or id, depending on the API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watermark: Option<i64>,
-    /// API-specific position (newest id, paging token).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<String>,
-    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
-    pub seen: VecDeque<String>,
-    /// The last poll stopped at its page limit with more to read: the next one goes on
-    /// from where it stopped, without looking back over the overlap first.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub behind: bool,
-    /// A newest-first walk that did not reach the watermark within `MAX_PAGES` (or was
-    /// stopped by a rate limit): the page (number, token or id) it resumes at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resume: Option<String>,
-    /// The newest item of that unfinished walk: the watermark once it finishes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<i64>,
-    /// Polls the current walk has been going on for.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub resumed: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-/// Polls a walk may take before it is given up: a query that gets more than `MAX_PAGES`
-/// pages of new items every poll would otherwise never let the watermark move.
-const MAX_RESUMES: u32 = 6;
-
-impl Cursor {
-    pub fn has_seen(&self, id: &str) -> bool {
-        self.seen.iter().any(|s| s == id)
-    }
-
-    /// Remembers an id; returns false if it was already known.
-    pub fn remember(&mut self, id: &str) -> bool {
-        if self.has_seen(id) {
-            return false;
-        }
-        self.seen.push_back(id.to_string());
-        while self.seen.len() > SEEN_CAP {
-            self.seen.pop_front();
-        }
-        true
-    }
-
-    /// Starts a newest-first walk: where to resume (if the last one was cut short) and
-    /// the newest item already met by it.
-    ///
-    /// A burst of more than `MAX_PAGES` pages is read over several polls: the walk goes
-    /// on down to the old watermark before the watermark moves, so the oldest items of the
-    /// burst are not skipped; items newer than the walk wait for the next one.
-    pub fn start_walk(&mut self) -> (Option<String>, Option<i64>) {
-        match self.resume.take() {
-            Some(r) => (Some(r), self.pending.take().or(self.watermark)),
-            None => (None, self.watermark),
-        }
-    }
-
-    /// Ends a walk: finished (`next` is None), the watermark moves to `newest`; cut short,
-    /// the next poll resumes at `next`.
-    pub fn end_walk(&mut self, source: &str, newest: Option<i64>, next: Option<String>) {
-        match next {
-            Some(token) if self.resumed < MAX_RESUMES => {
-                self.resume = Some(token);
-                self.pending = newest;
-                self.resumed += 1;
-            }
-            cut => {
-                if cut.is_some() {
-                    tracing::warn!(
-                        source,
-                        polls = self.resumed + 1,
-                        "more new items every poll than {MAX_PAGES} pages hold: the rest of this burst is skipped (poll more often, or narrow the query)"
-                    );
-                }
-                if let Some(n) = newest {
-                    self.advance(n);
-                }
-                self.pending = None;
-                self.resumed = 0;
-            }
-        }
-    }
-
-    pub fn advance(&mut self, t: i64) {
-        self.watermark = Some(self.watermark.map_or(t, |w| w.max(t)));
-    }
-
-    /// Watermark minus the overlap, for `since`-style parameters.
-    pub fn since(&self) -> Option<i64> {
-        self.watermark.map(|w| w - OVERLAP_SECS)
-    }
-}
-
-/// One cursor per query of a source, saved in its state.
-pub type Cursors = BTreeMap<String, Cursor>;
-
-pub fn cursors(state: &SourceState) -> Cursors {
-    state
-        .cursor
-        .as_ref()
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
-}
-
-pub fn save(state: &SourceState, cursors: &Cursors) -> SourceState {
-    SourceState {
-        validators: state.validators.clone(),
-        cursor: serde_json::to_value(cursors).ok(),
-    }
-}
-
 /// `query = "..."` (sent as written) or `brands = [...]` (derived from their queries;
 /// all brands when neither is given).
 #[derive(Debug, Clone, Default)]
@@ -451,19 +326,19 @@ pub fn from_epoch(secs: i64) -> Option<DateTime<Utc>> {
 
 /// Reads a credential file named in a source's config.
 pub fn secret(
-    file: &mut crate::config::SourceFile<'_>,
+    file: &mut crate::model::SourceFile<'_>,
     span: std::ops::Range<usize>,
     name: &str,
     path: Option<std::path::PathBuf>,
     env: Option<String>,
     base_dir: &std::path::Path,
-) -> Option<Option<crate::config::Secret>> {
-    crate::notify::load_secret(file, span, name, path, env, base_dir)
+) -> Option<Option<crate::model::Secret>> {
+    crate::model::secret::load_secret(file, span, name, path, env, base_dir)
 }
 
 /// A `base_url` from the config, as an http(s) URL without trailing slash issues.
 pub fn base_url(
-    file: &mut crate::config::SourceFile<'_>,
+    file: &mut crate::model::SourceFile<'_>,
     v: &toml::Spanned<String>,
 ) -> Option<Url> {
     let mut s = v.get_ref().trim().to_string();
@@ -490,38 +365,6 @@ pub fn endpoint(base: &Url, path: &str) -> Url {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn a_walk_resumes_then_finishes_or_is_given_up() {
-        let mut c = Cursor {
-            watermark: Some(100),
-            ..Default::default()
-        };
-        // Cut short: resumes next poll, the watermark waits.
-        assert_eq!(c.start_walk(), (None, Some(100)));
-        c.end_walk("s", Some(500), Some("5".into()));
-        assert_eq!((c.watermark, c.resume.as_deref()), (Some(100), Some("5")));
-        // Finished: the watermark moves to the newest item of the whole walk.
-        assert_eq!(c.start_walk(), (Some("5".into()), Some(500)));
-        c.end_walk("s", Some(500), None);
-        assert_eq!(
-            (c.watermark, c.resume.as_deref(), c.pending),
-            (Some(500), None, None)
-        );
-        // Cut every poll: given up after MAX_RESUMES polls, so the watermark still moves.
-        for _ in 0..MAX_RESUMES {
-            let (_, newest) = c.start_walk();
-            c.end_walk("s", newest.max(Some(900)), Some("5".into()));
-            assert_eq!(c.watermark, Some(500));
-        }
-        let (_, newest) = c.start_walk();
-        c.end_walk("s", newest, Some("5".into()));
-        assert_eq!(
-            (c.watermark, c.resume.as_deref(), c.resumed),
-            (Some(900), None, 0)
-        );
-    }
-
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -577,22 +420,6 @@ mod tests {
         assert_eq!(b.wait(now), Some(StdDuration::from_secs(300)));
         let d = RateLimit::parse(&headers(&[("retry-after", "42")]), Dialect::RetryAfter, now);
         assert_eq!(d.wait(now), Some(StdDuration::from_secs(42)));
-    }
-
-    #[test]
-    fn cursor_seen_set_is_bounded() {
-        let mut c = Cursor::default();
-        assert!(c.remember("a"));
-        assert!(!c.remember("a"));
-        for i in 0..SEEN_CAP + 10 {
-            c.remember(&i.to_string());
-        }
-        assert_eq!(c.seen.len(), SEEN_CAP);
-        assert!(!c.has_seen("a"));
-        c.advance(100);
-        c.advance(50);
-        assert_eq!(c.watermark, Some(100));
-        assert_eq!(c.since(), Some(100 - OVERLAP_SECS));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 
@@ -264,17 +264,16 @@ impl Bluesky {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
-        for q in self.search.each() {
-            let cursor = cursors.entry(q.clone()).or_default();
-            self.query(source, http, &q, cursor, now, &mut poll).await?;
-            if poll.retry_after.is_some() {
-                break;
-            }
-        }
+        let queries = self.search.each().into_iter().map(|q| (q.clone(), q));
+        let mut poll = api::each_query(
+            state,
+            queries,
+            async |q, cursor: &mut Cursor, poll: &mut Poll| {
+                self.query(source, http, &q, cursor, now, poll).await
+            },
+        )
+        .await?;
         self.fill_reach(source, http, now, &mut poll).await;
-        poll.state = api::save(state, &cursors);
         Ok(poll)
     }
 

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 use crate::text;
@@ -262,22 +262,26 @@ impl Discourse {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
+        // The latest posts (None), then each search.
+        let mut walks: Vec<(String, Option<String>)> = Vec::new();
         if self.latest {
-            let cursor = cursors.entry("latest".into()).or_default();
-            self.latest_posts(source, http, cursor, now, &mut poll)
-                .await?;
+            walks.push(("latest".into(), None));
         }
         if self.searching {
-            for q in self.search.each() {
-                let cursor = cursors.entry(format!("q:{q}")).or_default();
-                self.search_posts(source, http, &q, cursor, now, &mut poll)
-                    .await?;
-            }
+            walks.extend(self.search.each().into_iter().map(|q| (format!("q:{q}"), Some(q))));
         }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        api::each_query(
+            state,
+            walks,
+            async |q, cursor: &mut Cursor, poll: &mut Poll| match q {
+                None => self.latest_posts(source, http, cursor, now, poll).await,
+                Some(q) => {
+                    self.search_posts(source, http, &q, cursor, now, poll)
+                        .await
+                }
+            },
+        )
+        .await
     }
 
     /// `/posts.json`, newest first, backwards with `before` down to the newest id seen.

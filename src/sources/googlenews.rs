@@ -17,7 +17,7 @@ use url::Url;
 
 use super::api::{self, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Duration, SourceFile};
+use crate::model::{Duration, SourceFile};
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention;
 

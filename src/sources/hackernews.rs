@@ -11,7 +11,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::SourceFile;
+use crate::model::SourceFile;
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 use crate::text;
@@ -155,14 +155,15 @@ impl HackerNews {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
-        for q in self.search.each() {
-            let cursor = cursors.entry(q.clone()).or_default();
-            self.query(source, http, &q, cursor, now, &mut poll).await?;
-        }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        let queries = self.search.each().into_iter().map(|q| (q.clone(), q));
+        api::each_query(
+            state,
+            queries,
+            async |q, cursor: &mut Cursor, poll: &mut Poll| {
+                self.query(source, http, &q, cursor, now, poll).await
+            },
+        )
+        .await
     }
 
     async fn query(

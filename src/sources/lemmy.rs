@@ -13,7 +13,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 use crate::text;
@@ -204,18 +204,20 @@ impl Lemmy {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
-        for q in self.search.each() {
-            let cursor = cursors.entry(q.clone()).or_default();
-            // Lemmy's search is a substring match (ILIKE '%q%'): it has no phrase syntax,
-            // and quotes would be searched for literally. `acme corp` finds the phrase.
-            let text = q.replace('"', "");
-            self.query(source, http, text.trim(), cursor, now, &mut poll)
-                .await?;
-        }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        let queries = self.search.each().into_iter().map(|q| (q.clone(), q));
+        api::each_query(
+            state,
+            queries,
+            async |q, cursor: &mut Cursor, poll: &mut Poll| {
+                // Lemmy's search is a substring match (ILIKE '%q%'): it has no phrase
+                // syntax, and quotes would be searched for literally. `acme corp` finds
+                // the phrase.
+                let text = q.replace('"', "");
+                self.query(source, http, text.trim(), cursor, now, poll)
+                    .await
+            },
+        )
+        .await
     }
 
     async fn query(

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 use crate::text;
@@ -193,59 +193,36 @@ impl Mastodon {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
+        // Each instance's hashtag timelines, then its searches (with a token).
+        let mut walks = Vec::new();
         for base in &self.instances {
             for tag in &self.hashtags {
-                // An instance that said its quota is spent is not called again now.
-                if poll.retry_after.is_some() {
-                    break;
-                }
-                let key = format!("{base}|tag:{tag}");
                 let path = format!("api/v1/timelines/tag/{}", urlencode(tag));
-                let cursor = cursors.entry(key).or_default();
-                self.walk(
-                    source,
-                    http,
-                    base,
-                    &path,
-                    &[],
-                    false,
-                    cursor,
-                    now,
-                    &mut poll,
-                )
-                .await?;
+                walks.push((format!("{base}|tag:{tag}"), (base, path, Vec::new(), false)));
             }
             if self.token.is_some() {
                 for q in self.search.each() {
-                    if poll.retry_after.is_some() {
-                        break;
-                    }
-                    let key = format!("{base}|q:{q}");
-                    let cursor = cursors.entry(key).or_default();
-                    let params = [
+                    let params = vec![
                         ("q", q.clone()),
                         ("type", "statuses".to_string()),
                         ("resolve", "false".to_string()),
                     ];
-                    self.walk(
-                        source,
-                        http,
-                        base,
-                        "api/v2/search",
-                        &params,
-                        true,
-                        cursor,
-                        now,
-                        &mut poll,
-                    )
-                    .await?;
+                    walks.push((
+                        format!("{base}|q:{q}"),
+                        (base, "api/v2/search".to_string(), params, true),
+                    ));
                 }
             }
         }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        api::each_query(
+            state,
+            walks,
+            async |(base, path, params, search), cursor: &mut Cursor, poll: &mut Poll| {
+                self.walk(source, http, base, &path, &params, search, cursor, now, poll)
+                    .await
+            },
+        )
+        .await
     }
 
     /// Walks one timeline or search forward from the cursor.

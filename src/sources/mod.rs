@@ -13,6 +13,7 @@ pub mod googlenews;
 pub mod hackernews;
 pub mod lemmy;
 pub mod mastodon;
+pub mod paging;
 pub mod reddit;
 pub mod rss;
 pub mod stackexchange;
@@ -25,9 +26,11 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::config::Duration;
-use crate::config::diag::SourceFile;
-use crate::crawl::{AllowPrivate, FetchError, Http, Validators};
+use crate::model::Duration;
+use crate::model::diag::SourceFile;
+use crate::crawl::{AllowPrivate, FetchError, Http};
+// What a poll produces is plain data of the model; named here too, where sources make it.
+pub use crate::model::{ItemFailure, Poll, SourceState, panic_message};
 use crate::mention::Mention;
 
 /// Keys every `[[source]]` takes, whatever its kind.
@@ -92,58 +95,6 @@ pub struct Source {
     pub allow_private: AllowPrivate,
     pub enabled: bool,
     pub kind: SourceKind,
-}
-
-/// What is saved between polls: HTTP validators and a kind-specific cursor.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SourceState {
-    #[serde(default)]
-    pub validators: Validators,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<serde_json::Value>,
-}
-
-/// The result of one poll.
-#[derive(Debug, Default)]
-pub struct Poll {
-    pub mentions: Vec<Mention>,
-    /// State to save once `mentions` are committed.
-    pub state: SourceState,
-    pub not_modified: bool,
-    pub bytes: usize,
-    /// Wait at least this long before the next poll (an API said its quota is spent).
-    pub retry_after: Option<std::time::Duration>,
-    /// WebSub hub advertised by the feed: (hub URL, topic = the feed's self URL).
-    pub hub: Option<(url::Url, url::Url)>,
-    /// Things a person setting the source up should know (a selector that matched
-    /// nothing, for instance); shown by `veille sources test`.
-    pub warnings: Vec<String>,
-    /// Pages of a multi-page source that failed and were skipped (each logged with its
-    /// URL); the poll went on without them.
-    pub failed_pages: usize,
-    /// Items the source could not map (a bug met on them); the others are in `mentions`.
-    pub failed: Vec<ItemFailure>,
-}
-
-/// An item that could not be processed: it alone is dropped (and counted, logged and
-/// shown by `veille sources`), never its source or its batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemFailure {
-    /// Its URL (or, without one, its guid) as far as it is known.
-    pub url: String,
-    /// Where it failed: "parse" (the source's mapping); "match", "enrich", "index" or
-    /// "rules" in the ingest stage.
-    pub stage: &'static str,
-    pub error: String,
-}
-
-/// The message of a caught panic (`panic!("…")` carries a `&str` or a `String`).
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Minimum polling interval: below it a source is hammered.

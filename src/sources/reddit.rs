@@ -16,7 +16,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 
@@ -98,7 +98,7 @@ impl RedditConfig {
                 // Sent as HTTP Basic: its base64 form is a secret too, should an error
                 // page quote the request back.
                 use base64::Engine as _;
-                crate::config::redact::register(
+                crate::model::redact::register(
                     &base64::engine::general_purpose::STANDARD.encode(format!(
                         "{}:{}",
                         i.expose(),
@@ -301,8 +301,6 @@ impl Reddit {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
         let auth = self.bearer(source, http, now).await?;
         let json = if auth.is_some() { "" } else { ".json" };
         let mut walks: Vec<(String, String, Vec<(&str, String)>)> = Vec::new();
@@ -324,25 +322,25 @@ impl Reddit {
         for sub in &self.subreddits {
             walks.push((format!("r/{sub}"), format!("r/{sub}/new{json}"), vec![]));
         }
-        for (key, path, params) in walks {
-            let cursor = cursors.entry(key).or_default();
-            self.walk(
-                source,
-                http,
-                auth.as_deref(),
-                &path,
-                &params,
-                cursor,
-                now,
-                &mut poll,
-            )
-            .await?;
-            if poll.retry_after.is_some() {
-                break;
-            }
-        }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        let walks = walks.into_iter().map(|(key, path, params)| (key, (path, params)));
+        api::each_query(
+            state,
+            walks,
+            async |(path, params), cursor: &mut Cursor, poll: &mut Poll| {
+                self.walk(
+                    source,
+                    http,
+                    auth.as_deref(),
+                    &path,
+                    &params,
+                    cursor,
+                    now,
+                    poll,
+                )
+                .await
+            },
+        )
+        .await
     }
 
     /// Newest first, following `after`, until an item already seen or older than the

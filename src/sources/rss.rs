@@ -10,7 +10,7 @@ use url::Url;
 
 use super::feedcut;
 use super::{ItemFailure, Poll, Source, SourceState, panic_message};
-use crate::config::diag::SourceFile;
+use crate::model::diag::SourceFile;
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention::{self, Mention};
 use crate::text;
@@ -122,7 +122,7 @@ impl Rss {
                     ));
                 }
                 // WebSub discovery: HTTP Link headers first, then the feed's own links.
-                let hub = crate::crawl::websub::discover(&headers, &url).or(parsed.hub);
+                let hub = crate::crawl::links::websub_hub(&headers, &url).or(parsed.hub);
                 Ok(Poll {
                     mentions: parsed.mentions,
                     state: SourceState {

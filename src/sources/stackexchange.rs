@@ -13,7 +13,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Item, MAX_PAGES, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
 use crate::text;
@@ -152,17 +152,15 @@ impl StackExchange {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
-        for q in self.search.each() {
-            let cursor = cursors.entry(q.clone()).or_default();
-            self.query(source, http, &q, cursor, now, &mut poll).await?;
-            if poll.retry_after.is_some() {
-                break;
-            }
-        }
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        let queries = self.search.each().into_iter().map(|q| (q.clone(), q));
+        api::each_query(
+            state,
+            queries,
+            async |q, cursor: &mut Cursor, poll: &mut Poll| {
+                self.query(source, http, &q, cursor, now, poll).await
+            },
+        )
+        .await
     }
 
     async fn query(

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::api::{self, Cursor, Item, MAX_PAGES, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::config::{Secret, SourceFile};
+use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::text;
 
@@ -177,14 +177,16 @@ impl YouTube {
         state: &SourceState,
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
-        let mut cursors = api::cursors(state);
-        let mut poll = Poll::default();
         // One query for all brands: `|` is OR in YouTube search.
         let q = self.search.joined("|");
-        let cursor = cursors.entry(q.clone()).or_default();
-        self.query(source, http, &q, cursor, now, &mut poll).await?;
-        poll.state = api::save(state, &cursors);
-        Ok(poll)
+        api::each_query(
+            state,
+            [(q.clone(), q)],
+            async |q, cursor: &mut Cursor, poll: &mut Poll| {
+                self.query(source, http, &q, cursor, now, poll).await
+            },
+        )
+        .await
     }
 
     async fn query(

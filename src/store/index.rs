@@ -7,7 +7,6 @@
 use std::ops::Bound;
 use std::path::Path;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
@@ -23,7 +22,8 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-use crate::matching::{Document, Field as QField, Meta, Query};
+use super::{Error, Result};
+use crate::matching::{Document, Field as QField, Meta, Query, SearchRequest};
 use crate::mention::Mention;
 use crate::text;
 
@@ -125,25 +125,6 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// A search: a query plus filters.
-#[derive(Debug, Clone, Default)]
-pub struct SearchRequest {
-    pub query: Option<Query>,
-    /// Sentiment label: "negative", "neutral", "positive".
-    pub label: Option<String>,
-    pub lang: Option<String>,
-    pub brand: Option<String>,
-    pub source: Option<String>,
-    /// Any of these source kinds (rss, reddit…).
-    pub source_kinds: Vec<String>,
-    /// Any of these languages.
-    pub langs: Vec<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub limit: usize,
-    pub offset: usize,
-}
-
 pub struct MentionIndex {
     index: Index,
     reader: IndexReader,
@@ -158,28 +139,37 @@ pub struct MentionWriter {
 
 impl MentionIndex {
     /// Opens (or creates) the index in `dir`.
-    pub fn open(dir: &Path) -> anyhow::Result<MentionIndex> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create index directory {}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<MentionIndex> {
+        let io = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { what, path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io("create index directory", dir))?;
         let (schema, f) = schema();
         let version_file = dir.join("veille-schema-version");
         let has_index = dir.join("meta.json").exists();
+        let open = |what, e: tantivy::TantivyError| Error::Open {
+            what,
+            path: dir.to_path_buf(),
+            source: Box::new(e.into()),
+        };
         let index = if has_index {
             let v: u32 = std::fs::read_to_string(&version_file)
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(0);
-            anyhow::ensure!(
-                v == SCHEMA_VERSION,
-                "index in {} has schema version {v}, this veille needs {SCHEMA_VERSION}: move it away and run again to rebuild",
-                dir.display()
-            );
-            Index::open_in_dir(dir)
-                .with_context(|| format!("cannot open index in {}", dir.display()))?
+            if v != SCHEMA_VERSION {
+                return Err(Error::IndexVersion {
+                    dir: dir.to_path_buf(),
+                    found: v,
+                    needs: SCHEMA_VERSION,
+                });
+            }
+            Index::open_in_dir(dir).map_err(|e| open("open index in", e))?
         } else {
-            let i = Index::create_in_dir(dir, schema)
-                .with_context(|| format!("cannot create index in {}", dir.display()))?;
-            std::fs::write(&version_file, SCHEMA_VERSION.to_string())?;
+            let i = Index::create_in_dir(dir, schema).map_err(|e| open("create index in", e))?;
+            std::fs::write(&version_file, SCHEMA_VERSION.to_string())
+                .map_err(io("write", &version_file))?;
             i
         };
         index.tokenizers().register(TOKENIZER, VeilleTokenizer);
@@ -191,15 +181,16 @@ impl MentionIndex {
     }
 
     /// Takes the index writer (fails if another process holds it).
-    pub fn writer(&self) -> anyhow::Result<MentionWriter> {
-        let writer = self.index.writer_with_num_threads(2, 64 << 20).context(
-            "cannot lock the index for writing (is another veille running on this data_dir?)",
-        )?;
+    pub fn writer(&self) -> Result<MentionWriter> {
+        let writer = self
+            .index
+            .writer_with_num_threads(2, 64 << 20)
+            .map_err(Error::IndexLocked)?;
         Ok(MentionWriter { writer, f: self.f })
     }
 
     /// Makes the last commit visible to searches.
-    pub fn reload(&self) -> anyhow::Result<()> {
+    pub fn reload(&self) -> Result<()> {
         self.reader.reload()?;
         Ok(())
     }
@@ -271,7 +262,7 @@ impl MentionIndex {
     }
 
     /// Mentions matching `req`, newest first.
-    pub fn search(&self, req: &SearchRequest) -> anyhow::Result<Vec<Mention>> {
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<Mention>> {
         let searcher = self.reader.searcher();
         let q = self.filters(req);
         let limit = req.limit.max(1);
@@ -324,7 +315,7 @@ impl MentionIndex {
     }
 
     /// The mention with this id.
-    pub fn get(&self, id: &str) -> anyhow::Result<Option<Mention>> {
+    pub fn get(&self, id: &str) -> Result<Option<Mention>> {
         let searcher = self.reader.searcher();
         let q = TermQuery::new(
             Term::from_field_text(self.f.id, id),
@@ -338,7 +329,7 @@ impl MentionIndex {
     }
 
     /// How many mentions match `req` (limit and offset ignored).
-    pub fn count(&self, req: &SearchRequest) -> anyhow::Result<usize> {
+    pub fn count(&self, req: &SearchRequest) -> Result<usize> {
         let searcher = self.reader.searcher();
         let q = self.filters(req);
         match &req.query {
@@ -358,7 +349,7 @@ impl MentionIndex {
 
     /// Number of distinct stories among the mentions `req` selects (syndicated copies of
     /// one article count once; a mention without a story is its own).
-    pub fn count_stories(&self, req: &SearchRequest) -> anyhow::Result<usize> {
+    pub fn count_stories(&self, req: &SearchRequest) -> Result<usize> {
         let searcher = self.reader.searcher();
         let q = self.filters(req);
         let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
@@ -385,13 +376,14 @@ impl MentionIndex {
         self.len() == 0
     }
 
-    fn load(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> anyhow::Result<Mention> {
+    fn load(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<Mention> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let json = doc
             .get_first(self.f.json)
             .and_then(|v| v.as_str())
-            .context("indexed document without its stored mention")?;
-        Ok(serde_json::from_str(json)?)
+            .ok_or_else(|| Error::Corrupt("indexed document without its stored mention".into()))?;
+        serde_json::from_str(json)
+            .map_err(|e| Error::Corrupt(format!("an indexed mention cannot be read: {e}")))
     }
 
     fn words_fields(&self, f: QField) -> Vec<Field> {
@@ -514,13 +506,17 @@ fn to_tantivy(d: DateTime<Utc>) -> tantivy::DateTime {
 impl MentionWriter {
     /// Adds mentions, replacing any earlier copy with the same id (so a batch redone
     /// after a crash is indexed once).
-    pub fn upsert(&mut self, mentions: &[Mention]) -> anyhow::Result<()> {
+    pub fn upsert(&mut self, mentions: &[Mention]) -> Result<()> {
         let f = self.f;
         for m in mentions {
             self.writer.delete_term(Term::from_field_text(f.id, &m.id));
             let mut doc = TantivyDocument::default();
             doc.add_text(f.id, &m.id);
-            doc.add_text(f.json, serde_json::to_string(m)?);
+            let json = serde_json::to_string(m).map_err(|source| Error::Encode {
+                what: "a mention",
+                source,
+            })?;
+            doc.add_text(f.json, json);
             doc.add_text(f.title, &m.title);
             doc.add_text(f.text, &m.text);
             // Handle and display name, as the matcher sees them (`author:`).
@@ -565,14 +561,14 @@ impl MentionWriter {
     }
 
     /// Makes added mentions durable. Call [`MentionIndex::reload`] to see them in search.
-    pub fn commit(&mut self) -> anyhow::Result<()> {
+    pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;
         Ok(())
     }
 
     /// Waits for background segment merges, so the index directory is left tidy (and can
     /// be deleted, for temporary indexes).
-    pub fn close(self) -> anyhow::Result<()> {
+    pub fn close(self) -> Result<()> {
         self.writer.wait_merging_threads()?;
         Ok(())
     }

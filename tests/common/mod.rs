@@ -474,7 +474,7 @@ pub fn rss_source(id: &str, url: &str) -> String {
 }
 
 /// Runs the daemon once over every source and returns its report.
-pub async fn run_once(config: veille::config::Config) -> veille::pipeline::Report {
+pub async fn run_once(config: veille::config::Config) -> veille::ingest::Report {
     run_once_with(config, true, Duration::from_secs(10)).await
 }
 
@@ -482,10 +482,10 @@ pub async fn run_once_with(
     config: veille::config::Config,
     deliver: bool,
     outbox_timeout: Duration,
-) -> veille::pipeline::Report {
+) -> veille::ingest::Report {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = veille::daemon::RunOptions {
-        mode: veille::crawl::scheduler::Mode::Once,
+        mode: veille::scheduler::Mode::Once,
         deliver,
         outbox_timeout,
         ..Default::default()
@@ -515,7 +515,7 @@ pub fn ago(minutes: i64) -> String {
 /// Every mention in the index of `setup`, newest first.
 pub fn indexed(setup: &Setup) -> Vec<veille::mention::Mention> {
     let idx = veille::store::index::MentionIndex::open(&setup.path().join("data/index")).unwrap();
-    idx.search(&veille::store::index::SearchRequest {
+    idx.search(&veille::matching::SearchRequest {
         limit: 10_000,
         ..Default::default()
     })

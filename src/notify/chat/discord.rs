@@ -14,7 +14,8 @@
 use serde_json::{Value, json};
 
 use super::{defuse_mentions, fit, meta_line, one_line, severity_emoji};
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 
 pub const MAX_CONTENT: usize = 2000;
 pub const MAX_EMBEDS: usize = 10;
@@ -49,9 +50,9 @@ fn literal(s: &str) -> String {
 
 fn color(v: &View) -> u32 {
     match v.severity {
-        crate::rules::Severity::Critical => 0xC0392B,
-        crate::rules::Severity::Warning => 0xE67E22,
-        crate::rules::Severity::Info => 0x2980B9,
+        crate::model::Severity::Critical => 0xC0392B,
+        crate::model::Severity::Warning => 0xE67E22,
+        crate::model::Severity::Info => 0x2980B9,
     }
 }
 
@@ -152,3 +153,29 @@ pub fn check(p: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A digest for Discord (one embed per brand).
+pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
+    let mut embeds = Vec::new();
+    for (b, text) in d.brands.iter().zip(digest::formatted(d, l, |line| match line {
+        digest::Line::Heading(_) => String::new(),
+        digest::Line::Text(t) => escape(t),
+        digest::Line::Link(t, u, m) => format!(
+            "• [{}]({}) — {}",
+            escape(&clip(t, 150)),
+            super::link_url(u),
+            escape(m)
+        ),
+    })) {
+        embeds.push(json!({"title": clip(&super::literal(&b.name), MAX_TITLE),
+            "description": clip(text.trim(), MAX_DESCRIPTION), "color": 0x2980B9}));
+    }
+    embeds.truncate(MAX_EMBEDS);
+    let mut p = json!({"content": clip(&escape(&digest::title(d, l)), MAX_CONTENT),
+        "embeds": embeds, "allowed_mentions": {"parse": []}});
+    while check(&p).is_err() && p["embeds"].as_array().is_some_and(|e| !e.is_empty()) {
+        p["embeds"].as_array_mut().expect("embeds").pop();
+    }
+    p
+}
+

@@ -12,7 +12,8 @@
 use serde_json::{Value, json};
 
 use super::{defuse_mentions, fit, meta_line, one_line, severity_emoji};
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 
 pub const MAX_BYTES: usize = 32_000;
 pub const MAX_TEXT: usize = 4000;
@@ -106,3 +107,37 @@ pub fn check(p: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A digest for Google Chat (a card, one section per brand).
+pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
+    let mut sections = Vec::new();
+    for (b, text) in d.brands.iter().zip(digest::formatted(d, l, |line| match line {
+        digest::Line::Heading(_) => String::new(),
+        digest::Line::Text(t) => escape(t),
+        digest::Line::Link(t, u, m) => format!(
+            "• <a href=\"{}\">{}</a> — {}",
+            escape(u),
+            escape(&clip(t, 150)),
+            escape(m)
+        ),
+    })) {
+        sections.push(json!({"header": super::literal(&b.name), "widgets": [
+            {"textParagraph": {"text": clip(text.trim(), MAX_TEXT)}}]}));
+    }
+    let card = |sections: &[Value]| {
+        json!({"cardsV2": [{"cardId": "veille-digest", "card": {
+            "header": {"title": clip(&super::literal(&digest::title(d, l)), 200)}, "sections": sections}}]})
+    };
+    // Over the message size limit: the last brands give way to a note.
+    let mut p = card(&sections);
+    let total = sections.len();
+    while check(&p).is_err() && sections.len() > 1 {
+        sections.pop();
+        let mut with_note = sections.clone();
+        with_note.push(json!({"widgets": [{"textParagraph": {
+            "text": escape(&digest::more_brands(total - sections.len(), &d.name, l))}}]}));
+        p = card(&with_note);
+    }
+    p
+}
+

@@ -11,7 +11,8 @@
 use serde_json::{Value, json};
 
 use super::{at_most, defuse_mentions, fit, literal, meta_line, severity_emoji};
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 
 pub const MAX_MESSAGE: usize = 16_383;
 pub const MAX_ATTACHMENT_TEXT: usize = 3000;
@@ -113,6 +114,22 @@ pub fn check(p: &Value) -> Result<(), String> {
         at_most("attachment text", &a["text"], MAX_ATTACHMENT_TEXT)?;
     }
     Ok(())
+}
+
+/// A digest for Mattermost (one Markdown message).
+pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
+    let body = digest::formatted(d, l, |line| match line {
+        digest::Line::Heading(h) => format!("#### {}", escape(h)),
+        digest::Line::Text(t) => escape(t),
+        digest::Line::Link(t, u, m) => format!(
+            "- [{}]({}) — {}",
+            escape(&clip(t, 150)),
+            super::link_url(u),
+            escape(m)
+        ),
+    })
+    .join("\n\n");
+    json!({"text": clip(&format!("**{}**\n\n{body}", escape(&digest::title(d, l))), MAX_MESSAGE)})
 }
 
 #[cfg(test)]

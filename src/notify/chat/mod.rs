@@ -27,9 +27,10 @@ use url::Url;
 
 use super::view::{Locale, View};
 use super::{DeliveryError, load_secret, post_json};
-use crate::alerts::Alert;
-use crate::config::Secret;
-use crate::config::diag::SourceFile;
+use crate::model::Alert;
+use crate::model::digest::DigestData;
+use crate::model::Secret;
+use crate::model::diag::SourceFile;
 use crate::crawl::Http;
 
 /// Settings of the webhook-based chats (slack, mattermost, teams, discord, googlechat).
@@ -170,6 +171,17 @@ pub fn payload(
     }
 }
 
+/// Builds the platform's payload for one digest.
+pub fn digest_payload(flavor: Flavor, d: &DigestData, locale: Locale) -> serde_json::Value {
+    match flavor {
+        Flavor::Slack => slack::digest_payload(d, locale),
+        Flavor::Mattermost => mattermost::digest_payload(d, locale),
+        Flavor::Teams => teams::digest_payload(d, locale),
+        Flavor::Discord => discord::digest_payload(d, locale),
+        Flavor::GoogleChat => googlechat::digest_payload(d, locale),
+    }
+}
+
 /// Whether `payload` respects the platform's documented limits.
 pub fn check(flavor: Flavor, payload: &serde_json::Value) -> Result<(), String> {
     match flavor {
@@ -188,21 +200,13 @@ impl Chat {
 
     pub async fn send_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &DigestData,
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        use crate::digest::render as r;
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
-        let l = self.locale;
-        let body = match self.flavor {
-            Flavor::Slack => r::slack_payload(d, l),
-            Flavor::Mattermost => r::mattermost_payload(d, l),
-            Flavor::Teams => r::teams_payload(d, l),
-            Flavor::Discord => r::discord_payload(d, l),
-            Flavor::GoogleChat => r::googlechat_payload(d, l),
-        };
+        let body = digest_payload(self.flavor, d, self.locale);
         post_json(http, allow_private, &url, &body, &[]).await
     }
 
@@ -332,11 +336,11 @@ pub(crate) fn at_most(what: &str, v: &serde_json::Value, max: usize) -> Result<(
 }
 
 /// Emoji for the severity.
-pub(crate) fn severity_emoji(s: crate::rules::Severity) -> &'static str {
+pub(crate) fn severity_emoji(s: crate::model::Severity) -> &'static str {
     match s {
-        crate::rules::Severity::Critical => "🚨",
-        crate::rules::Severity::Warning => "⚠️",
-        crate::rules::Severity::Info => "ℹ️",
+        crate::model::Severity::Critical => "🚨",
+        crate::model::Severity::Warning => "⚠️",
+        crate::model::Severity::Info => "ℹ️",
     }
 }
 

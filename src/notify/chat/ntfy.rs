@@ -25,13 +25,14 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{fit, meta_line, one_line};
-use crate::alerts::Alert;
-use crate::config::Secret;
-use crate::config::diag::SourceFile;
+use crate::model::Alert;
+use crate::model::Secret;
+use crate::model::diag::SourceFile;
 use crate::crawl::Http;
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 use crate::notify::{DeliveryError, load_secret, post_json};
-use crate::rules::Severity;
+use crate::model::Severity;
 
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 pub const MAX_TITLE: usize = 250;
@@ -83,7 +84,7 @@ impl NtfyConfig {
         )?;
         let url = match Url::parse(&self.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                crate::config::redact::register_url(&u);
+                crate::model::redact::register_url(&u);
                 u
             }
             _ => {
@@ -200,11 +201,11 @@ impl Ntfy {
 
     pub async fn send_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &DigestData,
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        let body = crate::digest::render::ntfy_payload(d, self.locale, &self.topic);
+        let body = digest_payload(d, self.locale, &self.topic);
         self.post(body, http, allow_private).await
     }
 
@@ -221,3 +222,18 @@ impl Ntfy {
         post_json(http, allow_private, &self.url, &body, &headers).await
     }
 }
+
+/// A digest for ntfy (plain text).
+pub fn digest_payload(d: &DigestData, l: Locale, topic: &str) -> Value {
+    // Plain text there (no markup, no mass pings): only the bidi controls go.
+    let mut message: String = digest::text(d, l)
+        .chars()
+        .filter(|c| !super::is_bidi_control(*c))
+        .collect();
+    while message.len() > MAX_MESSAGE_BYTES - 3 {
+        message.pop();
+    }
+    json!({"topic": topic, "title": clip(&super::literal(&digest::title(d, l)), MAX_TITLE),
+        "message": message, "priority": 3, "tags": ["bar_chart"]})
+}
+

@@ -12,7 +12,8 @@
 use serde_json::{Value, json};
 
 use super::{at_most, defuse_mentions, fit, literal, meta_line, one_line, severity_emoji};
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 
 pub const MAX_BLOCKS: usize = 50;
 pub const MAX_HEADER: usize = 150;
@@ -152,6 +153,33 @@ pub fn check(p: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A digest for Slack (Block Kit sections, one per brand).
+pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text",
+        "text": clip(&super::literal(&digest::title(d, l)), MAX_HEADER)}})];
+    for text in digest::formatted(d, l, |line| match line {
+        digest::Line::Heading(h) => format!("*{}*", escape(h)),
+        digest::Line::Text(t) => escape(t),
+        digest::Line::Link(t, u, m) => format!(
+            "• <{}|{}> — {}",
+            super::link_url(u),
+            escape(&clip(t, 150)),
+            escape(m)
+        ),
+    }) {
+        blocks.push(json!({"type": "divider"}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, MAX_SECTION_TEXT)}}));
+    }
+    if blocks.len() > MAX_BLOCKS {
+        // Too many brands for one message: say so, with where to see them all.
+        let left = (blocks.len() - (MAX_BLOCKS - 1)).div_ceil(2);
+        blocks.truncate(MAX_BLOCKS - 1);
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+            "text": escape(&digest::more_brands(left, &d.name, l))}]}));
+    }
+    json!({"text": clip(&escape(&digest::title(d, l)), MAX_FALLBACK), "blocks": blocks})
 }
 
 #[cfg(test)]

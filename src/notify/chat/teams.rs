@@ -10,8 +10,9 @@
 use serde_json::{Value, json};
 
 use super::{fit, meta_line, one_line, severity_emoji};
-use crate::notify::view::{Locale, View, clip};
-use crate::rules::Severity;
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
+use crate::model::Severity;
 
 pub const MAX_BYTES: usize = 28 * 1024;
 pub const MAX_MENTIONS: usize = 10;
@@ -134,3 +135,40 @@ pub fn check(p: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A digest for Teams (an Adaptive Card).
+pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
+    let run = |t: &str| json!({"type": "TextRun", "text": super::literal(t)});
+    let mut body = vec![json!({"type": "RichTextBlock", "inlines": [
+        {"type": "TextRun", "size": "Large", "weight": "Bolder", "text": super::literal(&digest::title(d, l))}
+    ]})];
+    for b in &d.brands {
+        for line in digest::brand_lines(b, l) {
+            body.push(match line {
+                digest::Line::Heading(h) => json!({"type": "RichTextBlock", "separator": true, "inlines": [
+                    {"type": "TextRun", "weight": "Bolder", "size": "Medium", "text": super::literal(&h)}]}),
+                digest::Line::Text(t) => json!({"type": "RichTextBlock", "inlines": [run(&t)]}),
+                digest::Line::Link(t, u, m) => json!({"type": "RichTextBlock", "inlines": [
+                    {"type": "TextRun", "color": "Accent", "text": super::literal(&clip(&t, 150)),
+                     "selectAction": {"type": "Action.OpenUrl", "url": super::link_url(&u)}},
+                    run(&format!(" — {m}"))]}),
+            });
+        }
+    }
+    let mut p = json!({"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": null,
+        "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard", "version": "1.4", "msteams": {"width": "Full"}, "body": body}}]});
+    // Over the size limit: drop lines from the end.
+    while check(&p).is_err() {
+        let body = p["attachments"][0]["content"]["body"]
+            .as_array_mut()
+            .expect("body");
+        if body.len() <= 1 {
+            break;
+        }
+        body.pop();
+    }
+    p
+}
+

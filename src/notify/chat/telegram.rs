@@ -23,11 +23,12 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{defuse_mentions, fit, meta_line, one_line, severity_emoji};
-use crate::alerts::Alert;
-use crate::config::Secret;
-use crate::config::diag::SourceFile;
+use crate::model::Alert;
+use crate::model::Secret;
+use crate::model::diag::SourceFile;
 use crate::crawl::Http;
-use crate::notify::view::{Locale, View, clip};
+use crate::model::digest::DigestData;
+use crate::notify::view::{Locale, View, clip, digest};
 use crate::notify::{DeliveryError, load_secret, post_json};
 
 pub const MAX_TEXT: usize = 4096;
@@ -211,11 +212,11 @@ impl Telegram {
 
     pub async fn send_digest(
         &self,
-        d: &crate::digest::data::DigestData,
+        d: &DigestData,
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        let body = crate::digest::render::telegram_payload(d, self.locale, &self.chat_id);
+        let body = digest_payload(d, self.locale, &self.chat_id);
         self.post(body, http, allow_private).await
     }
 
@@ -234,3 +235,34 @@ impl Telegram {
         post_json(http, allow_private, &url, &body, &[]).await
     }
 }
+
+/// A digest for Telegram (HTML, cut at a line break when too long).
+pub fn digest_payload(d: &DigestData, l: Locale, chat_id: &str) -> Value {
+    let body = digest::formatted(d, l, |line| match line {
+        digest::Line::Heading(h) => format!("<b>{}</b>", escape(h)),
+        digest::Line::Text(t) => escape(t),
+        digest::Line::Link(t, u, m) => format!(
+            "• <a href=\"{}\">{}</a> — {}",
+            escape(u),
+            escape(&clip(t, 150)),
+            escape(m)
+        ),
+    })
+    .join("\n\n");
+    let mut text = format!("<b>{}</b>\n\n{body}", escape(&digest::title(d, l)));
+    if text.chars().count() > MAX_TEXT {
+        // Cut at a line break, so no HTML tag is left open.
+        let mut cut = String::new();
+        for line in text.lines() {
+            if cut.chars().count() + line.chars().count() + 2 > MAX_TEXT {
+                break;
+            }
+            cut.push_str(line);
+            cut.push('\n');
+        }
+        cut.push('…');
+        text = cut;
+    }
+    json!({"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": true}})
+}
+

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::presets::{self, Preset, Scope, Spec};
 use super::{Forum, dates, extract};
-use crate::config::SourceFile;
+use crate::model::SourceFile;
 use crate::sources::api;
 
 /// Topics read per poll at most (the next poll goes on with the rest).

@@ -15,54 +15,34 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::HeaderMap;
-use rusqlite::params;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 use url::Url;
 
-use super::Http;
 use crate::clock::Clock;
-use crate::pipeline::Event;
-use crate::sources::{Poll, Source, SourceKind};
-use crate::store::state::{State, from_ms, ms};
+use crate::crawl::{AllowPrivate, Http};
+use crate::ingest::Message;
+use crate::model::{Event, Poll};
+use crate::sources::{Source, SourceKind};
+use crate::store::state::{State, SubscriptionRow};
+
+/// Why a subscription could not be loaded or asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    PrivateAddress(#[from] crate::crawl::guard::PrivateAddress),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("hub {hub} answered HTTP {status}: {body}")]
+    Refused { hub: Url, status: u16, body: String },
+}
 
 /// Lease asked from hubs (they may grant another).
 const LEASE: StdDuration = StdDuration::from_secs(7 * 86_400);
 /// An unverified request older than this is sent again.
 const PENDING_RETRY: chrono::Duration = chrono::Duration::hours(1);
-
-/// Finds `<hub>; rel="hub"` and `<self>; rel="self"` in HTTP Link headers.
-pub fn discover(headers: &HeaderMap, base: &Url) -> Option<(Url, Url)> {
-    let mut hub = None;
-    let mut this = None;
-    for v in headers.get_all(reqwest::header::LINK) {
-        let Ok(v) = v.to_str() else { continue };
-        for part in v.split(',') {
-            let Some((target, params)) = part.split_once(';') else {
-                continue;
-            };
-            let target = target.trim().trim_start_matches('<').trim_end_matches('>');
-            let rels: Vec<String> = params
-                .split(';')
-                .filter_map(|p| p.trim().strip_prefix("rel="))
-                .flat_map(|r| {
-                    r.trim_matches('"')
-                        .split_whitespace()
-                        .map(str::to_ascii_lowercase)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            let Ok(url) = base.join(target) else { continue };
-            if rels.iter().any(|r| r == "hub") {
-                hub.get_or_insert(url.clone());
-            }
-            if rels.iter().any(|r| r == "self") {
-                this.get_or_insert(url);
-            }
-        }
-    }
-    hub.map(|h| (h, this.unwrap_or_else(|| base.clone())))
-}
 
 /// Random lowercase hex from the OS's CSPRNG (callback tokens, secrets).
 fn random_hex(bytes: usize) -> String {
@@ -157,7 +137,7 @@ pub struct Registry {
     subs: Mutex<HashMap<String, Subscription>>,
     /// The configured sources; replaced on reload so pushes reach new sources.
     sources: std::sync::RwLock<HashMap<String, Arc<Source>>>,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Message>,
     /// Polling interval of a pushed feed (safety net).
     pub safety_poll: StdDuration,
 }
@@ -169,48 +149,31 @@ impl Registry {
         state: Arc<Mutex<State>>,
         clock: Arc<dyn Clock>,
         sources: &[Arc<Source>],
-        tx: mpsc::Sender<Event>,
+        tx: mpsc::Sender<Message>,
         safety_poll: StdDuration,
-    ) -> anyhow::Result<Arc<Registry>> {
-        let subs = {
-            let st = state.lock().unwrap();
-            let mut stmt = st.conn().prepare(
-                "SELECT token, source, hub, topic, secret, requested_at, verified_at, lease_until FROM websub",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                ))
-            })?;
-            let mut subs = HashMap::new();
-            for row in rows {
-                let (token, source, hub, topic, secret, req, ver, lease) = row?;
-                let (Ok(hub), Ok(topic)) = (Url::parse(&hub), Url::parse(&topic)) else {
-                    continue;
+    ) -> Result<Arc<Registry>, Error> {
+        let rows = state.lock().unwrap().subscriptions()?;
+        let subs = rows
+            .into_iter()
+            .filter_map(|r| {
+                let (Ok(hub), Ok(topic)) = (Url::parse(&r.hub), Url::parse(&r.topic)) else {
+                    return None;
                 };
-                subs.insert(
-                    token.clone(),
+                Some((
+                    r.token.clone(),
                     Subscription {
-                        token,
-                        source,
+                        token: r.token,
+                        source: r.source,
                         hub,
                         topic,
-                        secret,
-                        requested_at: from_ms(req),
-                        verified_at: ver.map(from_ms),
-                        lease_until: lease.map(from_ms),
+                        secret: r.secret,
+                        requested_at: r.requested_at,
+                        verified_at: r.verified_at,
+                        lease_until: r.lease_until,
                     },
-                );
-            }
-            subs
-        };
+                ))
+            })
+            .collect();
         Ok(Arc::new(Registry {
             public_url,
             http,
@@ -255,33 +218,26 @@ impl Registry {
     }
 
     fn persist(&self, s: &Subscription) {
-        let st = self.state.lock().unwrap();
-        let r = st.conn().execute(
-            "INSERT INTO websub (token, source, hub, topic, secret, requested_at, verified_at, lease_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (token) DO UPDATE SET verified_at = ?7, lease_until = ?8, requested_at = ?6",
-            params![
-                s.token,
-                s.source,
-                s.hub.as_str(),
-                s.topic.as_str(),
-                s.secret,
-                ms(s.requested_at),
-                s.verified_at.map(ms),
-                s.lease_until.map(ms)
-            ],
-        );
-        if let Err(e) = r {
+        let row = SubscriptionRow {
+            token: s.token.clone(),
+            source: s.source.clone(),
+            hub: s.hub.to_string(),
+            topic: s.topic.to_string(),
+            secret: s.secret.clone(),
+            requested_at: s.requested_at,
+            verified_at: s.verified_at,
+            lease_until: s.lease_until,
+        };
+        if let Err(e) = self.state.lock().unwrap().save_subscription(&row) {
             warn!(source = %s.source, error = %e, "cannot save the WebSub subscription");
         }
     }
 
     fn forget(&self, token: &str) {
         self.subs.lock().unwrap().remove(token);
-        let st = self.state.lock().unwrap();
-        let _ = st
-            .conn()
-            .execute("DELETE FROM websub WHERE token = ?1", params![token]);
+        if let Err(e) = self.state.lock().unwrap().forget_subscription(token) {
+            warn!(error = %e, "cannot forget a WebSub subscription");
+        }
     }
 
     /// Called after each successful poll: (re)subscribes when the feed advertises a hub
@@ -369,9 +325,9 @@ impl Registry {
         source: &str,
         hub: Url,
         topic: Url,
-        allow_private: super::AllowPrivate,
+        allow_private: AllowPrivate,
         token: Option<String>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), Error> {
         let now = self.clock.now();
         let previous = token
             .as_ref()
@@ -419,15 +375,16 @@ impl Registry {
             .send()
             .await?;
         let status = resp.status();
-        anyhow::ensure!(
-            status.is_success(),
-            "hub {hub} answered HTTP {}: {}",
-            status.as_u16(),
-            crate::text::truncate(
-                &crate::text::single_line(&resp.text().await.unwrap_or_default()),
-                200
-            )
-        );
+        if !status.is_success() {
+            return Err(Error::Refused {
+                hub,
+                status: status.as_u16(),
+                body: crate::text::truncate(
+                    &crate::text::single_line(&resp.text().await.unwrap_or_default()),
+                    200,
+                ),
+            });
+        }
         info!(source = %source, hub = %hub, topic = %topic, "WebSub subscription requested");
         Ok(())
     }
@@ -520,10 +477,13 @@ impl Registry {
                 }
                 let _ = self
                     .tx
-                    .send(Event::Pushed {
-                        source: source.id.clone(),
-                        mentions: parsed.mentions,
-                    })
+                    .send(
+                        Event::Pushed {
+                            source: source.id.clone(),
+                            mentions: parsed.mentions,
+                        }
+                        .into(),
+                    )
                     .await;
                 200
             }
@@ -538,22 +498,6 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_header_discovery() {
-        let mut h = HeaderMap::new();
-        h.append(
-            reqwest::header::LINK,
-            "<https://hub.example/>; rel=\"hub\", </feed.xml>; rel=\"self\""
-                .parse()
-                .unwrap(),
-        );
-        let base = Url::parse("https://blog.example/rss").unwrap();
-        let (hub, topic) = discover(&h, &base).unwrap();
-        assert_eq!(hub.as_str(), "https://hub.example/");
-        assert_eq!(topic.as_str(), "https://blog.example/feed.xml");
-        assert!(discover(&HeaderMap::new(), &base).is_none());
-    }
 
     #[test]
     fn signatures_of_every_algorithm() {

@@ -136,6 +136,77 @@ impl<'a> SourceFile<'a> {
     }
 }
 
+impl SourceFile<'_> {
+    /// Reports an error at the `column`-th character of the value of the TOML string `s`
+    /// (a query error points inside the query, escapes and all).
+    pub fn string_error(&mut self, s: &Spanned<String>, column: usize, message: impl Into<String>) {
+        let span = s.span();
+        let raw = &self.text[span.clone()];
+        let multiline = raw.starts_with("\"\"\"") || raw.starts_with("'''");
+        let basic = raw.starts_with('"');
+        // Skip the opening quote(s) and, for multi-line strings, the newline after them.
+        let mut start = span.start + if multiline { 3 } else { 1 };
+        if multiline && self.text[start..].starts_with('\n') {
+            start += 1;
+        }
+        let body = &self.text[start..span.end];
+        let offset = start + raw_offset(body, basic, column).unwrap_or(body.len().saturating_sub(1));
+        self.error(offset..offset, message);
+    }
+}
+
+/// Byte offset in a TOML string's raw text of the `column`-th character of its value:
+/// escapes (`\"`, `\u00e9`, a line-ending backslash…) take more room in the file than in
+/// the value, so a column in the query is not a column in the file.
+fn raw_offset(raw: &str, basic: bool, column: usize) -> Option<usize> {
+    if !basic {
+        return raw.char_indices().nth(column).map(|(i, _)| i);
+    }
+    let mut produced = 0;
+    let mut it = raw.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        if produced == column && c != '\\' {
+            return Some(i);
+        }
+        if c != '\\' {
+            produced += 1;
+            continue;
+        }
+        match it.peek().map(|&(_, n)| n) {
+            Some('u') | Some('U') => {
+                if produced == column {
+                    return Some(i);
+                }
+                let digits = if it.peek().map(|&(_, n)| n) == Some('u') {
+                    4
+                } else {
+                    8
+                };
+                for _ in 0..=digits {
+                    it.next();
+                }
+                produced += 1;
+            }
+            // Line-ending backslash (multi-line strings): it and the blank that follows
+            // stand for nothing.
+            Some(n) if n.is_whitespace() => {
+                while it.peek().is_some_and(|&(_, n)| n.is_whitespace()) {
+                    it.next();
+                }
+            }
+            Some(_) => {
+                if produced == column {
+                    return Some(i);
+                }
+                it.next();
+                produced += 1;
+            }
+            None => {}
+        }
+    }
+    None
+}
+
 /// toml's messages end with a newline and sometimes repeat the input; keep one line.
 fn clean_message(m: &str) -> String {
     m.trim()

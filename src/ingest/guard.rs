@@ -4,8 +4,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::mention::Mention;
+use crate::model::{ItemFailure, panic_message};
 use crate::rules::eval::Firing;
-use crate::sources::{ItemFailure, panic_message};
+use crate::store::state::Batch;
 
 /// Called with each stage's name ("match", "enrich", "index", "rules") and each mention
 /// before the stage runs on it: tests make one stage fail on one mention with it.
@@ -68,37 +69,22 @@ pub(super) fn each_guarded(
     kept
 }
 
-/// Runs `f` inside a savepoint of `tx`: if it panics, what it wrote is rolled back and the
-/// panic returned.
-pub(super) fn in_savepoint<T>(
-    tx: &rusqlite::Transaction<'_>,
-    f: impl FnOnce() -> T,
-) -> anyhow::Result<Result<T, Box<dyn std::any::Any + Send>>> {
-    tx.execute_batch("SAVEPOINT one_item")?;
-    let outcome = catch_unwind(AssertUnwindSafe(f));
-    match outcome {
-        Ok(_) => tx.execute_batch("RELEASE one_item")?,
-        Err(_) => tx.execute_batch("ROLLBACK TO one_item; RELEASE one_item")?,
-    }
-    Ok(outcome)
-}
-
 /// Evaluates the rules on `matched` (through `rules`) in a savepoint; if they panic, on
 /// each mention alone, so the one that trips a rule is found and recorded in `failed`.
 /// Returns the firings and the mentions that passed.
 pub(super) fn rules_guarded(
-    tx: &rusqlite::Transaction<'_>,
+    batch: &Batch<'_>,
     matched: Vec<Mention>,
     failed: &mut Vec<Failed>,
-    rules: impl Fn(&[Mention]) -> anyhow::Result<Vec<Firing>>,
-) -> anyhow::Result<(Vec<Firing>, Vec<Mention>)> {
-    if let Ok(firings) = in_savepoint(tx, || rules(&matched))? {
+    rules: impl Fn(&[Mention]) -> Result<Vec<Firing>, crate::store::Error>,
+) -> Result<(Vec<Firing>, Vec<Mention>), crate::store::Error> {
+    if let Ok(firings) = batch.savepoint(|| rules(&matched))? {
         return Ok((firings?, matched));
     }
     let mut firings = Vec::new();
     let mut passed = Vec::new();
     for m in matched {
-        match in_savepoint(tx, || rules(std::slice::from_ref(&m)))? {
+        match batch.savepoint(|| rules(std::slice::from_ref(&m)))? {
             Ok(f) => {
                 firings.extend(f?);
                 passed.push(m);

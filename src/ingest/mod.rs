@@ -24,54 +24,52 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::alerts::Alert;
-use crate::alerts::outbox::Wake;
 use crate::clock::Clock;
 use crate::matching::Matcher;
 use crate::mention::Mention;
+use crate::model::{Alert, panic_message};
+use crate::outbox::Wake;
 use crate::rules::eval::Evaluator;
-use crate::sources::{Poll, SourceState, panic_message};
+use crate::store::RuleHistory;
 use crate::store::index::{MentionIndex, MentionWriter};
-use crate::store::state::{self, State};
+use crate::store::state::State;
 
 mod guard;
 pub use guard::StageHook;
-use guard::{Failed, each_guarded, in_savepoint, rules_guarded};
+use guard::{Failed, each_guarded, rules_guarded};
 
-/// Saved state of every source, as of the last committed batch. The scheduler polls with
-/// it; the ingest stage updates it only after a commit, so a failed batch is refetched.
-pub type SharedStates = Arc<Mutex<HashMap<String, SourceState>>>;
+/// Why a batch was not recorded: nothing of it was, so its sources are fetched again.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
 
-/// What a poll produced, sent from the scheduler to the ingest stage.
+impl Error {
+    /// What kind of failure it is (a busy database passes, a damaged one does not).
+    pub fn kind(&self) -> crate::store::ErrorKind {
+        match self {
+            Error::Store(e) => e.kind(),
+        }
+    }
+}
+
+pub use crate::model::SharedStates;
+pub use crate::model::event::Event;
+
+/// What the ingest stage receives: an event of the fetching side, or a new configuration.
 #[derive(Debug)]
-pub enum Event {
-    Polled {
-        source: String,
-        poll: Poll,
-    },
-    Failed {
-        source: String,
-        error: String,
-        /// A bug in veille met while polling (a caught panic), not a network or server
-        /// error: the source is marked unhealthy at once.
-        internal: bool,
-    },
-    /// When the source is due next (for `veille sources`), and its adaptive interval.
-    Scheduled {
-        source: String,
-        next_due: chrono::DateTime<chrono::Utc>,
-        auto_every: Option<u64>,
-    },
-    /// Items pushed by a WebSub hub: new mentions, no change to the source's state.
-    Pushed {
-        source: String,
-        mentions: Vec<Mention>,
-    },
-    /// Time passed: flatlines, resolutions, silences that ended.
-    Tick,
-    /// A new configuration: brands, rules and enrichment settings, applied between
-    /// batches (what came before is processed with the old ones).
+pub enum Message {
+    Event(Event),
+    /// Brands, rules and enrichment settings, applied between batches (what came before
+    /// is processed with the old ones).
     Reload(Box<Reloaded>),
+}
+
+impl From<Event> for Message {
+    fn from(e: Event) -> Message {
+        Message::Event(e)
+    }
 }
 
 /// What the ingest stage takes from a reloaded configuration.
@@ -91,33 +89,13 @@ impl std::fmt::Debug for Reloaded {
     }
 }
 
-impl Event {
-    pub fn source(&self) -> &str {
-        match self {
-            Event::Polled { source, .. }
-            | Event::Failed { source, .. }
-            | Event::Scheduled { source, .. }
-            | Event::Pushed { source, .. } => source,
-            Event::Tick | Event::Reload(_) => "",
-        }
-    }
-
-    fn mentions(&self) -> &[Mention] {
-        match self {
-            Event::Polled { poll, .. } => &poll.mentions,
-            Event::Pushed { mentions, .. } => mentions,
-            _ => &[],
-        }
-    }
-}
-
 /// When the ingest stage last took work (unix seconds): the systemd watchdog is pinged
 /// only while it keeps doing so (the daemon sends it a tick every 15 s).
 pub static HEARTBEAT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
-fn beat() {
+fn beat(clock: &dyn Clock) {
     HEARTBEAT.store(
-        chrono::Utc::now().timestamp(),
+        clock.now().timestamp(),
         std::sync::atomic::Ordering::Relaxed,
     );
 }
@@ -173,20 +151,20 @@ const MAX_EVENTS_PER_BATCH: usize = 512;
 
 impl Ingest {
     /// Processes events until the channel closes (all senders dropped).
-    pub fn run(mut self, mut rx: mpsc::Receiver<Event>) {
-        beat();
+    pub fn run(mut self, mut rx: mpsc::Receiver<Message>) {
+        beat(&*self.clock);
         while let Some(first) = rx.blocking_recv() {
-            beat();
+            beat(&*self.clock);
             let mut events = Vec::new();
             let mut reload = None;
             let mut next = Some(first);
             while let Some(e) = next {
                 match e {
-                    Event::Reload(r) => {
+                    Message::Reload(r) => {
                         reload = Some(r);
                         break;
                     }
-                    e => events.push(e),
+                    Message::Event(e) => events.push(e),
                 }
                 next = if events.len() < MAX_EVENTS_PER_BATCH {
                     rx.try_recv().ok()
@@ -207,7 +185,7 @@ impl Ingest {
                 Ok(Ok(())) => {}
                 // Nothing was recorded: these sources will be fetched again.
                 Ok(Err(e)) => {
-                    error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again")
+                    error!(error = %e, kind = ?e.kind(), sources = ?sources, "batch not recorded; it will be fetched again")
                 }
                 Err(panic) => {
                     self.state.clear_poison();
@@ -222,7 +200,7 @@ impl Ingest {
         }
         // Every batch is committed; let background merges finish before exiting.
         if let Err(e) = self.writer.close() {
-            error!(error = format!("{e:#}"), "index merges did not finish");
+            error!(error = %e, "index merges did not finish");
         }
     }
 
@@ -238,7 +216,7 @@ impl Ingest {
         );
     }
 
-    pub fn process(&mut self, events: Vec<Event>) -> anyhow::Result<()> {
+    pub fn process(&mut self, events: Vec<Event>) -> Result<(), Error> {
         let now = self.clock.now();
 
         // 1. Candidates: each id once per batch, then only those never processed.
@@ -264,10 +242,10 @@ impl Ingest {
             .collect();
         let (fresh_flags, new_failures) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let tx = st.transaction()?;
+            let batch = st.batch()?;
             let ids: Vec<&str> = candidates.iter().map(|m| m.id.as_str()).collect();
             let failed_ids: Vec<&str> = failed.iter().map(|f| f.id.as_str()).collect();
-            (state::unseen(&tx, &ids)?, state::unseen(&tx, &failed_ids)?)
+            (batch.unseen(&ids)?, batch.unseen(&failed_ids)?)
         };
         failed = failed
             .into_iter()
@@ -323,7 +301,7 @@ impl Ingest {
             }
         });
         if let Some(e) = write_error {
-            return Err(e);
+            return Err(e.into());
         }
         let indexed_count = fresh.iter().filter(|m| indexed(m)).count();
         if indexed_count > 0 {
@@ -341,12 +319,12 @@ impl Ingest {
         let mut released = false;
         let firings = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let tx = st.transaction()?;
+            let tx = st.batch()?;
             for e in &events {
                 match e {
                     Event::Polled { source, poll } => {
                         let new = new_per_source.get(source.as_str()).copied().unwrap_or(0);
-                        if state::source_success(&tx, source, &poll.state, new, now)? {
+                        if tx.source_success(source, &poll.state, new, now)? {
                             info!(source = %source, "source recovered");
                         }
                     }
@@ -361,7 +339,7 @@ impl Ingest {
                         } else {
                             self.unhealthy_after
                         };
-                        if state::source_failure(&tx, source, error, now, after)? {
+                        if tx.source_failure(source, error, now, after)? {
                             warn!(source = %source, error = %error, "source unhealthy: failing for a long time");
                         }
                     }
@@ -369,52 +347,55 @@ impl Ingest {
                         source,
                         next_due,
                         auto_every,
-                    } => state::source_scheduled(&tx, source, *next_due, *auto_every)?,
-                    Event::Pushed { .. } | Event::Tick | Event::Reload(_) => {}
+                    } => tx.source_scheduled(source, *next_due, *auto_every)?,
+                    Event::Pushed { .. } | Event::Tick => {}
                 }
             }
             let t = std::time::Instant::now();
             let evaluator = &self.evaluator;
-            let index = &self.index;
+            let history = RuleHistory {
+                batch: &tx,
+                index: &self.index,
+            };
             let rules = |batch: &[Mention]| {
                 if let Some(h) = hook {
                     batch.iter().for_each(|m| h("rules", m));
                 }
-                evaluator.evaluate(&tx, index, batch, now)
+                evaluator.evaluate(&history, batch, now)
             };
             let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
             matched = passed;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 // Time-driven rules are looked at again at the next tick if they fail.
-                match in_savepoint(&tx, || evaluator.tick(&tx, index, now))? {
+                match tx.savepoint(|| evaluator.tick(&history, now))? {
                     Ok(f) => firings.extend(f?),
                     Err(panic) => {
                         error!(panic = %panic_message(&*panic), "internal error in time-driven rules; tried again at the next tick")
                     }
                 }
-                if state::release_silenced(&tx, now)? > 0 {
+                if tx.release_silenced(now)? > 0 {
                     released = true;
                 }
             }
             metrics.rules_seconds.observe(t.elapsed().as_secs_f64());
             for m in &fresh {
                 if !failed.iter().any(|f| f.id == m.id) {
-                    state::mark_seen(&tx, &m.id, &m.source, now)?;
+                    tx.mark_seen(&m.id, &m.source, now)?;
                 }
             }
             for f in &failed {
                 let error = format!("{}: {}", f.item.stage, f.item.error);
-                state::item_failed(&tx, &f.source, &f.id, &f.item.url, &error, now)?;
+                tx.item_failed(&f.source, &f.id, &f.item.url, &error, now)?;
             }
             // After the rules: "first time" means before this batch.
             for m in &matched {
                 for b in m.brand_ids() {
-                    state::record_author_and_site(&tx, b, m)?;
+                    tx.record_author_and_site(b, m)?;
                 }
             }
             let mut enqueued = Vec::new();
             for f in firings {
-                if state::enqueue_alert(&tx, &f.alert, &f.notify, f.silenced)? {
+                if tx.enqueue_alert(&f.alert, &f.notify, f.silenced)? {
                     enqueued.push(f);
                 }
             }
@@ -515,7 +496,7 @@ impl Ingest {
                     s.items += mentions.len() as u64;
                     s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
                 }
-                Event::Scheduled { .. } | Event::Tick | Event::Reload(_) => {}
+                Event::Scheduled { .. } | Event::Tick => {}
             }
         }
         r.alerts.extend(firings.into_iter().map(|f| f.alert));

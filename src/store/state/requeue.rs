@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::state::{State, ms};
+use super::{Result, State, ms};
 
 /// Which deliveries a re-queue or a drop acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +17,9 @@ pub enum Deliveries<'a> {
 
 impl State {
     /// This installation's id: random, made once with the state database, kept there.
-    pub fn installation_id(&self) -> anyhow::Result<String> {
+    pub fn installation_id(&self) -> Result<String> {
         Ok(self
-            .conn()
+            .conn
             .query_row("SELECT id FROM installation LIMIT 1", [], |r| r.get(0))?)
     }
 
@@ -30,15 +30,15 @@ impl State {
         &self,
         which: Deliveries<'_>,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<usize> {
+    ) -> Result<usize> {
         Ok(match which {
-            Deliveries::Alert { seq, notifier } => self.conn().execute(
+            Deliveries::Alert { seq, notifier } => self.conn.execute(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
                  WHERE alert_seq = ?1 AND state IN ('pending', 'failed', 'dropped')
                    AND (?2 IS NULL OR notifier = ?2)",
                 params![seq, notifier, ms(now)],
             )?,
-            Deliveries::AllFailed { notifier } => self.conn().execute(
+            Deliveries::AllFailed { notifier } => self.conn.execute(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2
                  WHERE state = 'failed' AND (?1 IS NULL OR notifier = ?1)",
                 params![notifier, ms(now)],
@@ -49,18 +49,18 @@ impl State {
     /// Gives deliveries up for good: for one alert, those pending, held by a silence or
     /// failed; with `AllFailed`, the failed ones. They are never sent and show as
     /// `dropped`, with `why` before their last error. Returns how many.
-    pub fn drop_deliveries(&self, which: Deliveries<'_>, why: &str) -> anyhow::Result<usize> {
+    pub fn drop_deliveries(&self, which: Deliveries<'_>, why: &str) -> Result<usize> {
         const SET: &str = "UPDATE deliveries SET state = 'dropped',
                  last_error = ?1 || COALESCE(' (last error: ' || last_error || ')', '')";
         Ok(match which {
-            Deliveries::Alert { seq, notifier } => self.conn().execute(
+            Deliveries::Alert { seq, notifier } => self.conn.execute(
                 &format!(
                     "{SET} WHERE alert_seq = ?2 AND state IN ('pending', 'silenced', 'failed')
                        AND (?3 IS NULL OR notifier = ?3)"
                 ),
                 params![why, seq, notifier],
             )?,
-            Deliveries::AllFailed { notifier } => self.conn().execute(
+            Deliveries::AllFailed { notifier } => self.conn.execute(
                 &format!("{SET} WHERE state = 'failed' AND (?2 IS NULL OR notifier = ?2)"),
                 params![why, notifier],
             )?,
@@ -71,9 +71,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::state::enqueue_alert;
 
-    fn alert(key: &str, incident: i64, at: DateTime<Utc>) -> crate::alerts::Alert {
+    fn alert(key: &str, incident: i64, at: DateTime<Utc>) -> crate::model::Alert {
         let mut a = crate::testutil::alert();
         a.key = key.into();
         a.incident = incident;
@@ -81,10 +80,10 @@ mod tests {
         a
     }
 
-    fn enqueue(s: &mut State, a: &crate::alerts::Alert) {
-        let tx = s.transaction().unwrap();
-        enqueue_alert(&tx, a, &["hook".to_string()], false).unwrap();
-        tx.commit().unwrap();
+    fn enqueue(s: &mut State, a: &crate::model::Alert) {
+        let b = s.batch().unwrap();
+        b.enqueue_alert(a, &["hook".to_string()], false).unwrap();
+        b.commit().unwrap();
     }
 
     fn next(s: &State, now: DateTime<Utc>) -> Option<String> {
@@ -117,7 +116,7 @@ mod tests {
         let d = s.next_delivery("hook", t0).unwrap().unwrap();
         assert_eq!(
             (d.alert.key.as_str(), d.next_attempt_at),
-            ("c:1", crate::store::state::from_ms(ms(sooner)))
+            ("c:1", super::super::from_ms(ms(sooner)))
         );
         // Both due: the older alert first.
         assert_eq!(next(&s, later).as_deref(), Some("a:1"));
@@ -132,12 +131,12 @@ mod tests {
         let t0 = Utc::now();
         enqueue(&mut s, &alert("bad", 1, t0));
         enqueue(&mut s, &alert("good", 2, t0));
-        s.conn()
+        s.conn
             .execute("UPDATE alerts SET payload = '{' WHERE key = 'bad'", [])
             .unwrap();
         assert_eq!(next(&s, t0).as_deref(), Some("good"));
         let rows = s
-            .conn()
+            .conn
             .query_row(
                 "SELECT state, last_error FROM deliveries WHERE alert_seq = 1",
                 [],
@@ -174,7 +173,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .next_attempt_at,
-            crate::store::state::from_ms(ms(t0))
+            super::super::from_ms(ms(t0))
         );
         assert_eq!(s.requeue_deliveries(all(Some("other")), t0).unwrap(), 0);
         assert_eq!(s.drop_deliveries(one(1), "dropped by test").unwrap(), 1);

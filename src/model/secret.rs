@@ -74,6 +74,31 @@ impl SecretRef {
     }
 }
 
+/// Reads a secret given as `<name>_file` / `<name>_env`, reporting problems at `span`.
+pub fn load_secret(
+    file: &mut super::SourceFile<'_>,
+    span: std::ops::Range<usize>,
+    name: &str,
+    path: Option<std::path::PathBuf>,
+    env: Option<String>,
+    base_dir: &Path,
+) -> Option<Option<crate::model::Secret>> {
+    match crate::model::SecretRef::from_keys(name, path, env, base_dir) {
+        Err(e) => {
+            file.error(span, e);
+            None
+        }
+        Ok(None) => Some(None),
+        Ok(Some(r)) => match r.load() {
+            Ok(s) => Some(Some(s)),
+            Err(e) => {
+                file.error(span, e);
+                None
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,33 +11,29 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
+use crate::backoff::Backoff;
+use crate::clock::Clock;
 use crate::crawl::Http;
 use crate::notify::Notifier;
-use crate::store::state::State;
+use crate::store::state::{PendingDelivery, State};
 
-/// First retry after this, doubling up to [`MAX_BACKOFF`].
-const BASE_BACKOFF: StdDuration = StdDuration::from_secs(2);
-const MAX_BACKOFF: StdDuration = StdDuration::from_secs(600);
+/// Retries of a delivery: 2 s doubling up to 10 min, ±20 % so retries of many alerts do
+/// not hit a recovering server at once; a channel's Retry-After up to an hour.
+pub const BACKOFF: Backoff = Backoff {
+    first: StdDuration::from_secs(2),
+    max: StdDuration::from_secs(600),
+    jitter: 0.2,
+    max_retry_after: StdDuration::from_secs(3600),
+};
 /// A worker looks at the outbox at least this often, for deliveries re-queued or dropped
 /// from outside (`veille alerts retry|drop`, the API).
 const LOOK_AGAIN: StdDuration = StdDuration::from_secs(30);
-
-/// Delay before attempt `attempts + 1`, with ±20 % jitter so retries of many alerts
-/// do not hit a recovering server at once.
-pub fn backoff(attempts: u32, retry_after: Option<StdDuration>) -> StdDuration {
-    let exp = BASE_BACKOFF.saturating_mul(1u32 << attempts.min(16));
-    let base = exp.min(MAX_BACKOFF);
-    let jitter = 0.8 + fastrand::f64() * 0.4;
-    let d = base.mul_f64(jitter);
-    match retry_after {
-        Some(r) => d.max(r).min(StdDuration::from_secs(3600)),
-        None => d,
-    }
-}
+/// After a failure to read the outbox: a moment for a busy database, longer for one that
+/// will not get better by itself (it is logged each time).
+const READ_RETRY: StdDuration = StdDuration::from_secs(5);
 
 /// Shared handle the pipeline uses to wake delivery workers after enqueuing alerts.
 #[derive(Clone, Default)]
@@ -68,6 +64,7 @@ pub struct Outbox {
     pub events: Option<tokio::sync::mpsc::UnboundedSender<DeliveryEvent>>,
     /// This installation's id (see [`State::installation_id`]), part of every delivery key.
     pub installation: String,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
@@ -101,20 +98,23 @@ impl Outbox {
             let next = {
                 let st = self.state.clone();
                 let name = name.to_string();
-                tokio::task::spawn_blocking(move || {
-                    st.lock().unwrap().next_delivery(&name, Utc::now())
-                })
-                .await
-                .expect("outbox query task")
+                let now = self.clock.now();
+                tokio::task::spawn_blocking(move || st.lock().unwrap().next_delivery(&name, now))
+                    .await
+                    .expect("outbox query task")
             };
             let wait = match next {
                 Err(e) => {
-                    warn!(notifier = name, error = %e, "cannot read the outbox");
-                    StdDuration::from_secs(5)
+                    warn!(notifier = name, error = %e, kind = ?e.kind(), "cannot read the outbox");
+                    if e.is_retryable() {
+                        READ_RETRY
+                    } else {
+                        LOOK_AGAIN
+                    }
                 }
                 Ok(None) => LOOK_AGAIN,
                 Ok(Some(d)) => {
-                    let now = Utc::now();
+                    let now = self.clock.now();
                     let pace = last_attempt
                         .map(|t| notifier.min_interval().saturating_sub(t.elapsed()))
                         .unwrap_or_default();
@@ -137,11 +137,11 @@ impl Outbox {
         }
     }
 
-    async fn attempt(&self, notifier: &Notifier, d: crate::store::state::PendingDelivery) {
+    async fn attempt(&self, notifier: &Notifier, d: PendingDelivery) {
         let result = notifier
             .deliver(&d.alert, &self.http, &self.installation)
             .await;
-        let now = Utc::now();
+        let now = self.clock.now();
         let subject = crate::notify::email::subject(&d.alert, crate::notify::view::Locale::En);
         let outcome = match &result {
             Ok(()) => "delivered",
@@ -157,7 +157,7 @@ impl Outbox {
             })
             .inc();
         // Keys stored before keys were safe by construction may hold any character.
-        let key = crate::alerts::header_safe(&d.alert.key);
+        let key = crate::model::alert::header_safe(&d.alert.key);
         let (ok, error) = match &result {
             Ok(()) => {
                 info!(notifier = %notifier.name, seq = d.alert_seq, alert = %key, rule = %d.alert.rule, "alert delivered");
@@ -179,8 +179,8 @@ impl Outbox {
                 Ok(()) => st.mark_delivered(seq, &name, now),
                 Err(e) => {
                     let next = e.retryable.then(|| {
-                        now + chrono::Duration::from_std(backoff(attempts, e.retry_after))
-                            .unwrap_or_default()
+                        let wait = BACKOFF.delay(attempts + 1, e.retry_after);
+                        now + chrono::Duration::from_std(wait).unwrap_or_default()
                     });
                     st.mark_failed(seq, &name, now, &e.message, next)
                 }
@@ -210,11 +210,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        let b0 = backoff(0, None);
-        assert!(b0 >= StdDuration::from_millis(1600) && b0 <= StdDuration::from_millis(2400));
-        let b3 = backoff(3, None);
-        assert!(b3 >= StdDuration::from_millis(12_800) && b3 <= StdDuration::from_millis(19_200));
-        assert!(backoff(30, None) <= StdDuration::from_secs(720));
-        assert!(backoff(0, Some(StdDuration::from_secs(90))) >= StdDuration::from_secs(90));
+        let b1 = BACKOFF.delay(1, None);
+        assert!(b1 >= StdDuration::from_millis(1600) && b1 <= StdDuration::from_millis(2400));
+        let b4 = BACKOFF.delay(4, None);
+        assert!(b4 >= StdDuration::from_millis(12_800) && b4 <= StdDuration::from_millis(19_200));
+        assert!(BACKOFF.delay(31, None) <= StdDuration::from_secs(720));
+        assert!(BACKOFF.delay(1, Some(StdDuration::from_secs(90))) >= StdDuration::from_secs(90));
     }
 }

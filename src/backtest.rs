@@ -1,4 +1,4 @@
-//! Backtesting and rule tests: the live evaluator, replayed.
+//! Backtesting and rule tests: the live evaluator and ingest stage, replayed.
 //!
 //! `veille rules test RULE --from 30d` replays the indexed history through one rule,
 //! mention by mention in publication order with the clock set to each mention's time
@@ -10,27 +10,30 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use super::eval::{Evaluator, Firing};
-use super::{Rule, RuleTestConfig, TestMention};
-use crate::alerts::Status;
-use crate::config::Config;
+use crate::enrich::EnrichConfig;
+use crate::ingest::{Ingest, Report};
+use crate::matching::{Brand, SearchRequest};
 use crate::mention::{Mention, hash_id};
-use crate::pipeline::{Event, Ingest, Report};
-use crate::sources::Poll;
-use crate::store::index::{MentionIndex, SearchRequest};
-use crate::store::state::{self, State};
+use crate::model::{Event, Poll, Status};
+use crate::rules::eval::{Evaluator, Firing};
+use crate::rules::{Route, Rule, RuleTestConfig, TestMention};
+use crate::store::RuleHistory;
+use crate::store::index::MentionIndex;
+use crate::store::state::State;
 
 /// Time between two ticks of a replay.
 const TICK: chrono::Duration = chrono::Duration::minutes(5);
 
-/// Replays `[from, to]` of the index through `rule`; returns what it would have raised.
+/// Replays `[from, to]` of `index` through `rule` (with the configured `brands` and
+/// `routes`); returns what it would have raised.
 pub fn replay(
-    config: &Config,
+    index: &MentionIndex,
+    brands: &[Brand],
+    routes: &[Route],
     rule: &Rule,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> anyhow::Result<Vec<Firing>> {
-    let index = MentionIndex::open(&config.index_dir())?;
+) -> crate::store::Result<Vec<Firing>> {
     let mut mentions = index.search(&SearchRequest {
         brand: Some(rule.brand.clone()),
         since: Some(from),
@@ -39,8 +42,7 @@ pub fn replay(
         ..Default::default()
     })?;
     mentions.sort_by_key(|m| m.published_at);
-    let evaluator =
-        Evaluator::with_routes(vec![rule.clone()], &config.brands, config.routes.clone());
+    let evaluator = Evaluator::with_routes(vec![rule.clone()], brands, routes.to_vec());
     let mut st = State::open_in_memory()?;
     // Authors and sites seen before the replay are known: "first time" means the same
     // as it did live.
@@ -51,11 +53,11 @@ pub fn replay(
             limit: 1_000_000,
             ..Default::default()
         })?;
-        let tx = st.transaction()?;
+        let batch = st.batch()?;
         for m in &before {
-            state::record_author_and_site(&tx, &rule.brand, m)?;
+            batch.record_author_and_site(&rule.brand, m)?;
         }
-        tx.commit()?;
+        batch.commit()?;
     }
     let mut out = Vec::new();
     let mut clock = from;
@@ -70,9 +72,9 @@ pub fn replay(
             None => t <= to,
         };
         while due(next_tick) {
-            let tx = st.transaction()?;
-            out.extend(evaluator.tick(&tx, &index, next_tick)?);
-            tx.commit()?;
+            let batch = st.batch()?;
+            out.extend(evaluator.tick(&RuleHistory { batch: &batch, index }, next_tick)?);
+            batch.commit()?;
             clock = next_tick;
             next_tick += TICK;
         }
@@ -87,11 +89,11 @@ pub fn replay(
             .collect();
         i += batch.len();
         clock = clock.max(at);
-        let tx = st.transaction()?;
-        out.extend(evaluator.evaluate(&tx, &index, &batch, clock)?);
+        let tx = st.batch()?;
+        out.extend(evaluator.evaluate(&RuleHistory { batch: &tx, index }, &batch, clock)?);
         for m in &batch {
             for b in m.brand_ids() {
-                state::record_author_and_site(&tx, b, m)?;
+                tx.record_author_and_site(b, m)?;
             }
         }
         tx.commit()?;
@@ -99,26 +101,37 @@ pub fn replay(
     Ok(out)
 }
 
-/// Runs one `[[rule.test]]` case; `Err` says what differed.
-pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(), String> {
-    let fail = |e: anyhow::Error| format!("test `{}` of rule `{}`: {e:#}", test.name, rule.id);
-    let dir = tempfile::tempdir().map_err(|e| fail(e.into()))?;
-    let index = Arc::new(MentionIndex::open(&dir.path().join("index")).map_err(fail)?);
+/// Runs one `[[rule.test]]` case at `end` (its mentions' ages count back from it), with
+/// the configured `brands`, `routes` and enrichment; `Err` says what differed.
+pub fn run_test(
+    brands: &[Brand],
+    routes: &[Route],
+    enrich: &EnrichConfig,
+    rule: &Rule,
+    test: &RuleTestConfig,
+    end: DateTime<Utc>,
+) -> Result<(), String> {
+    let fail = |e: &dyn std::error::Error| {
+        let mut m = format!("test `{}` of rule `{}`: {e}", test.name, rule.id);
+        let mut source = e.source();
+        while let Some(s) = source {
+            m.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        m
+    };
+    let dir = tempfile::tempdir().map_err(|e| fail(&e))?;
+    let index = Arc::new(MentionIndex::open(&dir.path().join("index")).map_err(|e| fail(&e))?);
     let st = Arc::new(Mutex::new(
-        State::open(&dir.path().join("state.sqlite")).map_err(fail)?,
+        State::open(&dir.path().join("state.sqlite")).map_err(|e| fail(&e))?,
     ));
-    let end = Utc::now();
     let clock = crate::clock::ManualClock::new(end);
     let report = Arc::new(Mutex::new(Report::default()));
     let mut ingest = Ingest {
-        matcher: crate::matching::Matcher::new(config.brands.clone()),
-        enricher: crate::enrich::Enricher::new(&config.enrich),
-        evaluator: Evaluator::with_routes(
-            vec![rule.clone()],
-            &config.brands,
-            config.routes.clone(),
-        ),
-        writer: index.writer().map_err(fail)?,
+        matcher: crate::matching::Matcher::new(brands.to_vec()),
+        enricher: crate::enrich::Enricher::new(enrich),
+        evaluator: Evaluator::with_routes(vec![rule.clone()], brands, routes.to_vec()),
+        writer: index.writer().map_err(|e| fail(&e))?,
         index: index.clone(),
         state: st.clone(),
         states: Arc::default(),
@@ -157,11 +170,11 @@ pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(
                     ..Default::default()
                 },
             }])
-            .map_err(fail)?;
+            .map_err(|e| fail(&e))?;
     }
     clock.set(end + test.then.map(|d| d.chrono()).unwrap_or_default());
-    ingest.process(vec![Event::Tick]).map_err(fail)?;
-    ingest.writer.close().map_err(fail)?;
+    ingest.process(vec![Event::Tick]).map_err(|e| fail(&e))?;
+    ingest.writer.close().map_err(|e| fail(&e))?;
     let alerts = report
         .lock()
         .unwrap()

@@ -12,7 +12,7 @@ const BAR: [u8; 3] = [0x1a, 0x73, 0xe8];
 const PEAK: [u8; 3] = [0xd9, 0x30, 0x25];
 
 /// A bar chart of `values` as PNG bytes; the highest bar is drawn in red.
-pub fn bars(values: &[u64]) -> anyhow::Result<Vec<u8>> {
+pub fn bars(values: &[u64]) -> Result<Vec<u8>, png::EncodingError> {
     let (w, h) = (WIDTH as usize, HEIGHT as usize);
     let mut px = vec![0u8; w * h * 3];
     for p in px.chunks_exact_mut(3) {

@@ -22,10 +22,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use super::{CrawlConfig, FetchError, Http};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
-use crate::pipeline::{Event, SharedStates};
-use crate::sources::{Poll, Source, SourceState};
+use crate::crawl::{CrawlConfig, FetchError, Http};
+use crate::ingest::Message;
+use crate::model::{Event, Poll, SharedStates, SourceState};
+use crate::sources::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -67,7 +69,7 @@ pub struct Scheduler {
     pub poller: Arc<dyn Poller>,
     pub limits: CrawlConfig,
     pub states: SharedStates,
-    pub tx: mpsc::Sender<Event>,
+    pub tx: mpsc::Sender<Message>,
     pub clock: Arc<dyn Clock>,
     /// Consecutive failures per source at start (from the state database).
     pub failures: Vec<u32>,
@@ -91,16 +93,14 @@ pub fn jittered(every: StdDuration) -> StdDuration {
 /// The longest a server can make a source wait (beyond its own interval).
 const MAX_DELAY: StdDuration = crate::crawl::fetch::MAX_RETRY_AFTER;
 
-/// Delay after `failures` consecutive errors: 1 min doubling up to 6 h (±20 % jitter),
-/// never less than what the server asked for with Retry-After.
-pub fn error_backoff(failures: u32, retry_after: Option<StdDuration>) -> StdDuration {
-    let base =
-        StdDuration::from_secs(60).saturating_mul(1u32 << failures.saturating_sub(1).min(12));
-    let d = base
-        .min(StdDuration::from_secs(6 * 3600))
-        .mul_f64(0.8 + fastrand::f64() * 0.4);
-    retry_after.map_or(d, |r| d.max(r.min(MAX_DELAY)))
-}
+/// Delay after consecutive errors: 1 min doubling up to 6 h (±20 % jitter), never less
+/// than what the server asked for with Retry-After.
+pub const BACKOFF: Backoff = Backoff {
+    first: StdDuration::from_secs(60),
+    max: StdDuration::from_secs(6 * 3600),
+    jitter: 0.2,
+    max_retry_after: MAX_DELAY,
+};
 
 /// Next interval of an `every = "auto"` source.
 ///
@@ -283,7 +283,7 @@ impl Scheduler {
                         }
                         Outcome::Failed { retry_after } => {
                             failures[d.idx] += 1;
-                            error_backoff(failures[d.idx], retry_after)
+                            BACKOFF.delay(failures[d.idx], retry_after)
                         }
                     };
                     let next_due = self.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
@@ -293,7 +293,7 @@ impl Scheduler {
                         auto_every: s.auto.then(|| interval[d.idx].as_secs()),
                     };
                     // Never block scheduling on a busy ingest stage, nor lose the record.
-                    if let Err(mpsc::error::TrySendError::Full(ev)) = self.tx.try_send(scheduled) {
+                    if let Err(mpsc::error::TrySendError::Full(ev)) = self.tx.try_send(scheduled.into()) {
                         let tx = self.tx.clone();
                         tokio::spawn(async move { tx.send(ev).await });
                     }
@@ -370,11 +370,14 @@ impl Scheduler {
             error!(source = %id, kind, panic = %what, "internal error while polling; the source is marked unhealthy and retried later");
             crate::metrics::fetch(kind, "error", 0.0, 0);
             let _ = tx
-                .send(Event::Failed {
-                    source: id,
-                    error: format!("internal error: {what}"),
-                    internal: true,
-                })
+                .send(
+                    Event::Failed {
+                        source: id,
+                        error: format!("internal error: {what}"),
+                        internal: true,
+                    }
+                    .into(),
+                )
                 .await;
             let _ = done.send(Done {
                 idx,
@@ -468,7 +471,7 @@ impl Scheduler {
                 }
             };
             // Back-pressure: waits while the ingest stage is busy.
-            if tx.send(event).await.is_err() {
+            if tx.send(event.into()).await.is_err() {
                 return;
             }
             let _ = done.send(Done { idx, outcome });
@@ -482,13 +485,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_honours_retry_after() {
-        let b1 = error_backoff(1, None);
+        let b1 = BACKOFF.delay(1, None);
         assert!(b1 >= StdDuration::from_secs(48) && b1 <= StdDuration::from_secs(72));
-        let b3 = error_backoff(3, None);
+        let b3 = BACKOFF.delay(3, None);
         assert!(b3 >= StdDuration::from_secs(192) && b3 <= StdDuration::from_secs(288));
-        assert!(error_backoff(40, None) <= StdDuration::from_secs(6 * 3600 * 12 / 10));
+        assert!(BACKOFF.delay(40, None) <= StdDuration::from_secs(6 * 3600 * 12 / 10));
         assert_eq!(
-            error_backoff(1, Some(StdDuration::from_secs(3600))),
+            BACKOFF.delay(1, Some(StdDuration::from_secs(3600))),
             StdDuration::from_secs(3600)
         );
     }

@@ -1,106 +1,17 @@
-//! What every message says, before any format: the alert put into words in the
-//! notifier's language (`locale = "fr"` or `"en"`). Each notifier then escapes these
-//! plain strings for its own format — nothing here is escaped.
+//! What every message says, before any format: an alert ([`View`]) or a digest
+//! ([`digest`]) put into words in the notifier's language (`locale = "fr"` or `"en"`,
+//! one word table: [`Texts`]). Each notifier then escapes these plain strings for its
+//! own format — nothing here is escaped.
 
-use serde::{Deserialize, Serialize};
+pub mod digest;
+mod words;
 
-use crate::alerts::{Alert, Fragment, Status};
+use serde::Serialize;
+
+pub use words::{EN, FR, Locale, Texts, clip, compact, number, percent};
+
 use crate::mention::Label;
-use crate::rules::Severity;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Locale {
-    #[default]
-    En,
-    Fr,
-}
-
-/// The fixed words of messages.
-#[derive(Debug, Serialize)]
-pub struct Texts {
-    pub new: &'static str,
-    pub update: &'static str,
-    pub resolved: &'static str,
-    pub critical: &'static str,
-    pub warning: &'static str,
-    pub info: &'static str,
-    pub why: &'static str,
-    pub rule: &'static str,
-    pub brand: &'static str,
-    pub mentions: &'static str,
-    pub reach: &'static str,
-    pub sentiment: &'static str,
-    pub negative: &'static str,
-    pub neutral: &'static str,
-    pub positive: &'static str,
-    pub by: &'static str,
-    pub open: &'static str,
-    pub expected: &'static str,
-    pub negative_share: &'static str,
-    pub threshold: &'static str,
-    pub window: &'static str,
-    pub footer: &'static str,
-}
-
-pub const EN: Texts = Texts {
-    new: "New",
-    update: "Update",
-    resolved: "Resolved",
-    critical: "CRITICAL",
-    warning: "WARNING",
-    info: "INFO",
-    why: "Why",
-    rule: "Rule",
-    brand: "Brand",
-    mentions: "Mentions",
-    reach: "reach",
-    sentiment: "sentiment",
-    negative: "negative",
-    neutral: "neutral",
-    positive: "positive",
-    by: "by",
-    open: "Open",
-    expected: "Usual",
-    negative_share: "Negative",
-    threshold: "Threshold",
-    window: "Window",
-    footer: "Sent by veille. Mentions are quoted as published; links go to the original pages.",
-};
-
-pub const FR: Texts = Texts {
-    new: "Nouveau",
-    update: "Mise à jour",
-    resolved: "Résolu",
-    critical: "CRITIQUE",
-    warning: "ALERTE",
-    info: "INFO",
-    why: "Pourquoi",
-    rule: "Règle",
-    brand: "Marque",
-    mentions: "Mentions",
-    reach: "audience",
-    sentiment: "tonalité",
-    negative: "négatif",
-    neutral: "neutre",
-    positive: "positif",
-    by: "par",
-    open: "Ouvrir",
-    expected: "Habituel",
-    negative_share: "Négatives",
-    threshold: "Seuil",
-    window: "Fenêtre",
-    footer: "Envoyé par veille. Les mentions sont citées telles que publiées ; les liens mènent aux pages d'origine.",
-};
-
-impl Locale {
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Locale::En => &EN,
-            Locale::Fr => &FR,
-        }
-    }
-}
+use crate::model::{Alert, Fragment, Severity, Status};
 
 /// One mention as messages show it.
 #[derive(Debug, Clone, Serialize)]
@@ -142,24 +53,6 @@ pub struct View {
     /// Where the rest is: a `veille search` command line.
     pub more_hint: String,
     pub date: String,
-}
-
-/// "12 500" → "12.5k" / "12,5 k".
-pub fn compact(n: u64, locale: Locale) -> String {
-    let (v, unit) = match n {
-        0..=999 => return n.to_string(),
-        1_000..=999_999 => (n as f64 / 1e3, "k"),
-        _ => (n as f64 / 1e6, "M"),
-    };
-    let s = if v < 100.0 {
-        format!("{v:.1}").trim_end_matches(".0").to_string()
-    } else {
-        format!("{v:.0}")
-    };
-    match locale {
-        Locale::En => format!("{s}{unit}"),
-        Locale::Fr => format!("{} {unit}", s.replace('.', ",")),
-    }
 }
 
 impl View {
@@ -270,25 +163,6 @@ impl View {
     }
 }
 
-fn number(x: f64, locale: Locale) -> String {
-    let s = if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
-    };
-    match locale {
-        Locale::En => s,
-        Locale::Fr => s.replace('.', ","),
-    }
-}
-
-fn percent(share: f64, locale: Locale) -> String {
-    match locale {
-        Locale::En => format!("{:.0}%", share * 100.0),
-        Locale::Fr => format!("{:.0} %", share * 100.0),
-    }
-}
-
 /// Why the alert fired, from its figures, in `locale`. The English summary the rule
 /// engine wrote is the fallback.
 fn why(a: &Alert, locale: Locale) -> String {
@@ -377,34 +251,15 @@ fn no_bidi(s: &str) -> String {
         .collect()
 }
 
-/// Shortens `s` to at most `max` characters, ending with "…" when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn numbers_in_both_languages() {
-        assert_eq!(compact(12_500, Locale::En), "12.5k");
-        assert_eq!(compact(12_500, Locale::Fr), "12,5 k");
-        assert_eq!(compact(2_400_000, Locale::En), "2.4M");
-        assert_eq!(compact(999, Locale::Fr), "999");
-        assert_eq!(percent(0.456, Locale::Fr), "46 %");
-    }
-
-    #[test]
     fn why_is_localized_from_the_figures() {
         let mut a = crate::testutil::alert();
         a.rule_kind = "spike".into();
-        a.stats = Some(crate::alerts::Stats {
+        a.stats = Some(crate::model::Stats {
             count: 30,
             window: "1h".into(),
             expected: Some(3.0),
@@ -424,11 +279,5 @@ mod tests {
         assert!(fr.facts.contains(&("Seuil".into(), "15".into())));
         assert_eq!(fr.mentions[0].reach.as_deref(), Some("12,5 k"));
         assert_eq!(fr.mentions[0].sentiment_text.as_deref(), Some("négatif"));
-    }
-
-    #[test]
-    fn clip_counts_characters() {
-        assert_eq!(clip("éléphant", 4), "élé…");
-        assert_eq!(clip("abc", 4), "abc");
     }
 }

@@ -1,21 +1,42 @@
-//! Alerts: what a rule raised, as it is stored in the outbox and delivered.
-//!
-//! An alert is self-contained (mention titles, links and highlighted excerpts are copied
-//! in), so delivery never depends on the index, and a stored alert can be re-sent as is.
+//! Alerts as they are stored in the outbox and delivered: what a rule raised, with the
+//! mentions behind it copied in (titles, links, highlighted excerpts), so delivery never
+//! depends on the index and a stored alert can be sent again as it is.
 
-pub mod outbox;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::mention::Mention;
-use crate::rules::Severity;
-use crate::text;
-
 /// Mentions carried in one alert; the total count is kept beside them.
 pub const MAX_MENTIONS_PER_ALERT: usize = 20;
-/// Length of an excerpt, in bytes of the original text (about two lines).
-pub const EXCERPT_LEN: usize = 280;
+
+/// How urgent an alert is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -52,6 +73,63 @@ pub struct Alert {
     /// Figures behind a windowed alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
+}
+
+impl Alert {
+    /// A made-up alert with one mention: a custom e-mail template is rendered with it
+    /// when the config is loaded (a template that fails says so then, not at the first
+    /// crisis), and tests start from it.
+    pub fn sample() -> Alert {
+    let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 10, 8, 0, 0).unwrap();
+    Alert {
+        key: "acme-crisis:acme:1".into(),
+        rule: "acme-crisis".into(),
+        rule_kind: "match".into(),
+        brand: "acme".into(),
+        brand_name: "Acme".into(),
+        severity: Severity::Warning,
+        created_at: at,
+        summary: "new mention of Acme".into(),
+        description: None,
+        mentions: vec![AlertMention {
+            id: "m1".into(),
+            title: "Acme en panne".into(),
+            url: "https://news.example.com/acme".into(),
+            site: "news.example.com".into(),
+            source: "news".into(),
+            author: Some("Jane".into()),
+            author_name: None,
+            published_at: at,
+            reach: Some(12_500),
+            sentiment: Some(crate::mention::Sentiment {
+                score: -0.8,
+                label: crate::mention::Label::Negative,
+            }),
+            language: Some("fr".into()),
+            excerpt: vec![
+                Fragment {
+                    text: "Le service ".into(),
+                    hit: false,
+                },
+                Fragment {
+                    text: "Acme".into(),
+                    hit: true,
+                },
+                Fragment {
+                    text: " est en panne".into(),
+                    hit: false,
+                },
+            ],
+            terms: vec!["acme".into()],
+        }],
+        total_mentions: 1,
+        status: Status::New,
+        incident: 1,
+        incident_key: "acme-crisis:acme::1".into(),
+        group: None,
+        stats: None,
+    }
+}
 }
 
 /// The stable name of an incident, `rule:brand:group:id`, safe by construction: each
@@ -205,125 +283,16 @@ pub struct Fragment {
 }
 
 impl AlertMention {
-    pub fn new(m: &Mention, brand: &str, extra_terms: &[String]) -> Self {
-        let mut terms: Vec<String> = m.hit(brand).map(|h| h.terms.clone()).unwrap_or_default();
-        terms.extend(extra_terms.iter().cloned());
-        terms.sort();
-        terms.dedup();
-        let body = if m.text.is_empty() { &m.title } else { &m.text };
-        AlertMention {
-            id: m.id.clone(),
-            title: if m.title.is_empty() {
-                text::truncate(&m.text, 80)
-            } else {
-                m.title.clone()
-            },
-            url: m.url.clone(),
-            site: m.site.clone(),
-            source: m.source.clone(),
-            author: m.author.clone(),
-            author_name: m.author_name.clone(),
-            published_at: m.published_at,
-            reach: m.reach,
-            sentiment: m.sentiment,
-            language: m.language.clone(),
-            excerpt: excerpt(body, &terms, EXCERPT_LEN),
-            terms,
-        }
-    }
-
     /// The excerpt as plain text.
     pub fn excerpt_text(&self) -> String {
         self.excerpt.iter().map(|f| f.text.as_str()).collect()
     }
 }
 
-/// Cuts a window of about `max` bytes around the first matched word, split into
-/// highlighted and plain pieces.
-pub fn excerpt(body: &str, terms: &[String], max: usize) -> Vec<Fragment> {
-    let mut hits = Vec::new();
-    text::tokenize(body, |t| {
-        if terms.iter().any(|x| x == t.text) {
-            hits.push((t.start, t.end));
-        }
-    });
-    let floor = |mut i: usize| {
-        while !body.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let mut start = match hits.first() {
-        Some(&(s, _)) if s > max / 3 => floor(s - max / 3),
-        _ => 0,
-    };
-    // Start on a word boundary.
-    if start > 0
-        && let Some(sp) = body[start..].find(char::is_whitespace)
-        && sp < 30
-    {
-        start += sp + 1;
-    }
-    let end = floor((start + max).min(body.len()));
-    let mut out = Vec::new();
-    let mut push = |text: &str, hit: bool| {
-        if !text.is_empty() {
-            out.push(Fragment {
-                text: text.to_string(),
-                hit,
-            });
-        }
-    };
-    if start > 0 {
-        push("…", false);
-    }
-    let mut cursor = start;
-    for &(s, e) in hits.iter().filter(|&&(s, e)| s >= start && e <= end) {
-        push(&body[cursor..s], false);
-        push(&body[s..e], true);
-        cursor = e;
-    }
-    push(&body[cursor..end], false);
-    if end < body.len() {
-        push("…", false);
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn render(f: &[Fragment]) -> String {
-        f.iter()
-            .map(|f| {
-                if f.hit {
-                    format!("[{}]", f.text)
-                } else {
-                    f.text.clone()
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn highlights_folded_terms_in_original_text() {
-        let f = excerpt(
-            "Le SCANDALE Acmé continue",
-            &["acme".into(), "scandale".into()],
-            200,
-        );
-        assert_eq!(render(&f), "Le [SCANDALE] [Acmé] continue");
-    }
-
-    #[test]
-    fn window_around_first_hit() {
-        let body = format!("{} acme {}", "blabla ".repeat(100), "fin ".repeat(100));
-        let r = render(&excerpt(&body, &["acme".into()], 100));
-        assert!(r.starts_with('…') && r.ends_with('…'), "{r}");
-        assert!(r.contains("[acme]"));
-        assert!(r.len() < 120, "{}", r.len());
-    }
 
     #[test]
     fn keys_from_hostile_groups_are_safe_and_distinct() {
@@ -356,10 +325,5 @@ mod tests {
         assert_eq!(d, "crisis:acme::1:1/hook@f00d");
         assert_ne!(d, delivery_key("beef", "hook", "crisis:acme::1:1"));
         assert_ne!(d, delivery_key("f00d", "mail-fr", "crisis:acme::1:1"));
-    }
-
-    #[test]
-    fn no_hit_gives_the_beginning() {
-        assert_eq!(render(&excerpt("court", &[], 100)), "court");
     }
 }

@@ -1,0 +1,23 @@
+//! The data model, at the bottom of the layers: plain types every stage shares, and the
+//! primitives of the configuration (durations, sizes, secrets, positions in a file,
+//! scrubbing). No I/O here beyond reading a secret's file when asked to.
+
+pub mod alert;
+pub mod diag;
+pub mod digest;
+pub mod event;
+pub mod incident;
+mod duration;
+pub mod redact;
+pub mod secret;
+mod size;
+pub mod source;
+
+pub use alert::{Alert, AlertMention, Fragment, Severity, Stats, Status};
+pub use diag::{Diagnostic, Diagnostics, SourceFile};
+pub use duration::Duration;
+pub use event::Event;
+pub use incident::{Incident, Silence};
+pub use secret::{Secret, SecretRef};
+pub use size::ByteSize;
+pub use source::{ItemFailure, Poll, SharedStates, SourceState, Validators, panic_message};

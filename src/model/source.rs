@@ -1,0 +1,74 @@
+//! What a source's poll produces and what is kept between polls: plain data the
+//! scheduler, the ingest stage and the store pass along.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::mention::Mention;
+
+/// Validators from the last 200, sent back on the next poll (conditional GET).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+/// What is saved between polls: HTTP validators and a kind-specific cursor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    #[serde(default)]
+    pub validators: Validators,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<serde_json::Value>,
+}
+
+/// The result of one poll.
+#[derive(Debug, Default)]
+pub struct Poll {
+    pub mentions: Vec<Mention>,
+    /// State to save once `mentions` are committed.
+    pub state: SourceState,
+    pub not_modified: bool,
+    pub bytes: usize,
+    /// Wait at least this long before the next poll (an API said its quota is spent).
+    pub retry_after: Option<std::time::Duration>,
+    /// WebSub hub advertised by the feed: (hub URL, topic = the feed's self URL).
+    pub hub: Option<(url::Url, url::Url)>,
+    /// Things a person setting the source up should know (a selector that matched
+    /// nothing, for instance); shown by `veille sources test`.
+    pub warnings: Vec<String>,
+    /// Pages of a multi-page source that failed and were skipped (each logged with its
+    /// URL); the poll went on without them.
+    pub failed_pages: usize,
+    /// Items the source could not map (a bug met on them); the others are in `mentions`.
+    pub failed: Vec<ItemFailure>,
+}
+
+/// An item that could not be processed: it alone is dropped (and counted, logged and
+/// shown by `veille sources`), never its source or its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    /// Its URL (or, without one, its guid) as far as it is known.
+    pub url: String,
+    /// Where it failed: "parse" (the source's mapping); "match", "enrich", "index" or
+    /// "rules" in the ingest stage.
+    pub stage: &'static str,
+    pub error: String,
+}
+
+/// The message of a caught panic (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Saved state of every source, as of the last committed batch. The scheduler polls with
+/// it; the ingest stage updates it only after a commit, so a failed batch is refetched.
+pub type SharedStates = Arc<Mutex<HashMap<String, SourceState>>>;

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::{mpsc, watch};
 use veille::config::Duration as Dur;
-use veille::scheduler::{HttpPoller, Mode, Scheduler};
 use veille::crawl::{CrawlConfig, Http, Validators};
 use veille::ingest::{Event, Message};
+use veille::scheduler::{HttpPoller, Mode, Scheduler};
 use veille::sources::{Source, SourceKind, SourceState};
 
 const ITEMS: usize = 50;

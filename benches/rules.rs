@@ -21,8 +21,8 @@ use veille::enrich::Enricher;
 use veille::matching::Matcher;
 use veille::mention::Mention;
 use veille::rules::eval::Evaluator;
-use veille::store::index::MentionIndex;
 use veille::store::RuleHistory;
+use veille::store::index::MentionIndex;
 use veille::store::state::State;
 
 const BRANDS: usize = 100;

@@ -52,11 +52,20 @@ mod tests {
     fn doubles_caps_and_jitters() {
         for _ in 0..100 {
             let d = B.delay(1, None);
-            assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
+                "{d:?}"
+            );
             let d = B.delay(3, None);
-            assert!(d >= Duration::from_secs(32) && d <= Duration::from_secs(48), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(32) && d <= Duration::from_secs(48),
+                "{d:?}"
+            );
             let d = B.delay(u32::MAX, None);
-            assert!(d >= Duration::from_secs(80) && d <= Duration::from_secs(120), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(80) && d <= Duration::from_secs(120),
+                "{d:?}"
+            );
         }
         let exact = Backoff { jitter: 0.0, ..B };
         assert_eq!(exact.delay(0, None), Duration::from_secs(10));

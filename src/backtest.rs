@@ -73,7 +73,13 @@ pub fn replay(
         };
         while due(next_tick) {
             let batch = st.batch()?;
-            out.extend(evaluator.tick(&RuleHistory { batch: &batch, index }, next_tick)?);
+            out.extend(evaluator.tick(
+                &RuleHistory {
+                    batch: &batch,
+                    index,
+                },
+                next_tick,
+            )?);
             batch.commit()?;
             clock = next_tick;
             next_tick += TICK;

@@ -7,9 +7,9 @@ use anyhow::Context;
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::model::{Duration, redact};
 use crate::matching::Query;
 use crate::matching::SearchRequest;
+use crate::model::{Duration, redact};
 use crate::store::index::MentionIndex;
 use crate::store::state::{Deliveries, State};
 use crate::text;
@@ -21,7 +21,7 @@ fn open_index(c: &Config) -> anyhow::Result<MentionIndex> {
         "no index in {}: veille has not run with this config yet (try `veille run --once`)",
         dir.display()
     );
-    MentionIndex::open(&dir)
+    Ok(MentionIndex::open(&dir)?)
 }
 
 /// A point in time on the command line: `now`, a duration ago (`30d`, `2h`), a date
@@ -746,7 +746,7 @@ pub async fn digest_now(
                 }
                 html.into_bytes()
             }
-            _ => crate::digest::render::text(&data, locale).into_bytes(),
+            _ => crate::notify::view::digest::text(&data, locale).into_bytes(),
         };
         if path.as_os_str() == "-" {
             std::io::stdout().write_all(&bytes)?;

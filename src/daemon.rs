@@ -10,17 +10,17 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::outbox::{DeliveryEvent, Outbox, Wake};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crawl::Http;
-use crate::scheduler::{AfterPoll, Carry, HttpPoller, Mode, Scheduler};
-use crate::websub::Registry;
-use crate::matching::Matcher;
 use crate::ingest::{Ingest, Report, SharedStates};
+use crate::matching::Matcher;
+use crate::outbox::{DeliveryEvent, Outbox, Wake};
 use crate::rules::eval::Evaluator;
+use crate::scheduler::{AfterPoll, Carry, HttpPoller, Mode, Scheduler};
 use crate::store::index::MentionIndex;
 use crate::store::state::State;
+use crate::websub::Registry;
 
 /// Items waiting between the fetchers and the ingest stage.
 const INGEST_QUEUE: usize = 256;

@@ -2,40 +2,70 @@
 //!
 //! # Layout
 //!
-//! Data flows left to right; each stage is one module with a small public surface.
+//! Five layers, bottom to top; a module imports only from its own layer or below, and
+//! the top-level modules form no cycle (held by `tests/architecture.rs`, whose table is
+//! this one):
 //!
 //! ```text
-//! config ─► crawl::scheduler ─► sources::* ─► pipeline (ingest thread) ───────────────► alerts::outbox ─► notify::*
-//!  (TOML)    (intervals, jitter,  (fetch +      match ─► store::index ─► store::state      (one worker per   (email, slack,
-//!            backoff, limits)     parse into     (brand    (tantivy,      (seen ids, source  notifier, retries mattermost,
-//!                                 Mention)       queries)   upsert)       state, rules ─►    with backoff)     webhook)
-//!                                                                          alerts outbox)
+//! (e) edges        config · daemon · api · cli · demo
+//! (d) stages       scheduler · websub · ingest · outbox · digest · backtest
+//! (c) adapters     crawl · sources · store · notify
+//! (b) pure logic   text · matching · enrich · rules · backoff
+//! (a) model        model · mention · clock · metrics · testutil
 //! ```
 //!
-//! - [`config`]: the config file and rule files, validated with `FILE:LINE:COLUMN` errors.
+//! Within (c), a source kind knows nothing of the store or the notifiers, and a notifier
+//! nothing of the store; only `store/` writes SQL.
+//!
+//! Data flows through the stages:
+//!
+//! ```text
+//! scheduler ─► sources::* ─► ingest (dedup, match, enrich, index, rules) ─► outbox ─► notify::*
+//!  websub ──┘  (crawl: HTTP)          store::index · store::state            digest ─┘
+//! ```
+//!
+//! **(a) model** — plain data, no I/O.
+//! - [`model`]: [`model::Alert`], [`model::Severity`], [`model::SourceState`],
+//!   [`model::Poll`], [`model::Event`], digest figures ([`model::digest::DigestData`]), and
+//!   the config primitives: durations, sizes, secrets, file positions ([`model::diag`]).
 //! - [`mention`]: the one [`mention::Mention`] type, canonical URLs, stable ids.
+//! - [`clock`]: time as an input ([`clock::Clock`]; tests use [`clock::ManualClock`]).
+//! - [`metrics`]: the counters and gauges; the gauges are given their values.
+//! - `testutil`: test builders, only with `cfg(test)` or the dev-only `testutil` feature.
+//!
+//! **(b) pure logic** — over data it is given.
 //! - [`text`]: HTML → text, folding and the tokenizer shared by matching and the index.
-//! - [`crawl`]: HTTP client and limits, private-address guard, conditional GET, lenient
-//!   charset decoding ([`crawl::charset`]), scheduler.
-//! - [`sources`]: one file per source kind (`rss.rs`, …); a feed is fetched in
-//!   [`sources::rss::Rss::poll`], its oversized fields cut before parsing
-//!   ([`sources::feedcut`]); every mention is capped to `[crawl] max_text` in
-//!   [`sources::Source::poll`].
 //! - [`matching`]: the brand query language and the [`matching::Matcher`].
-//! - [`store`]: the tantivy index and the SQLite state (migrations, outbox tables).
-//! - [`pipeline`]: the ingest stage — dedup, match, index, rules, outbox, in that order;
-//!   a failure on one mention fails that mention only.
-//! - [`rules`]: rule files; a rule is evaluated in [`rules::eval::Evaluator::evaluate`].
-//! - [`enrich`]: language, sentiment (lexicons + the shipped model), near-duplicate
-//!   stories, reach.
-//! - [`alerts`]: the alert payload and the outbox delivery workers.
-//! - [`notify`]: notifiers; an email is built in [`notify::email::build_message`], a chat
-//!   message in `notify/chat/<platform>.rs`, the words of both in [`notify::view`].
-//! - [`digest`]: scheduled summaries (cron), their figures, chart and formats.
-//! - [`api`]: the HTTP side — health, metrics ([`metrics`]), the JSON API, WebSub.
-//! - [`daemon`]: `veille run`, wiring the stages, reload (SIGHUP), systemd notify and
-//!   watchdog, graceful shutdown.
-//! - [`demo`]: `veille demo`, the whole pipeline offline on bundled samples.
+//! - [`enrich`]: language, sentiment, near-duplicate stories, reach.
+//! - [`rules`]: rule files; a rule is evaluated in [`rules::eval::Evaluator::evaluate`] over
+//!   history it reads through the [`rules::History`] trait (the store implements it).
+//! - [`backoff`]: the one backoff with jitter ([`backoff::Backoff`]), constants per caller.
+//!
+//! **(c) adapters** — one kind of outside thing each.
+//! - [`crawl`]: the HTTP client, its limits and private-address guard, conditional GET,
+//!   lenient charset decoding, robots.txt.
+//! - [`sources`]: one file per source kind; the API sources share one paging loop
+//!   ([`sources::paging::walk_queries`]).
+//! - [`store`]: the tantivy index ([`store::index`]) and the SQLite state ([`store::state`],
+//!   one file per thing stored), owning every SQL statement; typed errors.
+//! - [`notify`]: one file per notifier kind, each rendering alerts and digests; the kinds
+//!   in one table ([`notify::KINDS`]); the words in [`notify::view`].
+//!
+//! **(d) stages** — each runs on its own; its entry point:
+//! - [`scheduler`]: [`scheduler::Scheduler::run`] polls the sources when due.
+//! - [`websub`]: [`websub::Registry`] subscribes, renews and takes pushed feeds.
+//! - [`ingest`]: [`ingest::Ingest::run`], the ingest thread — dedup, match, enrich, index,
+//!   rules, outbox, in that order; a failure on one mention fails that mention only.
+//! - [`outbox`]: [`outbox::Outbox::run`], one delivery worker per notifier.
+//! - [`digest`]: [`digest::Runner::run`] sends scheduled summaries.
+//! - [`backtest`]: [`backtest::run_test`] replays a rule over the index's history.
+//!
+//! **(e) edges** — what names every stage.
+//! - [`config`]: [`config::Config::load`], the config and rule files, `FILE:LINE:COLUMN` errors.
+//! - [`daemon`]: [`daemon::run`], `veille run`: wiring, reload (SIGHUP), systemd, shutdown.
+//! - [`api`]: [`api::serve`], health, metrics, the JSON API, WebSub callbacks.
+//! - [`cli`]: the other commands of `veille`.
+//! - [`demo`]: [`demo::run`], `veille demo`, the whole pipeline offline on bundled samples.
 
 pub mod api;
 pub mod backoff;
@@ -62,5 +92,5 @@ pub mod store;
 pub mod text;
 pub mod websub;
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "testutil"))]
 pub mod testutil;

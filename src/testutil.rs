@@ -2,8 +2,8 @@
 
 use chrono::{TimeZone, Utc};
 
-use crate::model::Alert;
 use crate::mention::{Mention, hash_id};
+use crate::model::Alert;
 
 /// A mention with the given title and text; its id derives from both.
 pub fn mention(title: &str, text: &str) -> Mention {

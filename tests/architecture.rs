@@ -54,9 +54,17 @@ const LAYERS: &[(&str, char)] = &[
 
 /// Imports between two modules of one layer (c) that are not allowed either.
 const FORBIDDEN: &[(&str, &str, &str)] = &[
-    ("sources", "store", "a source turns bytes into mentions: it knows nothing of the store"),
+    (
+        "sources",
+        "store",
+        "a source turns bytes into mentions: it knows nothing of the store",
+    ),
     ("sources", "notify", "a source knows nothing of notifiers"),
-    ("notify", "store", "a notifier gets a finished alert or digest: it knows nothing of the store"),
+    (
+        "notify",
+        "store",
+        "a notifier gets a finished alert or digest: it knows nothing of the store",
+    ),
 ];
 
 /// Words that begin an SQL statement (as written in veille: upper case).
@@ -295,8 +303,7 @@ fn crate_paths(code: &str) -> Vec<(usize, String, String)> {
     let pat: Vec<char> = "crate::".chars().collect();
     let mut i = 0;
     while i + pat.len() <= b.len() {
-        if b[i..i + pat.len()] != pat[..] || (i > 0 && (is_ident(b[i - 1]) || b[i - 1] == '$'))
-        {
+        if b[i..i + pat.len()] != pat[..] || (i > 0 && (is_ident(b[i - 1]) || b[i - 1] == '$')) {
             i += 1;
             continue;
         }
@@ -355,7 +362,11 @@ fn crate_paths(code: &str) -> Vec<(usize, String, String)> {
             }
             let first: String = rest.chars().take_while(|c| is_ident(*c)).collect();
             if !first.is_empty() {
-                out.push((line, first, format!("crate::{}", rest.trim_end_matches(':'))));
+                out.push((
+                    line,
+                    first,
+                    format!("crate::{}", rest.trim_end_matches(':')),
+                ));
             }
             i = j;
         }
@@ -384,7 +395,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The top-level module a file belongs to (`src/notify/chat/slack.rs` → notify).
 fn top_module(rel: &Path) -> String {
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -465,7 +481,10 @@ fn scan() -> Scan {
 }
 
 fn describe(i: &Import) -> String {
-    let (lf, lt) = (layer_of(&i.from).unwrap_or('?'), layer_of(&i.to).unwrap_or('?'));
+    let (lf, lt) = (
+        layer_of(&i.from).unwrap_or('?'),
+        layer_of(&i.to).unwrap_or('?'),
+    );
     format!(
         "{}:{}: `{}`: {} (layer {lf}, {}) imports {} (layer {lt}, {})",
         i.file,

@@ -169,9 +169,7 @@ async fn a_stored_key_with_a_line_feed_is_sent_with_a_safe_header() {
     {
         let mut st = state(&setup);
         let batch = st.batch().unwrap();
-        batch
-            .enqueue_alert(&old, &["hook".into()], false)
-            .unwrap();
+        batch.enqueue_alert(&old, &["hook".into()], false).unwrap();
         batch.commit().unwrap();
     }
     run_once_with(setup.load(), true, Duration::from_secs(10)).await;

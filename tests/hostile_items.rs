@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use veille::scheduler::Mode;
-use veille::mention::{CUT_MARKER, Mention};
 use veille::ingest::{Report, StageHook};
+use veille::mention::{CUT_MARKER, Mention};
+use veille::scheduler::Mode;
 use veille::store::state::State;
 
 const MATCH_RULE: &str = r#"
@@ -56,7 +56,8 @@ fn sources_listing(setup: &Setup) -> String {
 
 fn metrics(setup: &Setup) -> String {
     let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
-    veille::metrics::get().render(&st).unwrap()
+    let figures = st.summary(chrono::Utc::now()).unwrap().figures();
+    veille::metrics::get().render(&figures).unwrap()
 }
 
 /// A panic in one stage on one mention (a bug met on hostile text) drops that mention:
@@ -142,7 +143,7 @@ async fn a_panic_in_one_stage_fails_that_mention_only() {
             error.starts_with(&format!("{stage}: internal error")),
             "{error}"
         );
-        drop(st);
+        drop(db);
 
         // Counted per source and stage.
         let line = format!("veille_items_failed_total{{source=\"{id}\",stage=\"{stage}\"}} 1");

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
+use veille::matching::SearchRequest;
 use veille::matching::naive::NaiveDoc;
 use veille::matching::{Document, Field, Meta, Percolator, Query};
 use veille::mention::Mention;
-use veille::matching::SearchRequest;
 use veille::store::index::MentionIndex;
 
 const DOC_WORDS: &[&str] = &[

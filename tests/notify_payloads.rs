@@ -4,11 +4,11 @@
 //! alert that must be truncated to fit.
 
 use chrono::{TimeZone, Utc};
-use veille::model::{Alert, AlertMention, Fragment, Stats, Status};
 use veille::mention::{Label, Sentiment};
+use veille::model::Severity;
+use veille::model::{Alert, AlertMention, Fragment, Stats, Status};
 use veille::notify::chat::{self, Flavor};
 use veille::notify::view::{Locale, View};
-use veille::model::Severity;
 
 const HOSTILE_TITLE: &str = "<script>alert(1)</script> **gras** [lien](http://evil.example) <!channel> @channel @everyone \u{202E}txet desrever";
 const HOSTILE_TEXT: &str = "Vu sur <b>le forum</b> : *_~`code`~_* | > citation # titre <@U123> <users/all> &amp; @here @All ＠everyone ";
@@ -422,7 +422,7 @@ fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::model::dig
 /// for a small digest (snapshotted) and for a huge one that must be cut to fit.
 #[test]
 fn digest_payloads_are_escaped_and_fit() {
-    use veille::digest::render;
+    use veille::notify::chat::{discord, googlechat, mattermost, ntfy, slack, teams, telegram};
     for (size, d) in [
         ("small", hostile_digest(1, 3, 40)),
         ("huge", hostile_digest(60, 50, 3000)),
@@ -431,37 +431,37 @@ fn digest_payloads_are_escaped_and_fit() {
             (
                 "slack",
                 Some(Flavor::Slack),
-                render::slack_payload(&d, Locale::En),
+                slack::digest_payload(&d, Locale::En),
             ),
             (
                 "mattermost",
                 Some(Flavor::Mattermost),
-                render::mattermost_payload(&d, Locale::En),
+                mattermost::digest_payload(&d, Locale::En),
             ),
             (
                 "teams",
                 Some(Flavor::Teams),
-                render::teams_payload(&d, Locale::En),
+                teams::digest_payload(&d, Locale::En),
             ),
             (
                 "discord",
                 Some(Flavor::Discord),
-                render::discord_payload(&d, Locale::En),
+                discord::digest_payload(&d, Locale::En),
             ),
             (
                 "googlechat",
                 Some(Flavor::GoogleChat),
-                render::googlechat_payload(&d, Locale::En),
+                googlechat::digest_payload(&d, Locale::En),
             ),
             (
                 "telegram",
                 None,
-                render::telegram_payload(&d, Locale::Fr, "-100123"),
+                telegram::digest_payload(&d, Locale::Fr, "-100123"),
             ),
             (
                 "ntfy",
                 None,
-                render::ntfy_payload(&d, Locale::Fr, "acme-digest"),
+                ntfy::digest_payload(&d, Locale::Fr, "acme-digest"),
             ),
         ];
         for (name, flavor, p) in payloads {
@@ -479,9 +479,9 @@ fn digest_payloads_are_escaped_and_fit() {
         }
         if size == "huge" {
             // What was cut is said, not silently dropped.
-            let s = render::slack_payload(&d, Locale::En).to_string();
+            let s = slack::digest_payload(&d, Locale::En).to_string();
             assert!(s.contains("more brand(s)"), "slack");
-            let g = render::googlechat_payload(&d, Locale::En).to_string();
+            let g = googlechat::digest_payload(&d, Locale::En).to_string();
             assert!(g.contains("more brand(s)"), "googlechat");
         }
     }

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
-use veille::outbox::Wake;
-use veille::model::{Alert, Status};
 use veille::clock::ManualClock;
+use veille::ingest::{Event, Ingest, Report};
 use veille::matching::Matcher;
 use veille::mention::Mention;
-use veille::ingest::{Event, Ingest, Report};
+use veille::model::{Alert, Status};
+use veille::outbox::Wake;
 use veille::rules::eval::Evaluator;
 use veille::sources::Poll;
 use veille::store::index::MentionIndex;
@@ -650,14 +650,8 @@ fn expiring_a_silence_releases_at_the_next_tick() {
     let mut h = Harness::new(&s, clock.clone());
     let id = {
         let st = h.state.lock().unwrap();
-        st.add_silence(
-            Some("crisis"),
-            None,
-            t0(),
-            t0() + Duration::days(1),
-            "test",
-        )
-        .unwrap()
+        st.add_silence(Some("crisis"), None, t0(), t0() + Duration::days(1), "test")
+            .unwrap()
     };
     h.feed(&["Acme"]);
     assert_eq!(h.pending(), 0);
@@ -821,25 +815,24 @@ notify = ["hook"]
     drop(h);
     let cfg = s.load();
     for rule in &cfg.rules {
-        let replayed: Vec<(String, String, String)> =
-            veille::backtest::replay(
-                &veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap(),
-                &cfg.brands,
-                &cfg.routes,
-                rule,
-                t0(),
-                t0() + Duration::hours(6),
+        let replayed: Vec<(String, String, String)> = veille::backtest::replay(
+            &veille::store::index::MentionIndex::open(&cfg.index_dir()).unwrap(),
+            &cfg.brands,
+            &cfg.routes,
+            rule,
+            t0(),
+            t0() + Duration::hours(6),
+        )
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f.alert.created_at.format("%H:%M").to_string(),
+                f.alert.rule.clone(),
+                f.alert.status.as_str().to_string(),
             )
-                .unwrap()
-                .iter()
-                .map(|f| {
-                    (
-                        f.alert.created_at.format("%H:%M").to_string(),
-                        f.alert.rule.clone(),
-                        f.alert.status.as_str().to_string(),
-                    )
-                })
-                .collect();
+        })
+        .collect();
         let want: Vec<_> = live.iter().filter(|a| a.1 == rule.id).cloned().collect();
         assert_eq!(replayed, want, "rule {}", rule.id);
     }

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use veille::clock::SystemClock;
 use veille::config::Duration as Dur;
-use veille::scheduler::{Mode, Poller, Scheduler};
 use veille::crawl::{CrawlConfig, FetchError};
+use veille::scheduler::{Mode, Poller, Scheduler};
 use veille::sources::{Poll, Source, SourceKind, SourceState};
 
 /// Records when each source is polled and how many run at once per host.

@@ -142,16 +142,13 @@ async fn metrics(State(st): State<ApiState>) -> Response {
     let state = st.state.clone();
     let now = st.clock.now();
     let text = tokio::task::spawn_blocking(move || {
-        let s = state.lock().unwrap().summary(now).map_err(|e| e.to_string())?;
-        let figures = crate::metrics::StateFigures {
-            pending: s.pending,
-            oldest_pending_seconds: s.oldest_pending_seconds,
-            sources: s.sources,
-            unhealthy: s.unhealthy,
-            open_incidents: s.open_incidents,
-        };
+        let s = state
+            .lock()
+            .unwrap()
+            .summary(now)
+            .map_err(|e| e.to_string())?;
         crate::metrics::get()
-            .render(&figures)
+            .render(&s.figures())
             .map_err(|e| e.to_string())
     })
     .await;

@@ -354,13 +354,10 @@ pub async fn add_silence(
     let state = st.state.clone();
     let (rule, brand) = (body.rule.clone(), body.brand.clone());
     let id = blocking(move || {
-        state.lock().unwrap().add_silence(
-            rule.as_deref(),
-            brand.as_deref(),
-            now,
-            ends,
-            &reason,
-        )
+        state
+            .lock()
+            .unwrap()
+            .add_silence(rule.as_deref(), brand.as_deref(), now, ends, &reason)
     })
     .await?;
     Ok((

@@ -11,7 +11,9 @@ use toml::de::{DeTable, DeValue};
 
 // The primitives live in the model (every layer reads them); named here too for the
 // binary, tests and benches that build configs.
-pub use crate::model::{ByteSize, Diagnostic, Diagnostics, Duration, Secret, SecretRef, SourceFile};
+pub use crate::model::{
+    ByteSize, Diagnostic, Diagnostics, Duration, Secret, SecretRef, SourceFile,
+};
 
 use crate::crawl::CrawlConfig;
 use crate::matching::{Brand, BrandConfig, QueryError};

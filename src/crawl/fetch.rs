@@ -7,7 +7,6 @@ use reqwest::header::{
     ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
     RETRY_AFTER,
 };
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{AllowPrivate, Http, guard};

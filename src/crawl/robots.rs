@@ -203,11 +203,7 @@ fn ttl(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Duration {
     });
     let expires = || {
         let at = chrono::DateTime::parse_from_rfc2822(h(EXPIRES)?).ok()?;
-        Some(
-            (at.with_timezone(&chrono::Utc) - now)
-                .num_seconds()
-                .max(0) as u64,
-        )
+        Some((at.with_timezone(&chrono::Utc) - now).num_seconds().max(0) as u64)
     };
     max_age
         .or_else(expires)

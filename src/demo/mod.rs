@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::scheduler::Mode;
 use crate::daemon::{self, RunOptions};
+use crate::scheduler::Mode;
 
 /// The example rules, as shipped in `rules/`.
 pub const RULES: &[(&str, &str)] = &[

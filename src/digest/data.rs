@@ -6,22 +6,17 @@ use chrono::{DateTime, Utc};
 
 use super::Digest;
 use crate::matching::Brand;
+use crate::matching::SearchRequest;
 use crate::mention::{Label, Mention};
 use crate::model::digest::{BrandDigest, DigestData, IncidentLine, Share, TopMention};
-use crate::matching::SearchRequest;
-use crate::store::index::MentionIndex;
 use crate::store::Result;
+use crate::store::index::MentionIndex;
 use crate::store::state::State;
 
 /// Mentions read per brand and period (the counts themselves are exact).
 const READ_LIMIT: usize = 50_000;
 
-fn count(
-    index: &MentionIndex,
-    brand: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<u64> {
+fn count(index: &MentionIndex, brand: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u64> {
     Ok(index.count(&SearchRequest {
         brand: Some(brand.to_string()),
         since: Some(from),

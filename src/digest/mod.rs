@@ -32,8 +32,8 @@ use toml::Spanned;
 
 use crate::backoff::Backoff;
 use crate::clock::Clock;
-use crate::model::digest::DigestData;
 use crate::crawl::Http;
+use crate::model::digest::DigestData;
 use crate::notify::{DeliveryError, Notifier};
 use crate::store::state::{DigestRetry, State};
 

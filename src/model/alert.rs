@@ -80,56 +80,56 @@ impl Alert {
     /// when the config is loaded (a template that fails says so then, not at the first
     /// crisis), and tests start from it.
     pub fn sample() -> Alert {
-    let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 10, 8, 0, 0).unwrap();
-    Alert {
-        key: "acme-crisis:acme:1".into(),
-        rule: "acme-crisis".into(),
-        rule_kind: "match".into(),
-        brand: "acme".into(),
-        brand_name: "Acme".into(),
-        severity: Severity::Warning,
-        created_at: at,
-        summary: "new mention of Acme".into(),
-        description: None,
-        mentions: vec![AlertMention {
-            id: "m1".into(),
-            title: "Acme en panne".into(),
-            url: "https://news.example.com/acme".into(),
-            site: "news.example.com".into(),
-            source: "news".into(),
-            author: Some("Jane".into()),
-            author_name: None,
-            published_at: at,
-            reach: Some(12_500),
-            sentiment: Some(crate::mention::Sentiment {
-                score: -0.8,
-                label: crate::mention::Label::Negative,
-            }),
-            language: Some("fr".into()),
-            excerpt: vec![
-                Fragment {
-                    text: "Le service ".into(),
-                    hit: false,
-                },
-                Fragment {
-                    text: "Acme".into(),
-                    hit: true,
-                },
-                Fragment {
-                    text: " est en panne".into(),
-                    hit: false,
-                },
-            ],
-            terms: vec!["acme".into()],
-        }],
-        total_mentions: 1,
-        status: Status::New,
-        incident: 1,
-        incident_key: "acme-crisis:acme::1".into(),
-        group: None,
-        stats: None,
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 10, 8, 0, 0).unwrap();
+        Alert {
+            key: "acme-crisis:acme:1".into(),
+            rule: "acme-crisis".into(),
+            rule_kind: "match".into(),
+            brand: "acme".into(),
+            brand_name: "Acme".into(),
+            severity: Severity::Warning,
+            created_at: at,
+            summary: "new mention of Acme".into(),
+            description: None,
+            mentions: vec![AlertMention {
+                id: "m1".into(),
+                title: "Acme en panne".into(),
+                url: "https://news.example.com/acme".into(),
+                site: "news.example.com".into(),
+                source: "news".into(),
+                author: Some("Jane".into()),
+                author_name: None,
+                published_at: at,
+                reach: Some(12_500),
+                sentiment: Some(crate::mention::Sentiment {
+                    score: -0.8,
+                    label: crate::mention::Label::Negative,
+                }),
+                language: Some("fr".into()),
+                excerpt: vec![
+                    Fragment {
+                        text: "Le service ".into(),
+                        hit: false,
+                    },
+                    Fragment {
+                        text: "Acme".into(),
+                        hit: true,
+                    },
+                    Fragment {
+                        text: " est en panne".into(),
+                        hit: false,
+                    },
+                ],
+                terms: vec!["acme".into()],
+            }],
+            total_mentions: 1,
+            status: Status::New,
+            incident: 1,
+            incident_key: "acme-crisis:acme::1".into(),
+            group: None,
+            stats: None,
+        }
     }
-}
 }
 
 /// The stable name of an incident, `rule:brand:group:id`, safe by construction: each
@@ -288,7 +288,6 @@ impl AlertMention {
         self.excerpt.iter().map(|f| f.text.as_str()).collect()
     }
 }
-
 
 #[cfg(test)]
 mod tests {

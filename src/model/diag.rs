@@ -150,7 +150,8 @@ impl SourceFile<'_> {
             start += 1;
         }
         let body = &self.text[start..span.end];
-        let offset = start + raw_offset(body, basic, column).unwrap_or(body.len().saturating_sub(1));
+        let offset =
+            start + raw_offset(body, basic, column).unwrap_or(body.len().saturating_sub(1));
         self.error(offset..offset, message);
     }
 }

@@ -67,4 +67,3 @@ pub struct BrandDigest {
     /// "1h" or "1d"
     pub bucket: String,
 }
-

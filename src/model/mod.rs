@@ -5,9 +5,9 @@
 pub mod alert;
 pub mod diag;
 pub mod digest;
+mod duration;
 pub mod event;
 pub mod incident;
-mod duration;
 pub mod redact;
 pub mod secret;
 mod size;

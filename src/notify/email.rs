@@ -19,8 +19,8 @@ use super::view::{Locale, View};
 use super::{DeliveryError, load_secret};
 use crate::model::Alert;
 use crate::model::Duration;
-use crate::model::diag::SourceFile;
 use crate::model::Severity;
+use crate::model::diag::SourceFile;
 use crate::text;
 
 /// Settings of a `kind = "email"` notifier.
@@ -581,7 +581,7 @@ pub fn build_digest(
         );
     }
     let body = MultiPart::alternative()
-        .singlepart(SinglePart::plain(crate::digest::render::text(d, l)))
+        .singlepart(SinglePart::plain(crate::notify::view::digest::text(d, l)))
         .multipart(related);
     let key = crate::model::alert::delivery_key(
         origin.installation,
@@ -591,7 +591,7 @@ pub fn build_digest(
     let id = format!("<{}@{domain}>", crate::mention::hash_id("digest", &key));
     let mut b = Message::builder()
         .from(from.clone())
-        .subject(text::single_line(&crate::digest::render::title(d, l)))
+        .subject(text::single_line(&crate::notify::view::digest::title(d, l)))
         .date(d.end.into())
         .message_id(Some(id))
         .header(header::MIME_VERSION_1_0)
@@ -608,13 +608,13 @@ pub fn render_digest(
     d: &crate::model::digest::DigestData,
     style: &Style,
 ) -> Result<(String, Vec<(String, Vec<u8>)>), BuildError> {
-    use crate::digest::render::{self, Line};
+    use crate::notify::view::digest::{self as render, Line};
     let l = style.locale;
     let mut brands = Vec::new();
     let mut images = Vec::new();
     for b in &d.brands {
         let cid = format!("chart-{}@veille", crate::mention::hash_id("chart", &b.id));
-        images.push((cid.clone(), crate::digest::chart::bars(&b.buckets)?));
+        images.push((cid.clone(), super::chart::bars(&b.buckets)?));
         let lines: Vec<minijinja::Value> = render::brand_lines(b, l)
             .into_iter()
             .map(|line| match line {
@@ -640,7 +640,7 @@ pub fn render_digest(
             title => title.clone(),
             lang => match l { Locale::En => "en", Locale::Fr => "fr" },
             brands => brands,
-            volume => render::volume(l),
+            volume => l.texts().volume,
             footer => l.texts().footer,
         })?;
     Ok((html, images))

@@ -120,7 +120,10 @@ fn chat_kind(
 ) -> Option<(NotifierCommon, NotifierKind)> {
     let flavor = chat::Flavor::from_kind(name)?;
     let (c, k) = file.de_split::<NotifierCommon, chat::ChatConfig>(t, COMMON_KEYS, "notifier")?;
-    Some((c, NotifierKind::Chat(k.build(file, span, base_dir, flavor)?)))
+    Some((
+        c,
+        NotifierKind::Chat(k.build(file, span, base_dir, flavor)?),
+    ))
 }
 
 fn telegram_kind(
@@ -246,8 +249,7 @@ mod tests {
             // taken for another.
             assert!(Notifier::from_toml(&mut file, "n", v, Path::new(".")).is_none());
             assert!(
-                !file.diags.is_empty()
-                    && !file.diags[0].message.contains("unknown notifier kind"),
+                !file.diags.is_empty() && !file.diags[0].message.contains("unknown notifier kind"),
                 "{}: {:?}",
                 k.name,
                 file.diags

@@ -12,13 +12,10 @@ mod kinds;
 pub mod view;
 pub mod webhook;
 
-use std::path::Path;
 use std::time::Duration as StdDuration;
 
-
-use crate::model::Alert;
-use crate::model::diag::SourceFile;
 use crate::crawl::{AllowPrivate, Http};
+use crate::model::Alert;
 pub(crate) use crate::model::secret::load_secret;
 
 pub use kinds::{COMMON_KEYS, KINDS, Kind};
@@ -107,8 +104,11 @@ impl Notifier {
             NotifierKind::Telegram(t) => t.send_digest(d, http, p).await,
             NotifierKind::Ntfy(n) => n.send_digest(d, http, p).await,
             NotifierKind::Webhook(w) => {
-                let key =
-                    crate::model::alert::delivery_key(installation, &self.name, &webhook::digest_key(d));
+                let key = crate::model::alert::delivery_key(
+                    installation,
+                    &self.name,
+                    &webhook::digest_key(d),
+                );
                 w.send_digest(d, key, http, p).await
             }
         }

@@ -19,9 +19,9 @@ use serde_json::json;
 use url::Url;
 
 use super::{DeliveryError, load_secret, post_body};
+use crate::crawl::Http;
 use crate::model::Alert;
 use crate::model::diag::SourceFile;
-use crate::crawl::Http;
 
 /// Settings of a `kind = "webhook"` notifier.
 #[derive(Debug, Clone, Deserialize)]

@@ -289,9 +289,8 @@ impl Evaluator {
                             continue;
                         }
                         if f.first_time_author
-                            && m.author_key().is_none_or(|a| {
-                                h.known_author(&rule.brand, &a).unwrap_or(true)
-                            })
+                            && m.author_key()
+                                .is_none_or(|a| h.known_author(&rule.brand, &a).unwrap_or(true))
                         {
                             continue;
                         }
@@ -324,10 +323,7 @@ impl Evaluator {
                 RuleKind::NewSource { sites, authors } => {
                     let mut groups: BTreeMap<String, (String, Vec<&Mention>)> = BTreeMap::new();
                     for (m, _) in &relevant {
-                        if *sites
-                            && !m.site.is_empty()
-                            && !h.known_site(&rule.brand, &m.site)?
-                        {
+                        if *sites && !m.site.is_empty() && !h.known_site(&rule.brand, &m.site)? {
                             groups
                                 .entry(format!("site:{}", m.site))
                                 .or_insert_with(|| {

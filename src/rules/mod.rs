@@ -10,17 +10,16 @@ mod history;
 
 pub use history::History;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::matching::Query;
 use crate::model::Duration;
 use crate::model::Severity;
 use crate::model::diag::SourceFile;
-use crate::matching::Query;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,8 @@ use url::Url;
 
 // Every API source takes its cursors and its query loop from here too.
 pub use super::paging::{
-    Cursor, Cursors, MAX_PAGES, OVERLAP_SECS, SEEN_CAP, cursors, each_query, save, walk_queries,
+    Cursor, Cursors, MAX_PAGES, OVERLAP_SECS, SEEN_CAP, Walk, Walker, cursors, each_query, save,
+    walk_queries,
 };
 
 use crate::crawl::{AllowPrivate, FetchError, Http};
@@ -337,10 +338,7 @@ pub fn secret(
 }
 
 /// A `base_url` from the config, as an http(s) URL without trailing slash issues.
-pub fn base_url(
-    file: &mut crate::model::SourceFile<'_>,
-    v: &toml::Spanned<String>,
-) -> Option<Url> {
+pub fn base_url(file: &mut crate::model::SourceFile<'_>, v: &toml::Spanned<String>) -> Option<Url> {
     let mut s = v.get_ref().trim().to_string();
     if !s.ends_with('/') {
         s.push('/');

@@ -18,9 +18,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 
 /// Settings of a `kind = "bluesky"` source.
 #[derive(Debug, Clone, Deserialize)]
@@ -268,8 +268,11 @@ impl Bluesky {
         let mut poll = api::each_query(
             state,
             queries,
-            async |q, cursor: &mut Cursor, poll: &mut Poll| {
-                self.query(source, http, &q, cursor, now, poll).await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await?;
@@ -379,6 +382,20 @@ impl Bluesky {
                 m.reach = Some(*n);
             }
         }
+    }
+}
+
+impl api::Walk for api::Walker<'_, Bluesky> {
+    type Query = String;
+    async fn walk(
+        &mut self,
+        q: String,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        self.kind
+            .query(self.source, self.http, &q, cursor, self.now, poll)
+            .await
     }
 }
 

@@ -18,9 +18,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Settings of a `kind = "discourse"` source.
@@ -268,17 +268,21 @@ impl Discourse {
             walks.push(("latest".into(), None));
         }
         if self.searching {
-            walks.extend(self.search.each().into_iter().map(|q| (format!("q:{q}"), Some(q))));
+            walks.extend(
+                self.search
+                    .each()
+                    .into_iter()
+                    .map(|q| (format!("q:{q}"), Some(q))),
+            );
         }
         api::each_query(
             state,
             walks,
-            async |q, cursor: &mut Cursor, poll: &mut Poll| match q {
-                None => self.latest_posts(source, http, cursor, now, poll).await,
-                Some(q) => {
-                    self.search_posts(source, http, &q, cursor, now, poll)
-                        .await
-                }
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -374,6 +378,22 @@ impl Discourse {
             }
         }
         Ok(())
+    }
+}
+
+impl api::Walk for api::Walker<'_, Discourse> {
+    type Query = Option<String>;
+    async fn walk(
+        &mut self,
+        q: Option<String>,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        let (k, source, http, now) = (self.kind, self.source, self.http, self.now);
+        match q {
+            None => k.latest_posts(source, http, cursor, now, poll).await,
+            Some(q) => k.search_posts(source, http, &q, cursor, now, poll).await,
+        }
     }
 }
 

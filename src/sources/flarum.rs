@@ -15,9 +15,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Discussions whose posts are read per poll at most.
@@ -180,72 +180,88 @@ impl Flarum {
         });
         // Posts seen, shared by every query (a discussion found twice is read once); a
         // watermark per query (one query's finds do not hide another's).
-        let mut seen = cursors.remove("posts").unwrap_or_default();
-        api::walk_queries(
-            &mut cursors,
-            &mut poll,
-            queries,
-            async |q, mark: &mut Cursor, poll: &mut Poll| {
-                // First poll: the discussions of the last day.
-                let floor = mark
-                    .watermark
-                    .or(seen.watermark.take()) // state written by an older veille
-                    .map(|s| s - api::OVERLAP_SECS)
-                    .unwrap_or(now.timestamp() - 86_400);
-                // Posts are read down to the floor of the oldest poll whose discussions are
-                // not all read yet (a backlog moves the watermark before its last ones).
-                let posts_floor = mark.pending.unwrap_or(floor);
-                let mut url = api::endpoint(&self.base, "api/discussions");
-                {
-                    let mut qp = url.query_pairs_mut();
-                    match &q {
-                        // By last post, like the listing: the floor test below relies on it
-                        // (an old discussion with new replies must come before quiet ones).
-                        Some(q) => qp
-                            .append_pair("filter[q]", q)
-                            .append_pair("sort", "-lastPostedAt"),
-                        None => qp.append_pair("sort", "-lastPostedAt"),
-                    };
-                    qp.append_pair("page[limit]", "50");
-                }
-                let mut bumped: Vec<(Resource, i64)> = Vec::new();
-                for _ in 0..MAX_PAGES {
-                    let doc = self.get(source, http, &url, now).await?;
-                    let mut reached_floor = false;
-                    for d in doc.data.into_iter().filter(|d| d.kind == "discussions") {
-                        let Some(last) = d.attr("lastPostedAt").and_then(api::parse_date) else {
-                            continue;
-                        };
-                        let last = last.timestamp();
-                        if last >= floor {
-                            bumped.push((d, last));
-                        } else {
-                            reached_floor = true;
-                        }
-                    }
-                    match self.next_page(&doc.links) {
-                        Some(next) if !reached_floor => url = next,
-                        _ => break,
-                    }
-                }
-                // Oldest first, so that the watermark only moves over what was read: what
-                // does not fit in this poll is read by the next one.
-                bumped.sort_by_key(|(d, t)| (*t, d.id.clone()));
-                let mut once = std::collections::HashSet::new();
-                bumped.retain(|(d, _)| once.insert(d.id.clone()));
-                for (d, last) in bumped.iter().take(MAX_DISCUSSIONS) {
-                    self.discussion_posts(source, http, d, posts_floor, &mut seen, now, poll)
-                        .await?;
-                    mark.advance(*last);
-                }
-                mark.pending = (bumped.len() > MAX_DISCUSSIONS).then_some(posts_floor);
-                Ok(())
+        let mut walker = Posts {
+            walker: api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
-        )
-        .await?;
-        cursors.insert("posts".into(), seen);
+            seen: cursors.remove("posts").unwrap_or_default(),
+        };
+        api::walk_queries(&mut cursors, &mut poll, queries, &mut walker).await?;
+        cursors.insert("posts".into(), walker.seen);
         poll.state = api::save(state, &cursors);
         Ok(poll)
+    }
+
+    /// One query's walk: the discussions bumped since its watermark, then their new posts
+    /// (`seen` is shared by every query).
+    #[allow(clippy::too_many_arguments)]
+    async fn query(
+        &self,
+        source: &Source,
+        http: &Http,
+        q: Option<String>,
+        mark: &mut Cursor,
+        seen: &mut Cursor,
+        now: DateTime<Utc>,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        // First poll: the discussions of the last day.
+        let floor = mark
+            .watermark
+            .or(seen.watermark.take()) // state written by an older veille
+            .map(|s| s - api::OVERLAP_SECS)
+            .unwrap_or(now.timestamp() - 86_400);
+        // Posts are read down to the floor of the oldest poll whose discussions are
+        // not all read yet (a backlog moves the watermark before its last ones).
+        let posts_floor = mark.pending.unwrap_or(floor);
+        let mut url = api::endpoint(&self.base, "api/discussions");
+        {
+            let mut qp = url.query_pairs_mut();
+            match &q {
+                // By last post, like the listing: the floor test below relies on it
+                // (an old discussion with new replies must come before quiet ones).
+                Some(q) => qp
+                    .append_pair("filter[q]", q)
+                    .append_pair("sort", "-lastPostedAt"),
+                None => qp.append_pair("sort", "-lastPostedAt"),
+            };
+            qp.append_pair("page[limit]", "50");
+        }
+        let mut bumped: Vec<(Resource, i64)> = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let doc = self.get(source, http, &url, now).await?;
+            let mut reached_floor = false;
+            for d in doc.data.into_iter().filter(|d| d.kind == "discussions") {
+                let Some(last) = d.attr("lastPostedAt").and_then(api::parse_date) else {
+                    continue;
+                };
+                let last = last.timestamp();
+                if last >= floor {
+                    bumped.push((d, last));
+                } else {
+                    reached_floor = true;
+                }
+            }
+            match self.next_page(&doc.links) {
+                Some(next) if !reached_floor => url = next,
+                _ => break,
+            }
+        }
+        // Oldest first, so that the watermark only moves over what was read: what
+        // does not fit in this poll is read by the next one.
+        bumped.sort_by_key(|(d, t)| (*t, d.id.clone()));
+        let mut once = std::collections::HashSet::new();
+        bumped.retain(|(d, _)| once.insert(d.id.clone()));
+        for (d, last) in bumped.iter().take(MAX_DISCUSSIONS) {
+            self.discussion_posts(source, http, d, posts_floor, seen, now, poll)
+                .await?;
+            mark.advance(*last);
+        }
+        mark.pending = (bumped.len() > MAX_DISCUSSIONS).then_some(posts_floor);
+        Ok(())
     }
 
     async fn discussion_posts(
@@ -339,5 +355,26 @@ impl Flarum {
                 .push(item.into_mention(&source.id, "flarum", now));
         }
         false
+    }
+}
+
+/// Flarum's walker: with the posts seen, shared by every query of a poll.
+struct Posts<'a> {
+    walker: api::Walker<'a, Flarum>,
+    seen: Cursor,
+}
+
+impl api::Walk for Posts<'_> {
+    type Query = Option<String>;
+    async fn walk(
+        &mut self,
+        q: Option<String>,
+        mark: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        let w = &self.walker;
+        w.kind
+            .query(w.source, w.http, q, mark, &mut self.seen, w.now, poll)
+            .await
     }
 }

@@ -17,9 +17,9 @@ use url::Url;
 
 use super::api::{self, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Duration, SourceFile};
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention;
+use crate::model::{Duration, SourceFile};
 
 /// Settings of a `kind = "googlenews"` source.
 #[derive(Debug, Clone, Deserialize)]

@@ -11,9 +11,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::SourceFile;
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::SourceFile;
 use crate::text;
 
 /// Settings of a `kind = "hackernews"` source.
@@ -159,8 +159,11 @@ impl HackerNews {
         api::each_query(
             state,
             queries,
-            async |q, cursor: &mut Cursor, poll: &mut Poll| {
-                self.query(source, http, &q, cursor, now, poll).await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -210,6 +213,20 @@ impl HackerNews {
         }
         cursor.end_walk(&source.id, newest, next);
         Ok(())
+    }
+}
+
+impl api::Walk for api::Walker<'_, HackerNews> {
+    type Query = String;
+    async fn walk(
+        &mut self,
+        q: String,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        self.kind
+            .query(self.source, self.http, &q, cursor, self.now, poll)
+            .await
     }
 }
 

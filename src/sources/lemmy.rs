@@ -13,9 +13,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Settings of a `kind = "lemmy"` source.
@@ -208,13 +208,11 @@ impl Lemmy {
         api::each_query(
             state,
             queries,
-            async |q, cursor: &mut Cursor, poll: &mut Poll| {
-                // Lemmy's search is a substring match (ILIKE '%q%'): it has no phrase
-                // syntax, and quotes would be searched for literally. `acme corp` finds
-                // the phrase.
-                let text = q.replace('"', "");
-                self.query(source, http, text.trim(), cursor, now, poll)
-                    .await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -305,6 +303,23 @@ impl Lemmy {
         }
         cursor.end_walk(&source.id, newest, next);
         Ok(())
+    }
+}
+
+impl api::Walk for api::Walker<'_, Lemmy> {
+    type Query = String;
+    async fn walk(
+        &mut self,
+        q: String,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        // Lemmy's search is a substring match (ILIKE '%q%'): it has no phrase syntax, and
+        // quotes would be searched for literally. `acme corp` finds the phrase.
+        let text = q.replace('"', "");
+        self.kind
+            .query(self.source, self.http, text.trim(), cursor, self.now, poll)
+            .await
     }
 }
 

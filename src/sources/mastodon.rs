@@ -15,9 +15,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Settings of a `kind = "mastodon"` source.
@@ -177,6 +177,14 @@ pub fn status_item(s: &Status) -> Item {
     }
 }
 
+/// One timeline or search of a poll.
+pub struct Walk {
+    base: Url,
+    path: String,
+    params: Vec<(&'static str, String)>,
+    search: bool,
+}
+
 impl Mastodon {
     pub fn search_mut(&mut self) -> Option<&mut SearchTerms> {
         Some(&mut self.search)
@@ -194,11 +202,19 @@ impl Mastodon {
         now: DateTime<Utc>,
     ) -> Result<Poll, FetchError> {
         // Each instance's hashtag timelines, then its searches (with a token).
-        let mut walks = Vec::new();
+        let mut walks: Vec<(String, Walk)> = Vec::new();
         for base in &self.instances {
             for tag in &self.hashtags {
                 let path = format!("api/v1/timelines/tag/{}", urlencode(tag));
-                walks.push((format!("{base}|tag:{tag}"), (base, path, Vec::new(), false)));
+                walks.push((
+                    format!("{base}|tag:{tag}"),
+                    Walk {
+                        base: base.clone(),
+                        path,
+                        params: Vec::new(),
+                        search: false,
+                    },
+                ));
             }
             if self.token.is_some() {
                 for q in self.search.each() {
@@ -209,7 +225,12 @@ impl Mastodon {
                     ];
                     walks.push((
                         format!("{base}|q:{q}"),
-                        (base, "api/v2/search".to_string(), params, true),
+                        Walk {
+                            base: base.clone(),
+                            path: "api/v2/search".to_string(),
+                            params,
+                            search: true,
+                        },
                     ));
                 }
             }
@@ -217,9 +238,11 @@ impl Mastodon {
         api::each_query(
             state,
             walks,
-            async |(base, path, params, search), cursor: &mut Cursor, poll: &mut Poll| {
-                self.walk(source, http, base, &path, &params, search, cursor, now, poll)
-                    .await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -233,7 +256,7 @@ impl Mastodon {
         http: &Http,
         base: &Url,
         path: &str,
-        params: &[(&str, String)],
+        params: &[(&'static str, String)],
         search: bool,
         cursor: &mut Cursor,
         now: DateTime<Utc>,
@@ -328,6 +351,31 @@ fn overlap_id(id: &str) -> String {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl api::Walk for api::Walker<'_, Mastodon> {
+    type Query = Walk;
+    async fn walk(
+        &mut self,
+        q: Walk,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        let w = q;
+        self.kind
+            .walk(
+                self.source,
+                self.http,
+                &w.base,
+                &w.path,
+                &w.params,
+                w.search,
+                cursor,
+                self.now,
+                poll,
+            )
+            .await
+    }
 }
 
 #[cfg(test)]

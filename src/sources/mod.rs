@@ -22,16 +22,15 @@ pub mod youtube;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::crawl::{AllowPrivate, FetchError, Http};
 use crate::model::Duration;
 use crate::model::diag::SourceFile;
-use crate::crawl::{AllowPrivate, FetchError, Http};
 // What a poll produces is plain data of the model; named here too, where sources make it.
 pub use crate::model::{ItemFailure, Poll, SourceState, panic_message};
-use crate::mention::Mention;
 
 /// Keys every `[[source]]` takes, whatever its kind.
 pub const COMMON_KEYS: &[&str] = &["id", "kind", "every", "allow_private", "enabled"];

@@ -7,7 +7,10 @@ use std::time::Duration as StdDuration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crawl::FetchError;
+use chrono::{DateTime, Utc};
+
+use super::Source;
+use crate::crawl::{FetchError, Http};
 use crate::model::{Poll, SourceState};
 
 /// Ids remembered per query, to drop what an overlapping poll fetches again.
@@ -137,17 +140,42 @@ pub fn save(state: &SourceState, cursors: &Cursors) -> SourceState {
     }
 }
 
-/// Runs `walk` for each query of a poll, with the query's cursor (`key` names it in the
-/// source's state), then returns the poll with the cursors saved in its state. See
+/// One query's walk of an API source, as [`walk_queries`] runs it for each query.
+///
+/// A trait rather than an async closure: a closure borrowing the source, the HTTP client
+/// and the cursor is higher-ranked over those borrows, and the compiler then cannot prove
+/// the poll's future `Send` for the scheduler's tasks.
+pub trait Walk {
+    /// What one query is (a search term, a timeline…).
+    type Query;
+    /// Reads the query's new items into `poll`, moving its `cursor`.
+    fn walk(
+        &mut self,
+        query: Self::Query,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> impl Future<Output = Result<(), FetchError>> + Send;
+}
+
+/// A source kind with what its poll was given: the walker most API sources use.
+pub struct Walker<'a, K> {
+    pub kind: &'a K,
+    pub source: &'a Source,
+    pub http: &'a Http,
+    pub now: DateTime<Utc>,
+}
+
+/// Runs `walker` for each query of a poll, with the query's cursor (`key` names it in
+/// the source's state), then returns the poll with the cursors saved in its state. See
 /// [`walk_queries`] for what a rate limit does.
-pub async fn each_query<Q>(
+pub async fn each_query<W: Walk>(
     state: &SourceState,
-    queries: impl IntoIterator<Item = (String, Q)>,
-    walk: impl AsyncFnMut(Q, &mut Cursor, &mut Poll) -> Result<(), FetchError>,
+    queries: impl IntoIterator<Item = (String, W::Query)>,
+    walker: &mut W,
 ) -> Result<Poll, FetchError> {
     let mut cursors = cursors(state);
     let mut poll = Poll::default();
-    walk_queries(&mut cursors, &mut poll, queries, walk).await?;
+    walk_queries(&mut cursors, &mut poll, queries, walker).await?;
     poll.state = save(state, &cursors);
     Ok(poll)
 }
@@ -162,19 +190,20 @@ pub async fn each_query<Q>(
 /// was (what it did read is met again next time and dropped as seen). Only a poll that
 /// found nothing fails with the limit. Any other error fails the poll: nothing of it is
 /// saved, the next one does it again.
-pub async fn walk_queries<Q>(
+pub async fn walk_queries<W: Walk>(
     cursors: &mut Cursors,
     poll: &mut Poll,
-    queries: impl IntoIterator<Item = (String, Q)>,
-    mut walk: impl AsyncFnMut(Q, &mut Cursor, &mut Poll) -> Result<(), FetchError>,
+    queries: impl IntoIterator<Item = (String, W::Query)>,
+    walker: &mut W,
 ) -> Result<(), FetchError> {
+    let queries: Vec<(String, W::Query)> = queries.into_iter().collect();
     for (key, q) in queries {
         if poll.retry_after.is_some() {
             break;
         }
         let cursor = cursors.entry(key).or_default();
         let before = cursor.clone();
-        match walk(q, cursor, poll).await {
+        match walker.walk(q, cursor, poll).await {
             Ok(()) => {}
             Err(FetchError::RateLimited {
                 status,
@@ -263,32 +292,65 @@ mod tests {
             .collect()
     }
 
+    /// A walker scripted by a function of the query, recording what it was asked.
+    struct Script<Q, F> {
+        asked: Vec<String>,
+        f: F,
+        query: std::marker::PhantomData<fn(Q)>,
+    }
+
+    impl<Q: ToString, F> Walk for Script<Q, F>
+    where
+        F: FnMut(Q, &mut Cursor, &mut Poll) -> Result<(), FetchError> + Send,
+    {
+        type Query = Q;
+        fn walk(
+            &mut self,
+            q: Q,
+            cursor: &mut Cursor,
+            poll: &mut Poll,
+        ) -> impl Future<Output = Result<(), FetchError>> + Send {
+            self.asked.push(q.to_string());
+            let r = (self.f)(q, cursor, poll);
+            async move { r }
+        }
+    }
+
+    fn script<Q, F: FnMut(Q, &mut Cursor, &mut Poll) -> Result<(), FetchError>>(
+        f: F,
+    ) -> Script<Q, F> {
+        Script {
+            asked: Vec::new(),
+            f,
+            query: std::marker::PhantomData,
+        }
+    }
+
     /// Regression: a rate limit on a later query dropped the items of the earlier ones.
     #[tokio::test]
     async fn a_rate_limit_keeps_what_earlier_queries_fetched() {
         let state = SourceState::default();
         let queries = ["acme", "globex", "initech"].map(|q| (q.to_string(), q));
-        let mut asked = Vec::new();
-        let poll = each_query(&state, queries, async |q: &str, cursor: &mut Cursor, poll: &mut Poll| {
-            asked.push(q.to_string());
-            match q {
-                "acme" => {
-                    poll.mentions.extend(poll_of(2));
-                    cursor.advance(100);
-                    Ok(())
-                }
-                _ => {
-                    cursor.advance(999);
-                    Err(FetchError::RateLimited {
-                        status: 429,
-                        retry_after: Some(StdDuration::from_secs(300)),
-                    })
-                }
+        let mut walker = script(|q: &str, cursor: &mut Cursor, poll: &mut Poll| match q {
+            "acme" => {
+                poll.mentions.extend(poll_of(2));
+                cursor.advance(100);
+                Ok(())
             }
-        })
-        .await
-        .unwrap();
-        assert_eq!(asked, ["acme", "globex"], "the rest waits for the next poll");
+            _ => {
+                cursor.advance(999);
+                Err(FetchError::RateLimited {
+                    status: 429,
+                    retry_after: Some(StdDuration::from_secs(300)),
+                })
+            }
+        });
+        let poll = each_query(&state, queries, &mut walker).await.unwrap();
+        assert_eq!(
+            walker.asked,
+            ["acme", "globex"],
+            "the rest waits for the next poll"
+        );
         assert_eq!(poll.mentions.len(), 2);
         assert_eq!(poll.retry_after, Some(StdDuration::from_secs(300)));
         let saved = cursors(&poll.state);
@@ -303,24 +365,27 @@ mod tests {
     #[tokio::test]
     async fn a_rate_limit_before_anything_is_an_error_and_others_fail_the_poll() {
         let state = SourceState::default();
-        let limited = each_query(&state, [("q".to_string(), ())], async |_, _: &mut Cursor, _: &mut Poll| {
+        let mut limited = script(|_: u8, _: &mut Cursor, _: &mut Poll| {
             Err(FetchError::RateLimited {
                 status: 429,
                 retry_after: None,
             })
-        })
-        .await;
-        assert!(matches!(limited, Err(FetchError::RateLimited { status: 429, .. })));
+        });
+        let limited = each_query(&state, [("q".to_string(), 0)], &mut limited).await;
+        assert!(matches!(
+            limited,
+            Err(FetchError::RateLimited { status: 429, .. })
+        ));
         let queries = [("a".to_string(), true), ("b".to_string(), false)];
-        let failed = each_query(&state, queries, async |ok, _: &mut Cursor, poll: &mut Poll| {
+        let mut failing = script(|ok: bool, _: &mut Cursor, poll: &mut Poll| {
             if ok {
                 poll.mentions.extend(poll_of(1));
                 Ok(())
             } else {
                 Err(FetchError::Api("HTTP 500".into()))
             }
-        })
-        .await;
+        });
+        let failed = each_query(&state, queries, &mut failing).await;
         assert!(matches!(failed, Err(FetchError::Api(_))));
     }
 
@@ -328,14 +393,14 @@ mod tests {
     async fn a_quota_said_spent_stops_the_loop() {
         let state = SourceState::default();
         let queries = [("a".to_string(), 1), ("b".to_string(), 2)];
-        let mut asked = 0;
-        let poll = each_query(&state, queries, async |_, _: &mut Cursor, poll: &mut Poll| {
-            asked += 1;
+        let mut spent = script(|_: i32, _: &mut Cursor, poll: &mut Poll| {
             poll.retry_after = Some(StdDuration::from_secs(42));
             Ok(())
-        })
-        .await
-        .unwrap();
-        assert_eq!((asked, poll.retry_after), (1, Some(StdDuration::from_secs(42))));
+        });
+        let poll = each_query(&state, queries, &mut spent).await.unwrap();
+        assert_eq!(
+            (spent.asked.len(), poll.retry_after),
+            (1, Some(StdDuration::from_secs(42)))
+        );
     }
 }

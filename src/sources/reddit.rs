@@ -16,9 +16,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Dialect, Item, MAX_PAGES, RateLimit, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 
 /// Settings of a `kind = "reddit"` source.
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +248,12 @@ pub fn post_item(p: &Post) -> Item {
     }
 }
 
+/// One listing or search of a poll.
+pub struct Walk {
+    path: String,
+    params: Vec<(&'static str, String)>,
+}
+
 impl Reddit {
     pub fn host(&self) -> String {
         self.base.host_str().unwrap_or_default().to_string()
@@ -303,41 +309,44 @@ impl Reddit {
     ) -> Result<Poll, FetchError> {
         let auth = self.bearer(source, http, now).await?;
         let json = if auth.is_some() { "" } else { ".json" };
-        let mut walks: Vec<(String, String, Vec<(&str, String)>)> = Vec::new();
+        let mut walks: Vec<(String, Walk)> = Vec::new();
         if self.search_on {
             let q = self.search.joined(" OR ");
             if !q.is_empty() {
                 walks.push((
                     format!("search:{q}"),
-                    format!("search{json}"),
-                    vec![
-                        ("q", q),
-                        ("sort", "new".into()),
-                        ("t", "week".into()),
-                        ("type", "link".into()),
-                    ],
+                    Walk {
+                        path: format!("search{json}"),
+                        params: vec![
+                            ("q", q),
+                            ("sort", "new".into()),
+                            ("t", "week".into()),
+                            ("type", "link".into()),
+                        ],
+                    },
                 ));
             }
         }
         for sub in &self.subreddits {
-            walks.push((format!("r/{sub}"), format!("r/{sub}/new{json}"), vec![]));
+            walks.push((
+                format!("r/{sub}"),
+                Walk {
+                    path: format!("r/{sub}/new{json}"),
+                    params: vec![],
+                },
+            ));
         }
-        let walks = walks.into_iter().map(|(key, path, params)| (key, (path, params)));
         api::each_query(
             state,
             walks,
-            async |(path, params), cursor: &mut Cursor, poll: &mut Poll| {
-                self.walk(
+            &mut Authed {
+                walker: api::Walker {
+                    kind: self,
                     source,
                     http,
-                    auth.as_deref(),
-                    &path,
-                    &params,
-                    cursor,
                     now,
-                    poll,
-                )
-                .await
+                },
+                auth: auth.as_deref(),
             },
         )
         .await
@@ -352,7 +361,7 @@ impl Reddit {
         http: &Http,
         auth: Option<&str>,
         path: &str,
-        params: &[(&str, String)],
+        params: &[(&'static str, String)],
         cursor: &mut Cursor,
         now: DateTime<Utc>,
         poll: &mut Poll,
@@ -415,6 +424,29 @@ impl Reddit {
         // Not down to the known posts yet: the next poll goes on `after` the last one.
         cursor.end_walk(&source.id, newest, if done { None } else { after });
         Ok(())
+    }
+}
+
+/// Reddit's walker: with the poll's bearer token, if any.
+struct Authed<'a> {
+    walker: api::Walker<'a, Reddit>,
+    auth: Option<&'a str>,
+}
+
+impl api::Walk for Authed<'_> {
+    type Query = Walk;
+    async fn walk(
+        &mut self,
+        w: Walk,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        let a = &self.walker;
+        a.kind
+            .walk(
+                a.source, a.http, self.auth, &w.path, &w.params, cursor, a.now, poll,
+            )
+            .await
     }
 }
 

@@ -10,9 +10,9 @@ use url::Url;
 
 use super::feedcut;
 use super::{ItemFailure, Poll, Source, SourceState, panic_message};
-use crate::model::diag::SourceFile;
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention::{self, Mention};
+use crate::model::diag::SourceFile;
 use crate::text;
 
 /// Settings of a `kind = "rss"` source.

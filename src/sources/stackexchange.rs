@@ -13,9 +13,9 @@ use url::Url;
 
 use super::api::{self, Cursor, Item, MAX_PAGES, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
 use crate::mention::Engagement;
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Settings of a `kind = "stackexchange"` source.
@@ -156,8 +156,11 @@ impl StackExchange {
         api::each_query(
             state,
             queries,
-            async |q, cursor: &mut Cursor, poll: &mut Poll| {
-                self.query(source, http, &q, cursor, now, poll).await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -256,6 +259,20 @@ impl StackExchange {
         }
         cursor.end_walk(&source.id, newest, next);
         Ok(())
+    }
+}
+
+impl api::Walk for api::Walker<'_, StackExchange> {
+    type Query = String;
+    async fn walk(
+        &mut self,
+        q: String,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        self.kind
+            .query(self.source, self.http, &q, cursor, self.now, poll)
+            .await
     }
 }
 

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::api::{self, Cursor, Item, MAX_PAGES, SearchTerms};
 use super::{Poll, Source, SourceState};
-use crate::model::{Secret, SourceFile};
 use crate::crawl::{FetchError, Http};
+use crate::model::{Secret, SourceFile};
 use crate::text;
 
 /// Settings of a `kind = "youtube"` source.
@@ -182,8 +182,11 @@ impl YouTube {
         api::each_query(
             state,
             [(q.clone(), q)],
-            async |q, cursor: &mut Cursor, poll: &mut Poll| {
-                self.query(source, http, &q, cursor, now, poll).await
+            &mut api::Walker {
+                kind: self,
+                source,
+                http,
+                now,
             },
         )
         .await
@@ -269,6 +272,20 @@ impl YouTube {
         // Pages left: the next poll goes on with the page token.
         cursor.end_walk(&source.id, newest, token);
         Ok(())
+    }
+}
+
+impl api::Walk for api::Walker<'_, YouTube> {
+    type Query = String;
+    async fn walk(
+        &mut self,
+        q: String,
+        cursor: &mut Cursor,
+        poll: &mut Poll,
+    ) -> Result<(), FetchError> {
+        self.kind
+            .query(self.source, self.http, &q, cursor, self.now, poll)
+            .await
     }
 }
 

@@ -45,7 +45,11 @@ pub enum Error {
         "index in {} has schema version {found}, this veille needs {needs}: move it away and run again to rebuild",
         dir.display()
     )]
-    IndexVersion { dir: PathBuf, found: u32, needs: u32 },
+    IndexVersion {
+        dir: PathBuf,
+        found: u32,
+        needs: u32,
+    },
     #[error("cannot lock the index for writing (is another veille running on this data_dir?)")]
     IndexLocked(#[source] tantivy::TantivyError),
     /// Stored data that cannot be read back.

@@ -157,16 +157,20 @@ pub fn check(p: &Value) -> Result<(), String> {
 /// A digest for Discord (one embed per brand).
 pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     let mut embeds = Vec::new();
-    for (b, text) in d.brands.iter().zip(digest::formatted(d, l, |line| match line {
-        digest::Line::Heading(_) => String::new(),
-        digest::Line::Text(t) => escape(t),
-        digest::Line::Link(t, u, m) => format!(
-            "• [{}]({}) — {}",
-            escape(&clip(t, 150)),
-            super::link_url(u),
-            escape(m)
-        ),
-    })) {
+    for (b, text) in d
+        .brands
+        .iter()
+        .zip(digest::formatted(d, l, |line| match line {
+            digest::Line::Heading(_) => String::new(),
+            digest::Line::Text(t) => escape(t),
+            digest::Line::Link(t, u, m) => format!(
+                "• [{}]({}) — {}",
+                escape(&clip(t, 150)),
+                super::link_url(u),
+                escape(m)
+            ),
+        }))
+    {
         embeds.push(json!({"title": clip(&super::literal(&b.name), MAX_TITLE),
             "description": clip(text.trim(), MAX_DESCRIPTION), "color": 0x2980B9}));
     }
@@ -178,4 +182,3 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     }
     p
 }
-

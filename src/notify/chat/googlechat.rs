@@ -111,16 +111,20 @@ pub fn check(p: &Value) -> Result<(), String> {
 /// A digest for Google Chat (a card, one section per brand).
 pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     let mut sections = Vec::new();
-    for (b, text) in d.brands.iter().zip(digest::formatted(d, l, |line| match line {
-        digest::Line::Heading(_) => String::new(),
-        digest::Line::Text(t) => escape(t),
-        digest::Line::Link(t, u, m) => format!(
-            "• <a href=\"{}\">{}</a> — {}",
-            escape(u),
-            escape(&clip(t, 150)),
-            escape(m)
-        ),
-    })) {
+    for (b, text) in d
+        .brands
+        .iter()
+        .zip(digest::formatted(d, l, |line| match line {
+            digest::Line::Heading(_) => String::new(),
+            digest::Line::Text(t) => escape(t),
+            digest::Line::Link(t, u, m) => format!(
+                "• <a href=\"{}\">{}</a> — {}",
+                escape(u),
+                escape(&clip(t, 150)),
+                escape(m)
+            ),
+        }))
+    {
         sections.push(json!({"header": super::literal(&b.name), "widgets": [
             {"textParagraph": {"text": clip(text.trim(), MAX_TEXT)}}]}));
     }
@@ -140,4 +144,3 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     }
     p
 }
-

@@ -27,11 +27,11 @@ use url::Url;
 
 use super::view::{Locale, View};
 use super::{DeliveryError, load_secret, post_json};
+use crate::crawl::Http;
 use crate::model::Alert;
-use crate::model::digest::DigestData;
 use crate::model::Secret;
 use crate::model::diag::SourceFile;
-use crate::crawl::Http;
+use crate::model::digest::DigestData;
 
 /// Settings of the webhook-based chats (slack, mattermost, teams, discord, googlechat).
 /// The webhook URL is a secret: it comes from `url_file` or `url_env`.

@@ -25,14 +25,14 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{fit, meta_line, one_line};
+use crate::crawl::Http;
 use crate::model::Alert;
 use crate::model::Secret;
+use crate::model::Severity;
 use crate::model::diag::SourceFile;
-use crate::crawl::Http;
 use crate::model::digest::DigestData;
 use crate::notify::view::{Locale, View, clip, digest};
 use crate::notify::{DeliveryError, load_secret, post_json};
-use crate::model::Severity;
 
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 pub const MAX_TITLE: usize = 250;
@@ -236,4 +236,3 @@ pub fn digest_payload(d: &DigestData, l: Locale, topic: &str) -> Value {
     json!({"topic": topic, "title": clip(&super::literal(&digest::title(d, l)), MAX_TITLE),
         "message": message, "priority": 3, "tags": ["bar_chart"]})
 }
-

@@ -10,9 +10,9 @@
 use serde_json::{Value, json};
 
 use super::{fit, meta_line, one_line, severity_emoji};
+use crate::model::Severity;
 use crate::model::digest::DigestData;
 use crate::notify::view::{Locale, View, clip, digest};
-use crate::model::Severity;
 
 pub const MAX_BYTES: usize = 28 * 1024;
 pub const MAX_MENTIONS: usize = 10;
@@ -171,4 +171,3 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     }
     p
 }
-

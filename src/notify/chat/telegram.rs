@@ -23,10 +23,10 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{defuse_mentions, fit, meta_line, one_line, severity_emoji};
+use crate::crawl::Http;
 use crate::model::Alert;
 use crate::model::Secret;
 use crate::model::diag::SourceFile;
-use crate::crawl::Http;
 use crate::model::digest::DigestData;
 use crate::notify::view::{Locale, View, clip, digest};
 use crate::notify::{DeliveryError, load_secret, post_json};
@@ -265,4 +265,3 @@ pub fn digest_payload(d: &DigestData, l: Locale, chat_id: &str) -> Value {
     }
     json!({"chat_id": chat_id, "text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": true}})
 }
-

@@ -86,7 +86,11 @@ pub fn brand_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
         )));
     }
     if !b.top.is_empty() {
-        out.push(Line::Text(format!("{}{}", w.top_mentions, colon.trim_end())));
+        out.push(Line::Text(format!(
+            "{}{}",
+            w.top_mentions,
+            colon.trim_end()
+        )));
         for m in &b.top {
             let mut meta = vec![m.site.clone()];
             if let Some(a) = &m.author {
@@ -195,4 +199,3 @@ pub fn more_brands(n: usize, digest: &str, l: Locale) -> String {
         Locale::En => format!("… and {n} more brand(s): veille digest --now {digest} --dry-run"),
     }
 }
-

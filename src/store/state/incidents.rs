@@ -170,7 +170,9 @@ impl Batch<'_> {
 
     pub fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.tx
-            .prepare_cached("UPDATE incidents SET state = 'resolved', resolved_at = ?2 WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE incidents SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
+            )?
             .execute(params![id, ms(now)])?;
         Ok(())
     }

@@ -195,12 +195,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-
 /// Brings the database to the latest schema, inside one write transaction: the daemon and
 /// a command (`veille alerts`) opening a new database at once must not both migrate it.
 pub(super) fn migrate(conn: &mut rusqlite::Connection) -> super::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    let version: usize =
+        tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
     if version > MIGRATIONS.len() {
         return Err(super::Error::TooNew {
             found: version,

@@ -74,8 +74,7 @@ impl State {
             path: path.to_path_buf(),
             source: Box::new(e),
         };
-        let mut conn = Connection::open(path)
-            .map_err(|e| open("open state database", e.into()))?;
+        let mut conn = Connection::open(path).map_err(|e| open("open state database", e.into()))?;
         let setup = |c: &Connection| -> rusqlite::Result<()> {
             c.pragma_update(None, "journal_mode", "WAL")?;
             c.pragma_update(None, "synchronous", "NORMAL")?;

@@ -30,7 +30,12 @@ impl Batch<'_> {
     /// Writes an alert and one delivery per notifier (held when `silenced`). An alert
     /// whose key exists is ignored: the dedup key makes a redone batch harmless. Returns
     /// whether it was new.
-    pub fn enqueue_alert(&self, alert: &Alert, notifiers: &[String], silenced: bool) -> Result<bool> {
+    pub fn enqueue_alert(
+        &self,
+        alert: &Alert,
+        notifiers: &[String],
+        silenced: bool,
+    ) -> Result<bool> {
         let payload = serde_json::to_string(alert).map_err(|source| Error::Encode {
             what: "an alert",
             source,
@@ -222,7 +227,9 @@ impl State {
             out.push(AlertRow {
                 seq,
                 alert: serde_json::from_str(&payload).map_err(|e| {
-                    Error::Corrupt(format!("alert #{seq}: the stored alert cannot be read: {e}"))
+                    Error::Corrupt(format!(
+                        "alert #{seq}: the stored alert cannot be read: {e}"
+                    ))
                 })?,
                 deliveries,
             });

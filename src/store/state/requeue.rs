@@ -26,11 +26,7 @@ impl State {
     /// Puts deliveries back in the queue, due now: for one alert, those pending (their
     /// backoff is skipped), failed or dropped; with `AllFailed`, the failed ones. Returns
     /// how many.
-    pub fn requeue_deliveries(
-        &self,
-        which: Deliveries<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
+    pub fn requeue_deliveries(&self, which: Deliveries<'_>, now: DateTime<Utc>) -> Result<usize> {
         Ok(match which {
             Deliveries::Alert { seq, notifier } => self.conn.execute(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3

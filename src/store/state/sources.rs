@@ -40,6 +40,19 @@ pub struct Summary {
     pub open_incidents: u64,
 }
 
+impl Summary {
+    /// The figures the metrics endpoint shows as gauges.
+    pub fn figures(&self) -> crate::metrics::StateFigures {
+        crate::metrics::StateFigures {
+            pending: self.pending,
+            oldest_pending_seconds: self.oldest_pending_seconds,
+            sources: self.sources,
+            unhealthy: self.unhealthy,
+            open_incidents: self.open_incidents,
+        }
+    }
+}
+
 impl State {
     pub fn sources(&self) -> Result<Vec<SourceRow>> {
         let mut stmt = self.conn.prepare(
@@ -215,19 +228,23 @@ mod tests {
         let mut s = State::open_in_memory().unwrap();
         let t0 = Utc::now();
         let b = s.batch().unwrap();
-        assert!(!b
-            .source_failure("f", "HTTP 500", t0, chrono::Duration::hours(1))
-            .unwrap());
+        assert!(
+            !b.source_failure("f", "HTTP 500", t0, chrono::Duration::hours(1))
+                .unwrap()
+        );
         let later = t0 + chrono::Duration::hours(2);
-        assert!(b
-            .source_failure("f", "HTTP 500", later, chrono::Duration::hours(1))
-            .unwrap());
-        assert!(b
-            .source_success("f", &SourceState::default(), 0, later)
-            .unwrap());
-        assert!(!b
-            .source_success("f", &SourceState::default(), 0, later)
-            .unwrap());
+        assert!(
+            b.source_failure("f", "HTTP 500", later, chrono::Duration::hours(1))
+                .unwrap()
+        );
+        assert!(
+            b.source_success("f", &SourceState::default(), 0, later)
+                .unwrap()
+        );
+        assert!(
+            !b.source_success("f", &SourceState::default(), 0, later)
+                .unwrap()
+        );
         b.commit().unwrap();
         assert_eq!(s.summary(later).unwrap().unhealthy, 0);
     }

@@ -503,13 +503,27 @@ pub fn analyze(text_in: &str, lang: Option<&str>) -> Sentiment {
     };
     let p = parts(text_in, lang);
     let pr = MODEL.probabilities(&p, lang);
-    let (label, confidence) = MODEL.decide(pr, lang);
+    let (mut label, mut confidence) = MODEL.decide(pr, lang);
+    // Strong crisis and complaint words ("arnaque", "honte", "boycott", "scam") that the
+    // model, trained on Reddit and subtitles, rarely saw: negative when the lexicons are
+    // clearly negative and the model leans that way too (French and English only).
+    if label != Label::Negative
+        && matches!(lang, Some("fr" | "en"))
+        && p.compound <= LEXICON_NEGATIVE
+        && pr[0] > pr[2]
+    {
+        (label, confidence) = (Label::Negative, pr[0]);
+    }
     Sentiment {
         score: (pr[2] - pr[0]).clamp(-1.0, 1.0),
         label,
         confidence: Some(confidence),
     }
 }
+
+/// The lexicon score at or below which a text the model leans negative on is negative
+/// (stricter than [`NEGATIVE`], the lexicons-alone threshold).
+pub const LEXICON_NEGATIVE: f32 = -0.5;
 
 /// Lexicons and rules only (the VADER-style compound score and fixed thresholds), for
 /// comparison in the evaluation.

@@ -9,7 +9,7 @@
 //! ```text
 //! (e) edges        config · daemon · api · cli · demo
 //! (d) stages       scheduler · websub · ingest · outbox · digest · backtest
-//! (c) adapters     crawl · sources · store · notify
+//! (c) adapters     crawl · sources · store · notify · systemd
 //! (b) pure logic   text · matching · enrich · rules · backoff
 //! (a) model        model · mention · clock · metrics · testutil
 //! ```
@@ -48,6 +48,7 @@
 //!   ([`sources::paging::walk_queries`]).
 //! - [`store`]: the tantivy index ([`store::index`]) and the SQLite state ([`store::state`],
 //!   one file per thing stored), owning every SQL statement; typed errors.
+//! - [`systemd`]: the service manager's notification socket, never blocking.
 //! - [`notify`]: one file per notifier kind, each rendering alerts and digests; the kinds
 //!   in one table ([`notify::KINDS`]); the words in [`notify::view`].
 //!
@@ -89,6 +90,8 @@ pub mod rules;
 pub mod scheduler;
 pub mod sources;
 pub mod store;
+#[cfg(unix)]
+pub mod systemd;
 pub mod text;
 pub mod websub;
 

@@ -53,11 +53,17 @@ pub struct Mention {
     pub story: Option<String>,
 }
 
-/// Sentiment: a score in [-1, 1] and its label.
+/// Sentiment: a score in [-1, 1], its label, and how sure the model is of that label.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sentiment {
     pub score: f32,
+    /// What rules, search and digests read (`sentiment = "negative"`): toward the brand
+    /// when the mention is long (the sentences around its matched terms).
     pub label: Label,
+    /// Probability of the label (0–1); a label the model is unsure of is neutral.
+    /// Absent on mentions indexed before veille computed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -38,6 +38,7 @@ fn mention(i: usize, long: usize) -> AlertMention {
         sentiment: Some(Sentiment {
             score: -0.7,
             label: Label::Negative,
+            confidence: None,
         }),
         language: Some("fr".into()),
         excerpt: vec![

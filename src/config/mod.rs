@@ -299,6 +299,12 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                     if !(0.05..=1.0).contains(&e.story_threshold) {
                         file.error(span.clone(), "`story_threshold` must be between 0.05 and 1");
                     }
+                    if !(0.05..=1.0).contains(&e.story_title_threshold) {
+                        file.error(
+                            span.clone(),
+                            "`story_title_threshold` must be between 0.05 and 1",
+                        );
+                    }
                     for l in &e.languages {
                         if !crate::enrich::language::supported().any(|s| s == l) {
                             file.error(

@@ -104,6 +104,7 @@ impl Alert {
                 sentiment: Some(crate::mention::Sentiment {
                     score: -0.8,
                     label: crate::mention::Label::Negative,
+                    confidence: None,
                 }),
                 language: Some("fr".into()),
                 excerpt: vec![

@@ -15,20 +15,11 @@ pub enum Line {
     Link(String, String, String),
 }
 
-/// A percentage as each language writes it: "42%", "42 %".
-fn pct(x: f64, l: Locale) -> String {
-    match l {
-        Locale::En => format!("{x:.0}%"),
-        Locale::Fr => format!("{x:.0} %"),
-    }
-}
+use super::words::points as pct;
 
 /// "Digest morning · 13/03 08:00 → 16/03 08:00"
 pub fn title(d: &DigestData, l: Locale) -> String {
-    let f = match l {
-        Locale::En => "%Y-%m-%d %H:%M",
-        Locale::Fr => "%d/%m/%Y %H:%M",
-    };
+    let f = l.date_format();
     format!(
         "{} {} · {} → {} UTC",
         l.texts().digest,
@@ -192,10 +183,5 @@ pub fn formatted(d: &DigestData, l: Locale, fmt: impl Fn(&Line) -> String) -> Ve
 
 /// "3 more brands: veille digest --now NAME --dry-run" — what a cut message points to.
 pub fn more_brands(n: usize, digest: &str, l: Locale) -> String {
-    match l {
-        Locale::Fr => {
-            format!("… et {n} marque(s) de plus : veille digest --now {digest} --dry-run")
-        }
-        Locale::En => format!("… and {n} more brand(s): veille digest --now {digest} --dry-run"),
-    }
+    l.more_brands(n, digest)
 }

@@ -69,10 +69,8 @@ impl View {
             Severity::Info => t.info,
         };
         let why = no_bidi(&why(alert, locale));
-        let fmt_date = |d: chrono::DateTime<chrono::Utc>| match locale {
-            Locale::En => d.format("%Y-%m-%d %H:%M UTC").to_string(),
-            Locale::Fr => d.format("%d/%m/%Y %H:%M UTC").to_string(),
-        };
+        let fmt_date =
+            |d: chrono::DateTime<chrono::Utc>| format!("{} UTC", d.format(locale.date_format()));
         let mut facts = Vec::new();
         if let Some(s) = &alert.stats {
             facts.push((t.mentions.to_string(), s.count.to_string()));
@@ -156,10 +154,7 @@ impl View {
     /// "and 12 more mentions: veille search --brand acme --since 1h"
     pub fn more_line(&self, locale: Locale, shown: usize) -> Option<String> {
         let n = self.more + self.mentions.len().saturating_sub(shown);
-        (n > 0).then(|| match locale {
-            Locale::En => format!("and {n} more mention(s): {}", self.more_hint),
-            Locale::Fr => format!("et {n} autre(s) mention(s) : {}", self.more_hint),
-        })
+        (n > 0).then(|| locale.more_mentions(n, &self.more_hint))
     }
 }
 

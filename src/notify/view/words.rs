@@ -160,6 +160,35 @@ impl Locale {
             Locale::Fr => " : ",
         }
     }
+
+    /// How a date and time is written (chrono's `format`), UTC implied.
+    pub fn date_format(self) -> &'static str {
+        match self {
+            Locale::En => "%Y-%m-%d %H:%M",
+            Locale::Fr => "%d/%m/%Y %H:%M",
+        }
+    }
+
+    /// "and 12 more mention(s): HINT" — what a cut alert points to.
+    pub fn more_mentions(self, n: usize, hint: &str) -> String {
+        match self {
+            Locale::En => format!("and {n} more mention(s): {hint}"),
+            Locale::Fr => format!("et {n} autre(s) mention(s) : {hint}"),
+        }
+    }
+
+    /// "… and 3 more brand(s): veille digest --now NAME --dry-run" — what a cut digest
+    /// points to.
+    pub fn more_brands(self, n: usize, digest: &str) -> String {
+        match self {
+            Locale::Fr => {
+                format!("… et {n} marque(s) de plus : veille digest --now {digest} --dry-run")
+            }
+            Locale::En => {
+                format!("… and {n} more brand(s): veille digest --now {digest} --dry-run")
+            }
+        }
+    }
 }
 
 /// "12 500" → "12.5k" / "12,5 k".
@@ -193,9 +222,14 @@ pub fn number(x: f64, locale: Locale) -> String {
 }
 
 pub fn percent(share: f64, locale: Locale) -> String {
+    points(share * 100.0, locale)
+}
+
+/// A percentage given in points: "42%", "42 %".
+pub fn points(x: f64, locale: Locale) -> String {
     match locale {
-        Locale::En => format!("{:.0}%", share * 100.0),
-        Locale::Fr => format!("{:.0} %", share * 100.0),
+        Locale::En => format!("{x:.0}%"),
+        Locale::Fr => format!("{x:.0} %"),
     }
 }
 

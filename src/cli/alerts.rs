@@ -1,0 +1,87 @@
+//! `veille alerts`: the outbox, and what to do with a delivery that failed (retry, requeue, drop).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::model::redact;
+use crate::store::state::{Deliveries, State};
+use crate::text;
+
+pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let mut out = std::io::stdout().lock();
+    for row in state.alerts(limit)? {
+        let a = &row.alert;
+        writeln!(
+            out,
+            "#{:<5} {}  {:<8} {:<20} {}",
+            row.seq,
+            a.created_at.format("%Y-%m-%d %H:%M"),
+            a.severity,
+            a.rule,
+            text::single_line(&text::truncate(&a.summary, 100))
+        )?;
+        for (notifier, state, attempts, err) in &row.deliveries {
+            // Errors recorded by an older veille may hold a secret or a line break.
+            let err = err
+                .as_deref()
+                .map(|e| format!(" — {}", text::single_line(&redact::scrub(e))))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "        → {notifier}: {state} after {attempts} attempt(s){err}"
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `veille alerts retry ID`: the deliveries of alert #ID back in the queue.
+pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Result<ExitCode> {
+    alerts_requeue(c, Deliveries::Alert { seq, notifier })
+}
+
+/// What a re-queue or drop acted on, for its messages.
+fn described(which: Deliveries<'_>) -> String {
+    let to = |n: Option<&str>| n.map(|n| format!(" to {n}")).unwrap_or_default();
+    match which {
+        Deliveries::Alert { seq, notifier } => format!("alert #{seq}{}", to(notifier)),
+        Deliveries::AllFailed { notifier } => format!("failed deliveries{}", to(notifier)),
+    }
+}
+
+/// `veille alerts retry ID|--all-failed`: deliveries back in the queue, due now.
+pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let n = state.requeue_deliveries(which, chrono::Utc::now())?;
+    if n == 0 {
+        eprintln!(
+            "{}: nothing to re-queue (no pending, failed or dropped delivery): see `veille alerts`",
+            described(which)
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!(
+        "{}: {n} delivery(ies) re-queued; the daemon sends them within 30 s",
+        described(which)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veille alerts drop ID|--all-failed`: deliveries given up, never sent.
+pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let n = state.drop_deliveries(which, "dropped with `veille alerts drop`")?;
+    if n == 0 {
+        eprintln!(
+            "{}: nothing to drop (no pending or failed delivery): see `veille alerts`",
+            described(which)
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!("{}: {n} delivery(ies) dropped", described(which));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,153 @@
+//! `veille digests` and `veille digest --now`: the digests, and one sent (or written) now.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::model::redact;
+use crate::store::state::State;
+
+/// `veille digest`: the digests, their schedule and next run.
+pub fn digests(c: &Config) -> anyhow::Result<ExitCode> {
+    if c.digests.is_empty() {
+        println!("no [digest.NAME] in {}", c.path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let st = State::open(&c.state_path()).context("cannot open the state database")?;
+    let now = chrono::Utc::now();
+    for d in &c.digests {
+        let last = st.digest_last_sent(&d.name)?;
+        println!(
+            "{:<16} \"{}\" {}  next {}  last {}  → {}",
+            d.name,
+            d.schedule,
+            d.tz,
+            d.next(now)
+                .map(|t| t
+                    .with_timezone(&d.tz)
+                    .format("%Y-%m-%d %H:%M %Z")
+                    .to_string())
+                .unwrap_or_else(|| "never".into()),
+            last.map(|t| t
+                .with_timezone(&d.tz)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string())
+                .unwrap_or_else(|| "-".into()),
+            d.notify.join(", ")
+        );
+    }
+    // Deliveries that failed and will be tried again by the daemon.
+    for r in st.digest_retries()? {
+        println!(
+            "  {} → {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
+            r.digest,
+            r.notifier,
+            r.due.format("%Y-%m-%d %H:%M UTC"),
+            r.attempts,
+            r.next_try.format("%Y-%m-%d %H:%M:%S UTC"),
+            crate::text::truncate(
+                &crate::text::single_line(&redact::scrub(&r.last_error)),
+                200
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veille digest --now NAME [--dry-run [FILE]]`.
+pub async fn digest_now(
+    c: Config,
+    name: &str,
+    dry_run: Option<std::path::PathBuf>,
+    locale: crate::notify::view::Locale,
+) -> anyhow::Result<ExitCode> {
+    let Some(d) = c.digests.iter().find(|d| d.name == name) else {
+        eprintln!(
+            "unknown digest `{name}`: configured digests are {}",
+            c.digests
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let index = crate::store::index::MentionIndex::open(&c.index_dir())?;
+    let st = State::open(&c.state_path()).context("cannot open the state database")?;
+    let data = crate::digest::data::compute(d, &c.brands, &index, &st, chrono::Utc::now())?;
+    let installation = st.installation_id()?;
+    drop(st);
+    if let Some(path) = dry_run {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        // The first e-mail notifier of the digest gives sender, recipients and templates.
+        let email = d
+            .notify
+            .iter()
+            .find_map(|n| match c.notifiers.get(n).map(|n| &n.kind) {
+                Some(crate::notify::NotifierKind::Email(e)) => Some((n.as_str(), e)),
+                _ => None,
+            });
+        let origin = crate::notify::email::Origin {
+            installation: &installation,
+            notifier: email.map_or("", |(n, _)| n),
+        };
+        let email = email.map(|(_, e)| e);
+        let fallback_from: lettre::message::Mailbox = "veille <veille@localhost>".parse()?;
+        let fallback = crate::notify::email::Style::bundled(locale, "localhost");
+        let (from, to, style) = match email {
+            Some(e) => {
+                let (f, t, s) = e.parts();
+                (f.clone(), t.to_vec(), s.clone())
+            }
+            None => (fallback_from.clone(), vec![fallback_from], fallback),
+        };
+        let mut style = style;
+        style.locale = locale;
+        let bytes = match ext {
+            "eml" => {
+                crate::notify::email::build_digest(&data, &from, &to, &style, origin)?.formatted()
+            }
+            "html" | "htm" => {
+                use base64::Engine as _;
+                let (mut html, images) = crate::notify::email::render_digest(&data, &style)?;
+                for (cid, png) in images {
+                    let uri = format!(
+                        "data:image/png;base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(png)
+                    );
+                    html = html.replace(&format!("cid:{cid}"), &uri);
+                }
+                html.into_bytes()
+            }
+            _ => crate::notify::view::digest::text(&data, locale).into_bytes(),
+        };
+        if path.as_os_str() == "-" {
+            std::io::stdout().write_all(&bytes)?;
+        } else {
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("digest {name} written to {}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let http = crate::crawl::Http::new(&c.crawl)?;
+    let notifiers: std::collections::HashMap<String, crate::notify::Notifier> =
+        c.notifiers.into_iter().collect();
+    let mut failed = false;
+    for (n, r) in crate::digest::send(d, &data, &notifiers, &http, &installation).await {
+        match r {
+            Ok(()) => println!("✓ {n}"),
+            Err(e) => {
+                failed = true;
+                println!("✗ {n}: {}", e.message);
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,5 +1,8 @@
 //! The `veille` command line: run the daemon, check a config, search mentions, run the
 //! offline demo.
+//!
+//! Over 500 lines: the command line's definition (clap), logging setup and the dispatch to `cli`,
+//! `daemon` and `demo`; the commands' work is in `cli/`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,6 +7,9 @@
 //! verified in constant time, then parsed and sent into the same ingest pipeline as a
 //! poll. Subscriptions are renewed before their lease lapses, and the feed is still polled
 //! at a slow interval as a safety net.
+//!
+//! Over 500 lines with its tests (about 500 of code): subscribe, verify, renew and
+//! deliver form one protocol.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

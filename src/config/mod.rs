@@ -1,6 +1,9 @@
 //! The config file (`/etc/veille/veille.toml`) and the rule files it points to: types,
 //! loading, validation. Every problem is reported as `FILE:LINE:COLUMN: what was expected`,
 //! and loading goes on after a problem so that `veille check` lists them all at once.
+//!
+//! Over 500 lines: the assembly of every stage's settings, in file order; each stage's
+//! own keys are parsed in its module.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -144,7 +144,8 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(config: &CrawlConfig) -> anyhow::Result<Http> {
+    /// Fails only if the TLS stack cannot be set up (reqwest's builder error).
+    pub fn new(config: &CrawlConfig) -> Result<Http, reqwest::Error> {
         Http::with_resolver(config, None)
     }
 
@@ -154,7 +155,7 @@ impl Http {
     pub fn with_resolver(
         config: &CrawlConfig,
         resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-    ) -> anyhow::Result<Http> {
+    ) -> Result<Http, reqwest::Error> {
         let limits = Arc::new(config.clone());
         Ok(Http {
             public: build(&limits, &resolver, AllowPrivate::NONE)?,

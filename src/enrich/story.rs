@@ -18,6 +18,8 @@
 //!
 //! The story id is the id of the story's first mention. Recent mentions stay in memory
 //! (bounded).
+//!
+//! Over 500 lines with its tests (about 480 of code).
 
 use std::collections::{HashMap, VecDeque};
 

@@ -16,6 +16,10 @@
 //! and URL, counted (`veille_items_failed_total`) and recorded as seen with its error, so
 //! it is shown by `veille sources` and never retried; the rest of the batch goes on. A
 //! panic outside any one mention fails the batch (refetched), never the thread.
+//!
+//! Over 500 lines: the ingest stage is read top to bottom as one sequence (dedup, match,
+//! enrich, index, rules, outbox) with its batch bookkeeping; its guard against one
+//! mention's failure is apart in `guard.rs`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -19,6 +19,9 @@
 //!
 //! Words are folded by [`crate::text`] exactly like indexed text, so a query means the
 //! same thing live, in search and in rules.
+//!
+//! Over 500 lines: the query language's lexer, parser and error messages (about 800
+//! lines) with their tests; evaluation is in `eval.rs` and `percolator.rs`.
 
 use std::fmt;
 

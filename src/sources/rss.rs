@@ -2,6 +2,8 @@
 //!
 //! Where a feed is fetched: [`Rss::poll`]. Conditional GET keeps polls of an unchanged
 //! feed to a 304; the bytes go to feed-rs undecoded so it can honour the XML prolog.
+//!
+//! Over 500 lines with its tests (about 400 of code).
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed, Text};

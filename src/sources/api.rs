@@ -402,6 +402,7 @@ impl Item {
             id: mention::hash_id(kind, &self.key),
             url,
             site,
+            publisher: None,
             source: source.to_string(),
             source_kind: kind.to_string(),
             native_id: Some(self.key),

@@ -250,7 +250,7 @@ pub async fn run(
     let mut stopping_since: Option<tokio::time::Instant> = None;
     // Index, state, listeners and workers are up.
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
     let service = (opts.mode == Mode::Forever).then(|| {
         tokio::spawn(service_loop(
             state.clone(),
@@ -317,7 +317,7 @@ pub async fn run(
             }
         };
         let Some(mut new) = next else { break };
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Reloading]);
         *live.write().unwrap() = crate::api::Live::of(&new);
         let notifier_count = new.notifiers.len();
         // Settings read once at start.
@@ -395,10 +395,10 @@ pub async fn run(
             "configuration reloaded"
         );
         config = new;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
     }
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Stopping]);
     if let Some(t) = service {
         t.abort();
         let _ = t.await;
@@ -480,7 +480,7 @@ async fn service_loop(
         let alive = now.timestamp() - beat <= stale_after;
         if watchdog.is_some() {
             if alive {
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Watchdog]);
             } else {
                 warn!(
                     seconds = now.timestamp() - beat,
@@ -504,7 +504,7 @@ async fn service_loop(
         })
         .await;
         if let Ok(Ok(line)) = status {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+            let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Status(&line)]);
         }
     }
 }

@@ -291,7 +291,9 @@ pub fn unwrap_redirect(url: &Url) -> Option<Url> {
         })
     };
     let target = match (host, path) {
-        ("news.google.com", p) if p.starts_with("/rss/articles/") || p.starts_with("/articles/") => {
+        ("news.google.com", p)
+            if p.starts_with("/rss/articles/") || p.starts_with("/articles/") =>
+        {
             google_news_article(p.rsplit('/').next()?)
         }
         ("news.google.com", "/news/url" | "/url") => param(&["url"]),

@@ -92,7 +92,13 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
         return None;
     }
     let pairs = head.len() / 2;
-    let zero = |parity: usize| head.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
+    let zero = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
     let (even, odd) = (zero(0), zero(1));
     if even == 0 && odd * 4 >= pairs * 3 {
         Some(UTF_16LE)
@@ -243,11 +249,20 @@ mod tests {
     #[test]
     fn undeclared_legacy_encodings_are_guessed_from_the_bytes() {
         for (label, text) in [
-            ("shift_jis", "DrecomRSSに記事投稿が反映されない問題について調べました"),
-            ("euc-jp", "ゲーム三昧な正月を過ごしましたが、仕事始めは明日からです"),
+            (
+                "shift_jis",
+                "DrecomRSSに記事投稿が反映されない問題について調べました",
+            ),
+            (
+                "euc-jp",
+                "ゲーム三昧な正月を過ごしましたが、仕事始めは明日からです",
+            ),
             ("euc-kr", "한글 닉네임을 표시하는 방법을 알려드립니다"),
             ("gbk", "不归移民漫画系列：专业工作与生活的故事"),
-            ("koi8-r", "Как пережить новогоднюю ночь и не потерять голову"),
+            (
+                "koi8-r",
+                "Как пережить новогоднюю ночь и не потерять голову",
+            ),
             ("windows-1252", "Le café du coin sert un thé glacé à l’été"),
         ] {
             let enc = Encoding::for_label(label.as_bytes()).unwrap();
@@ -256,7 +271,12 @@ mod tests {
             // Undeclared, or declared UTF-8 (a default prolog) while it is not.
             for declared in [None, Some(UTF_8)] {
                 let d = decode(&bytes, declared);
-                assert!(d.text.contains(text), "{label} read as {}: {}", d.encoding.name(), d.text);
+                assert!(
+                    d.text.contains(text),
+                    "{label} read as {}: {}",
+                    d.encoding.name(),
+                    d.text
+                );
                 assert!(d.guessed && d.repaired == 0, "{label}");
             }
             // A declared legacy charset is taken as it is.

@@ -88,14 +88,21 @@ pub fn prepare<'a>(bytes: &'a [u8], content_type: Option<&str>, budget: usize) -
         return out;
     }
     let doc = then(decoded.text, |t| {
-        let (fixed, n) = feedrepair::repair(t);
-        out.fixes = n;
-        fixed
+        let r = feedrepair::repair(t);
+        out.fixes = r.fixes;
+        if let Some(at) = r.cut_at {
+            let line = t[..at].matches('\n').count() + 1;
+            out.notes.push(format!(
+                "too many ill-formed characters ({} repaired): the document is read up to line {line} only",
+                r.fixes
+            ));
+        }
+        r.doc
     });
     let doc = then(doc, |t| {
         let shaped = feedshape::shape(t);
         out.publishers = shaped.publishers;
-        out.notes = shaped.notes;
+        out.notes.extend(shaped.notes);
         shaped.doc
     });
     out.doc = then(doc, |t| cut(t, budget));

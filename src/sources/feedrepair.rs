@@ -13,26 +13,53 @@
 //!   first bytes (`set_encoding() called after prefix buffer was drained`).
 //!
 //! Comments, CDATA sections, processing instructions and the DOCTYPE are left alone.
+//!
+//! One pass over the document, each byte looked at a bounded number of times (a
+//! reference is looked for in the 41 bytes after its `&`, a DOCTYPE's `[` only before its
+//! first `>`): linear on a hostile body. The repaired copy may grow by at most half the
+//! document (each bare `&` becomes five bytes); past that the document is cut where the
+//! repairs stopped, and the items before the cut are read (a page made of bare `&` is
+//! not a feed; a real one has far fewer).
 
 use std::borrow::Cow;
 
 /// What an XML declaration becomes when it names another encoding than UTF-8.
 const UTF8_DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
-/// The repaired document and how many ill-formed spots were fixed (HTML entities, which
-/// are common and harmless, are not counted).
-pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
+/// Bytes the repairs may add, besides half the document's length.
+const GROWTH_SLACK: usize = 64 << 10;
+
+/// A repaired document.
+pub struct Repaired<'a> {
+    pub doc: Cow<'a, str>,
+    /// Ill-formed spots fixed (HTML entities, which are common and harmless, are not
+    /// counted).
+    pub fixes: usize,
+    /// Where the document was cut because its repairs would have grown it too much.
+    pub cut_at: Option<usize>,
+}
+
+/// The repaired document ([module docs](self)).
+pub fn repair(doc: &str) -> Repaired<'_> {
     let b = doc.as_bytes();
     let mut out: Option<String> = None;
     // Bytes of `doc` already copied to `out`.
     let mut copied = 0;
     let mut fixes = 0;
-    let edit = |out: &mut Option<String>, copied: &mut usize, at: usize, skip: usize, with: &str| {
-        let o = out.get_or_insert_with(|| String::with_capacity(doc.len() + 64));
-        o.push_str(&doc[*copied..at]);
-        o.push_str(with);
-        *copied = at + skip;
-    };
+    let limit = doc.len() / 2 + GROWTH_SLACK;
+    // Bytes the repairs added so far (replacements never shrink by more than they add).
+    let mut grown = 0usize;
+    let mut edit =
+        |out: &mut Option<String>, copied: &mut usize, at: usize, skip: usize, with: &str| {
+            let o =
+                out.get_or_insert_with(|| String::with_capacity(doc.len() + doc.len() / 8 + 64));
+            o.push_str(&doc[*copied..at]);
+            o.push_str(with);
+            *copied = at + skip;
+            grown = grown.saturating_add(with.len().saturating_sub(skip));
+            grown <= limit
+        };
+    let mut cut_at = None;
     let mut i = 0;
     // Inside a start or end tag: the quote of the attribute value we are in, if any.
     let mut in_tag = false;
@@ -46,8 +73,11 @@ pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
                 (b'>', None) => in_tag = false,
                 (b'&', Some(_)) => {
                     if let Some((skip, with, counted)) = reference(&doc[i..]) {
-                        edit(&mut out, &mut copied, i, skip, &with);
                         fixes += usize::from(counted);
+                        if !edit(&mut out, &mut copied, i, skip, &with) {
+                            cut_at = Some(i + skip);
+                            break;
+                        }
                         i += skip;
                         continue;
                     }
@@ -60,8 +90,11 @@ pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
         match c {
             b'&' => {
                 if let Some((skip, with, counted)) = reference(&doc[i..]) {
-                    edit(&mut out, &mut copied, i, skip, &with);
                     fixes += usize::from(counted);
+                    if !edit(&mut out, &mut copied, i, skip, &with) {
+                        cut_at = Some(i + skip);
+                        break;
+                    }
                     i += skip;
                     continue;
                 }
@@ -70,21 +103,26 @@ pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
             b'<' => {
                 let rest = &doc[i..];
                 let skip_to = |end: &str, from: usize| {
-                    rest[from..].find(end).map_or(b.len(), |p| i + from + p + end.len())
+                    rest[from..]
+                        .find(end)
+                        .map_or(b.len(), |p| i + from + p + end.len())
                 };
                 if rest.starts_with("<!--") {
                     i = skip_to("-->", 4);
                 } else if rest.starts_with("<![CDATA[") {
                     i = skip_to("]]>", 9);
                 } else if rest.starts_with("<!") {
-                    // DOCTYPE, with its internal subset up to "]" if it has one.
-                    let open = rest.find('[');
-                    i = match (open, rest.find('>')) {
-                        (Some(o), Some(c)) if o < c => match rest[o..].find(']') {
-                            Some(p) => skip_to(">", o + p),
-                            None => b.len(),
+                    // DOCTYPE, with its internal subset up to "]" if it has one (its `[`
+                    // is looked for only before the first `>`: no re-scan to the end).
+                    i = match rest.find('>') {
+                        Some(c) => match rest[..c].find('[') {
+                            Some(o) => match rest[o..].find(']') {
+                                Some(p) => skip_to(">", o + p),
+                                None => b.len(),
+                            },
+                            None => i + c + 1,
                         },
-                        _ => skip_to(">", 2),
+                        None => b.len(),
                     };
                 } else if rest.starts_with("<?") {
                     let end = skip_to("?>", 2);
@@ -95,6 +133,7 @@ pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
                         } else {
                             ""
                         };
+                        // Shrinks: never past the limit.
                         edit(&mut out, &mut copied, i, end - i, with);
                     }
                     i = end;
@@ -107,21 +146,26 @@ pub fn repair(doc: &str) -> (Cow<'_, str>, usize) {
                     quote = None;
                     i += 1;
                 } else {
-                    edit(&mut out, &mut copied, i, 1, "&lt;");
                     fixes += 1;
+                    if !edit(&mut out, &mut copied, i, 1, "&lt;") {
+                        cut_at = Some(i + 1);
+                        break;
+                    }
                     i += 1;
                 }
             }
             _ => i += 1,
         }
     }
-    match out {
-        None => (Cow::Borrowed(doc), fixes),
+    let doc = match out {
+        None => Cow::Borrowed(doc),
+        Some(o) if cut_at.is_some() => Cow::Owned(o),
         Some(mut o) => {
             o.push_str(&doc[copied..]);
-            (Cow::Owned(o), fixes)
+            Cow::Owned(o)
         }
-    }
+    };
+    Repaired { doc, fixes, cut_at }
 }
 
 /// `<?xml … encoding="X"?>` with X other than UTF-8.
@@ -171,7 +215,11 @@ fn reference(s: &str) -> Option<(usize, String, bool)> {
             Some(0x80..=0x9f) => {
                 let byte = [code.unwrap_or(0) as u8];
                 let (c, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
-                Some((len, format!("&#{};", c.chars().next().map_or(0xfffd, u32::from)), true))
+                Some((
+                    len,
+                    format!("&#{};", c.chars().next().map_or(0xfffd, u32::from)),
+                    true,
+                ))
             }
             Some(c) if xml_char(c) => None,
             _ => Some((len, "&#xFFFD;".into(), true)),
@@ -208,15 +256,15 @@ mod tests {
     use super::*;
 
     fn fixed(doc: &str) -> String {
-        repair(doc).0.into_owned()
+        repair(doc).doc.into_owned()
     }
 
     #[test]
     fn a_well_formed_document_is_not_copied() {
         let doc = r#"<?xml version="1.0" encoding="utf-8"?><rss a="x &amp; y"><title>Fish &amp; Chips &#233; &#x2019;</title><!-- & --><![CDATA[ & < ]]></rss>"#;
-        let (out, fixes) = repair(doc);
-        assert!(matches!(out, Cow::Borrowed(_)));
-        assert_eq!(fixes, 0);
+        let r = repair(doc);
+        assert!(matches!(r.doc, Cow::Borrowed(_)));
+        assert_eq!((r.fixes, r.cut_at), (0, None));
     }
 
     #[test]
@@ -229,7 +277,7 @@ mod tests {
             fixed(r#"<a href="?a=1&b=2" t='&'>AT&T;</a>"#),
             r#"<a href="?a=1&amp;b=2" t='&amp;'>AT&amp;T;</a>"#
         );
-        assert_eq!(repair("<t>a & b & c</t>").1, 2);
+        assert_eq!(repair("<t>a & b & c</t>").fixes, 2);
     }
 
     #[test]
@@ -238,7 +286,7 @@ mod tests {
             fixed("<t>caf&eacute;&nbsp;&hellip; &amp;eacute; &copy;</t>"),
             "<t>caf&#233;&#160;&#8230; &amp;eacute; &#169;</t>"
         );
-        assert_eq!(repair("<t>&eacute;</t>").1, 0);
+        assert_eq!(repair("<t>&eacute;</t>").fixes, 0);
         // Unknown: kept as written.
         assert_eq!(fixed("<t>&doesnotexist;</t>"), "<t>&amp;doesnotexist;</t>");
     }
@@ -249,7 +297,10 @@ mod tests {
             fixed("<t>&#0;&#xD800;&#150;&#x92;&#65;</t>"),
             "<t>&#xFFFD;&#xFFFD;&#8211;&#8217;&#65;</t>"
         );
-        assert_eq!(fixed("<t>&#x;&#;&#12a;</t>"), "<t>&amp;#x;&amp;#;&amp;#12a;</t>");
+        assert_eq!(
+            fixed("<t>&#x;&#;&#12a;</t>"),
+            "<t>&amp;#x;&amp;#;&amp;#12a;</t>"
+        );
     }
 
     #[test]
@@ -286,8 +337,42 @@ mod tests {
     }
 
     #[test]
+    fn repairs_that_would_more_than_half_double_the_document_cut_it() {
+        // A hostile page of bare `&`: repaired up to the limit, then cut there.
+        let head = "<rss><channel><item><title>ok</title></item><item><title>";
+        let doc = format!("{head}{}", "&".repeat(1 << 20));
+        let r = repair(&doc);
+        let cut = r.cut_at.expect("cut");
+        assert!(cut < doc.len());
+        // Every `&` before the cut repaired, nothing after it kept.
+        assert_eq!(r.doc.len(), head.len() + 5 * (cut - head.len()));
+        assert!(r.doc.len() <= doc.len() + doc.len() / 2 + GROWTH_SLACK + 5);
+        // A real feed's few bare `&` are far from it.
+        let doc = format!("<rss>{}</rss>", "Fish & Chips. ".repeat(10_000));
+        let r = repair(&doc);
+        assert_eq!((r.cut_at, r.fixes), (None, 10_000));
+    }
+
+    #[test]
+    fn many_doctype_like_tags_are_read_once() {
+        // Regression: each `<!` looked for a `[` to the end of the document.
+        let doc = "<!x>".repeat(200_000) + "<rss>&</rss>";
+        assert!(fixed(&doc).ends_with("<rss>&amp;</rss>"));
+    }
+
+    #[test]
     fn unterminated_constructs_do_not_panic() {
-        for doc in ["<", "&", "<!--", "<![CDATA[", "<?xml", "<!DOCTYPE [", "<a b=\"", "&#", "é<é&é"] {
+        for doc in [
+            "<",
+            "&",
+            "<!--",
+            "<![CDATA[",
+            "<?xml",
+            "<!DOCTYPE [",
+            "<a b=\"",
+            "&#",
+            "é<é&é",
+        ] {
             let _ = repair(doc);
         }
     }

@@ -1,27 +1,28 @@
 //! Element-level repairs of a feed document before feed-rs reads it: what feed-rs 3.0
-//! does not read, or rejects whole, rewritten into what it reads. Pre-processing rather
-//! than a patch to feed-rs: the crate is used as published (no vendored fork to keep up),
-//! and each rewrite below is one small, tested edit of the document.
+//! does not read, or rejects whole, rewritten into what it reads.
 //!
-//! - RSS 0.90 (`my.netscape.com/rdf/simple/0.9/`), UserLand and Harvard RSS namespaces
-//!   become the RSS 1.0 one; Atom 0.3 (`purl.org/atom/ns#`, and its drafts' namespaces)
-//!   becomes Atom 1.0, its elements renamed (`issued` → `published`, `modified` →
-//!   `updated`, `tagline` → `subtitle`, `copyright` → `rights`, `url` → `uri`), its
-//!   `mode="escaped"`/`"base64"` texts turned into Atom 1.0 ones.
-//! - `<rss>` without a version (or with one feed-rs does not know, 0.93, 2.01…) reads as
-//!   2.0; items straight under `<rss>` get the `<channel>` they lack.
-//! - A text construct feed-rs would reject the whole feed for (an empty `<title/>`, an
-//!   unknown `type`) is dropped or given a type it knows.
-//! - An RSS `<title>`/`<description>` holding unescaped markup has it escaped, so its
-//!   text is kept instead of read as empty.
-//! - Links: an item without `<link>` gets its permalink `<guid>` (RSS 2.0) or its
-//!   `rdf:about` (RSS 1.0) as link; a `feedburner:origLink` goes first, before the
-//!   feedproxy link.
-//! - A document cut off (or ill-formed) after some complete items keeps those items: it is
-//!   cut after the last one and its open elements closed.
+//! **Pre-processing, not a patch to feed-rs**: the crate is used as published (no
+//! vendored fork to keep up), and each rewrite below is one small, tested edit of the
+//! document. Where feed-rs itself is the cause (each could be a small upstream patch):
 //!
-//! It also reads what feed-rs drops: the publisher of each item (RSS `<source>`, Bing's
-//! `News:Source`, Atom `<source><title>`).
+//! | feed-rs 3.0 | here |
+//! | --- | --- |
+//! | knows only the RSS 1.0 namespace: RSS 0.90 (`my.netscape.com/rdf/simple/0.9/`), UserLand's and Harvard's give 0 items | those namespaces become RSS 1.0's |
+//! | knows only Atom 1.0: Atom 0.3 (`purl.org/atom/ns#`, and its drafts') gives 0 items | it becomes Atom 1.0, its elements renamed (`issued` → `published`, `modified` → `updated`, `tagline` → `subtitle`, `copyright` → `rights`, `url` → `uri`), its `mode="escaped"`/`"base64"` texts turned into Atom 1.0 ones |
+//! | rejects `<rss>` without a `version` (or with one it does not know, 0.93, 2.01…): "no root element" | it reads as 2.0; items straight under `<rss>` get the `<channel>` they lack |
+//! | rejects the whole feed for one Atom text it cannot read (an empty `<title/>`, an unknown `type`) | that text is dropped or given a type it knows |
+//! | reads an RSS `<title>`/`<description>` holding unescaped markup as empty | the markup is escaped, its text kept |
+//! | drops an RSS 1.0 item without `<link>` | it gets a link that is not a web address ([`NO_LINK`]) |
+//! | takes no permalink `<guid>` as the link (the item's link is the feed's) | an item without `<link>` gets its permalink `<guid>` as link |
+//! | reads no `feedburner:origLink`, no `<source>` of an item (nor Bing's `News:Source`) | the origLink goes before the feedproxy link; the publisher is read here ([`Publisher`]) |
+//!
+//! The quick-xml panic on a UTF-16 declaration met after the prefix is avoided before
+//! this (the text is decoded to UTF-8 and its declaration rewritten: `feedrepair`), as are
+//! bare `&` and HTML entities. A document cut off (or ill-formed) after some complete
+//! items keeps those items: it is cut after the last one and its open elements closed.
+//!
+//! One pass of quick-xml's reader; edits are collected in document order and applied
+//! once; undoing an element's edits is a truncation: linear on a hostile body.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -49,6 +50,9 @@ pub struct Shaped<'a> {
 }
 
 const RSS1: &str = "http://purl.org/rss/1.0/";
+/// The link given to an RSS 1.0 item without one, so that feed-rs keeps it; not a web
+/// address, so no mention URL is made of it (`mention::canonical_url` refuses it).
+pub const NO_LINK: &str = "urn:x-veille:no-link";
 const ATOM: &str = "http://www.w3.org/2005/Atom";
 /// Namespaces read as RSS (RSS 0.90, UserLand's and Harvard's RSS 2.0 namespaces).
 const RSS_ALIASES: &[&str] = &[
@@ -90,6 +94,10 @@ struct Open {
     naked: bool,
     /// Atom 0.3 `mode="base64"` text.
     base64: bool,
+    /// How many edits there were before its start tag, and after it: those it made or
+    /// its content did are the ones after (undone in one truncation, no re-scan).
+    edits_at: usize,
+    edits_content: usize,
 }
 
 /// What an item says about its links and publisher.
@@ -105,7 +113,6 @@ struct Item {
     link: Option<String>,
     /// `<guid>` text and whether it is a permalink.
     guid: Option<(String, bool)>,
-    about: Option<String>,
     orig_link: Option<String>,
     publisher: Publisher,
 }
@@ -237,6 +244,7 @@ impl Scan<'_> {
             return;
         };
         let depth = self.stack.len();
+        let edits_at = self.edits.len();
         if let Some(parent) = self.stack.last_mut() {
             parent.child = true;
         }
@@ -296,6 +304,8 @@ impl Scan<'_> {
             child: false,
             naked: false,
             base64,
+            edits_at,
+            edits_content: self.edits.len(),
         });
         let is_item = match ns {
             Ns::Rss => local == "item",
@@ -308,7 +318,6 @@ impl Scan<'_> {
                 prefix: qname[..qname.len() - local.len()].to_string(),
                 atom: atomish,
                 first: end,
-                about: attr(e, "about"),
                 ..Item::default()
             });
         } else {
@@ -340,8 +349,8 @@ impl Scan<'_> {
                 }
             }
             (Ns::Rss, "guid") if child => {
-                let permalink = attr(e, "isPermaLink")
-                    .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+                let permalink =
+                    attr(e, "isPermaLink").is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
                 item.guid = Some((text, permalink));
             }
             (Ns::Rss, "source") if child => {
@@ -364,19 +373,19 @@ impl Scan<'_> {
         let Some(open) = self.stack.pop() else { return };
         let depth = self.stack.len();
         let text = std::mem::take(&mut self.text);
-        if open.ns == Ns::Atom03
+        let atomish = matches!(open.ns, Ns::Atom | Ns::Atom03);
+        if atomish && self.item_or_feed_text(&open.local, depth) && !open.text && !open.child {
+            // Every edit since its start tag is inside it (document order).
+            self.edits.truncate(open.edits_at);
+            self.edits.push((open.at..end, String::new()));
+        } else if open.ns == Ns::Atom03
             && let Some(name) = name
         {
             self.rename(name, &open.local);
         }
-        let atomish = matches!(open.ns, Ns::Atom | Ns::Atom03);
-        if atomish && self.item_or_feed_text(&open.local, depth) && !open.text && !open.child {
-            self.edits.retain(|(r, _)| r.start < open.at);
-            self.edits.push((open.at..end, String::new()));
-        }
         if open.naked {
             let inner = &self.doc[open.content..at];
-            self.edits.retain(|(r, _)| r.start < open.content || r.start >= at);
+            self.edits.truncate(open.edits_content);
             self.edits.push((open.content..at, escape(inner)));
         }
         if open.base64 {
@@ -387,7 +396,8 @@ impl Scan<'_> {
             }
         }
         if depth == 0 && self.channel == (true, false) {
-            self.edits.push((open.content..open.content, "<channel>".into()));
+            self.edits
+                .push((open.content..open.content, "<channel>".into()));
             self.edits.push((at..at, "</channel>".into()));
         }
         let Some(item) = &mut self.item else { return };
@@ -396,8 +406,8 @@ impl Scan<'_> {
             return;
         }
         let child = depth == item.depth + 1;
-        let in_source = depth == item.depth + 2
-            && self.stack.last().is_some_and(|p| p.local == "source");
+        let in_source =
+            depth == item.depth + 2 && self.stack.last().is_some_and(|p| p.local == "source");
         let value = text.trim().to_string();
         match (open.ns, open.local.as_str()) {
             (Ns::Rss, "link") if child => {
@@ -434,9 +444,15 @@ impl Scan<'_> {
             item.link
         } else {
             let guid = item.guid.filter(|(g, permalink)| *permalink && web(g));
-            let found = guid.map(|(g, _)| g).or(item.about.filter(|a| web(a)));
+            let found = guid.map(|(g, _)| g);
             if let Some(u) = &found {
                 self.edits.push((item.first..item.first, insert(u)));
+            } else if !item.atom && matches!(&self.root, Some((_, r)) if r == "RDF") {
+                // feed-rs drops an RSS 1.0 item without a link (rss1::handle_item, "no
+                // point returning anything if we are missing a destination"): a link
+                // that is not a web address keeps it, and reads as no link (the
+                // mention points at the feed, as an RSS 2.0 item without one does).
+                self.edits.push((item.first..item.first, insert(NO_LINK)));
             }
             found
         };
@@ -446,8 +462,20 @@ impl Scan<'_> {
         {
             self.publishers.push((link, publisher));
         }
-        let open = self.stack.iter().map(|o| o.name.clone()).collect();
-        self.safe = Some((end, open, self.items));
+        // The elements open here: the same as at the previous item's end when they share
+        // a parent (which stands for its ancestors): no copy per item.
+        let (parent, depth) = (self.stack.last().map(|o| o.name.start), self.stack.len());
+        match &mut self.safe {
+            Some((at, open, items))
+                if open.len() == depth && open.last().map(|n| n.start) == parent =>
+            {
+                (*at, *items) = (end, self.items);
+            }
+            _ => {
+                let open = self.stack.iter().map(|o| o.name.clone()).collect();
+                self.safe = Some((end, open, self.items));
+            }
+        }
     }
 
     fn is_rss_root(&self) -> bool {
@@ -499,13 +527,19 @@ impl Scan<'_> {
             }
         };
         if ty.as_deref() != Some(want) {
-            let value = e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "type");
+            let value = e
+                .attributes()
+                .with_checks(false)
+                .flatten()
+                .find(|a| a.key.local_name().as_ref() == "type");
             match value.and_then(|a| match a.value {
                 Cow::Borrowed(v) => self.range(v),
                 Cow::Owned(_) => None,
             }) {
                 Some(r) => self.edits.push((r, want.into())),
-                None => self.edits.push((name.end..name.end, format!(" type=\"{want}\""))),
+                None => self
+                    .edits
+                    .push((name.end..name.end, format!(" type=\"{want}\""))),
             }
         }
         ns == Ns::Atom03 && mode == "base64"
@@ -549,7 +583,9 @@ impl Scan<'_> {
                     self.edits.push((r, "2.0".into()));
                 }
             }
-            None => self.edits.push((name_end..name_end, " version=\"2.0\"".into())),
+            None => self
+                .edits
+                .push((name_end..name_end, " version=\"2.0\"".into())),
         }
     }
 
@@ -584,7 +620,11 @@ fn attr(e: &BytesStart, local: &str) -> Option<String> {
 /// A media type feed-rs parses (`type/subtype`, optional parameters).
 fn mime(s: &str) -> bool {
     let t = s.split(';').next().unwrap_or("").trim();
-    let token = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c));
+    let token = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+    };
     matches!(t.split_once('/'), Some((a, b)) if token(a) && token(b))
 }
 

@@ -147,9 +147,13 @@ pub fn shape(doc: &str) -> Shaped<'_> {
                 let name = s.range(e.name().as_ref());
                 s.end(start, end, name)
             }
-            Event::Text(t) => s.chars(&t.xml10_content()),
-            Event::CData(t) => s.chars(&t.xml10_content()),
-            Event::GeneralRef(g) => {
+            // Text is decoded only where it is read (a few elements): a huge description
+            // of 16 M references is not copied.
+            Event::Text(t) if s.wants_text() => s.chars(&t.xml10_content()),
+            Event::CData(t) if s.wants_text() => s.chars(&t.xml10_content()),
+            Event::Text(t) => s.mark_text(&t.into_inner()),
+            Event::CData(t) => s.mark_text(&t.into_inner()),
+            Event::GeneralRef(g) if s.wants_text() => {
                 let c = match g.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
                     _ => quick_xml::escape::resolve_predefined_entity(&g)
@@ -158,6 +162,7 @@ pub fn shape(doc: &str) -> Shaped<'_> {
                 };
                 s.chars(&c);
             }
+            Event::GeneralRef(_) => s.mark_text("&"),
             Event::Eof if s.stack.is_empty() => break None,
             Event::Eof => break Some((start, "the document ends inside an element".into())),
             _ => {}
@@ -357,6 +362,27 @@ impl Scan<'_> {
                 item.publisher.url = attr(e, "url");
             }
             _ => {}
+        }
+    }
+
+    /// Whether the text of the innermost element is read at its end.
+    fn wants_text(&self) -> bool {
+        self.stack.last().is_some_and(|top| {
+            top.base64
+                || self.item.is_some()
+                    && matches!(
+                        top.local.as_str(),
+                        "link" | "guid" | "source" | "Source" | "origLink" | "title"
+                    )
+        })
+    }
+
+    /// Text not read: only whether the element has some.
+    fn mark_text(&mut self, t: &str) {
+        if let Some(top) = self.stack.last_mut()
+            && (!t.trim().is_empty() || !t.is_empty() && !top.child)
+        {
+            top.text = true;
         }
     }
 

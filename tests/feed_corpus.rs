@@ -231,3 +231,58 @@ async fn feed_corpus_against_the_manifest() {
         );
     }
 }
+
+/// Point 4 of issue 15 beyond the link: the site of a relayed item is the publisher's,
+/// and the publisher's name (`<source>`, Bing's `News:Source`) is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_items_name_their_publisher_and_its_site() {
+    let srv = FeedServer::start().await;
+    let mut cfg = base_config();
+    let files = [
+        // (file, first item's site, its publisher)
+        (
+            "veille/google_news_articles.xml",
+            "lequotidien.example",
+            Some("Le Quotidien"),
+        ),
+        (
+            "veille/bing_news.xml",
+            "dailynews.example",
+            Some("Daily News"),
+        ),
+        ("veille/google_alerts.xml", "dailynews.example", None),
+        (
+            "veille/item_source_publisher.xml",
+            "lequotidien.example",
+            Some("Le Quotidien"),
+        ),
+        (
+            "veille/guid_permalink_only.xml",
+            "podcast.example.net",
+            None,
+        ),
+    ];
+    for (i, (file, _, _)) in files.iter().enumerate() {
+        let path = format!("/feeds/{file}");
+        let bytes = std::fs::read(corpus_dir().join(file)).unwrap();
+        srv.set(&path, Route::ok("application/rss+xml", bytes));
+        cfg.push_str(&rss_source(&format!("p{i}"), &srv.url(&path)));
+    }
+    let setup = Setup::new();
+    setup.write(&cfg);
+    let config = setup.load();
+    let http = veille::crawl::Http::new(&config.crawl).unwrap();
+    for (source, (file, site, publisher)) in config.sources.iter().zip(files) {
+        let poll = source
+            .poll(&http, &SourceState::default(), Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let m = &poll.mentions[0];
+        assert_eq!(
+            (m.site.as_str(), m.publisher.as_deref()),
+            (site, publisher),
+            "{file}: {}",
+            m.url
+        );
+    }
+}

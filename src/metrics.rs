@@ -3,8 +3,14 @@
 //! Counters and histograms are recorded where things happen (scheduler, ingest stage,
 //! outbox); what is a matter of state (outbox depth, unhealthy sources) is read from the
 //! state database at scrape time, so it is right even after a restart.
+//!
+//! Every series the configuration names (each source, brand, rule and notifier, with the
+//! label values the code can give) exists from the start at zero, through [`declare`]:
+//! `rate()` and `increase()` need the zero before the first event, and an alert rule can
+//! tell "nothing happened" from "not exported".
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::sync::{LazyLock, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -58,6 +64,49 @@ pub struct DeliveryLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceKindLabels {
+    pub source: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
+/// The label values the code gives, so that [`declare`] can create every series.
+pub const FETCH_OUTCOMES: [&str; 3] = ["ok", "not_modified", "error"];
+pub const ITEM_STAGES: [&str; 5] = ["parse", "match", "enrich", "index", "rules"];
+pub const ALERT_STATUSES: [&str; 3] = ["new", "update", "resolved"];
+pub const ALERT_STATES: [&str; 2] = ["pending", "silenced"];
+pub const DELIVERY_OUTCOMES: [&str; 3] = ["delivered", "retry", "failed"];
+
+/// What a configuration names, for [`declare`].
+#[derive(Debug, Default, Clone)]
+pub struct Known {
+    pub sources: Vec<KnownSource>,
+    pub brands: Vec<String>,
+    /// Each rule with the notifiers its alerts go to (its `notify`, or the routes').
+    pub rules: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KnownSource {
+    pub id: String,
+    pub kind: String,
+    /// What the state database says of a source already polled before this start: its
+    /// last poll succeeded, and when it last did (Unix seconds).
+    pub up: bool,
+    pub last_success: Option<i64>,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -88,6 +137,13 @@ pub struct Metrics {
     sources: Gauge,
     sources_unhealthy: Gauge,
     incidents_open: Gauge,
+    build_info: Family<BuildLabels, Gauge>,
+    /// 1 when the source's last poll succeeded (a 304 too), 0 when it failed or before
+    /// its first poll.
+    pub source_up: Family<SourceKindLabels, Gauge>,
+    pub source_last_success: Family<SourceLabel, Gauge>,
+    /// The sources [`Metrics::declare`] created series for, with their kind.
+    declared: Mutex<BTreeMap<String, String>>,
 }
 
 impl Metrics {
@@ -110,6 +166,10 @@ impl Metrics {
             sources: Gauge::default(),
             sources_unhealthy: Gauge::default(),
             incidents_open: Gauge::default(),
+            build_info: Family::default(),
+            source_up: Family::default(),
+            source_last_success: Family::default(),
+            declared: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -189,7 +249,135 @@ impl Metrics {
             m.sources_unhealthy.clone(),
         );
         r.register("incidents_open", "Open incidents", m.incidents_open.clone());
+        r.register(
+            "build_info",
+            "Always 1: the version of veille running and the git commit it was built from",
+            m.build_info.clone(),
+        );
+        m.build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                commit: env!("VEILLE_COMMIT").into(),
+            })
+            .set(1);
+        r.register(
+            "source_up",
+            "1 when the source's last poll succeeded (not modified included), else 0",
+            m.source_up.clone(),
+        );
+        r.register(
+            "source_last_success_timestamp_seconds",
+            "When the source was last polled successfully (Unix time; 0: never)",
+            m.source_last_success.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Creates, at zero, every series `known` names. The health series of sources no
+    /// longer configured go away (a removed source is not "down"); counters stay, as
+    /// counters do. Series already there keep their values, so a reload loses no count.
+    pub fn declare(&self, known: &Known) {
+        let mut declared = self.declared.lock().unwrap_or_else(|e| e.into_inner());
+        let now: BTreeMap<String, String> = known
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.kind.clone()))
+            .collect();
+        for (id, kind) in declared.iter() {
+            if now.get(id) != Some(kind) {
+                self.forget_source(id, kind);
+            }
+        }
+        for s in &known.sources {
+            if declared.get(&s.id) == Some(&s.kind) {
+                continue;
+            }
+            self.source_up
+                .get_or_create(&SourceKindLabels {
+                    source: s.id.clone(),
+                    kind: s.kind.clone(),
+                })
+                .set(s.up as i64);
+            self.source_last_success
+                .get_or_create(&SourceLabel {
+                    source: s.id.clone(),
+                })
+                .set(s.last_success.unwrap_or(0));
+            for stage in ITEM_STAGES {
+                self.items_failed.get_or_create(&ItemLabels {
+                    source: s.id.clone(),
+                    stage: stage.into(),
+                });
+            }
+            let kind = KindLabel {
+                kind: s.kind.clone(),
+            };
+            for outcome in FETCH_OUTCOMES {
+                self.fetches.get_or_create(&FetchLabels {
+                    kind: s.kind.clone(),
+                    outcome: outcome.into(),
+                });
+            }
+            self.fetch_seconds.get_or_create(&kind);
+            self.fetched_bytes.get_or_create(&kind);
+        }
+        *declared = now;
+        for b in &known.brands {
+            self.mentions.get_or_create(&BrandLabel { brand: b.clone() });
+        }
+        for (rule, notifiers) in &known.rules {
+            for status in ALERT_STATUSES {
+                for state in ALERT_STATES {
+                    self.alerts.get_or_create(&AlertLabels {
+                        rule: rule.clone(),
+                        status: status.into(),
+                        state: state.into(),
+                    });
+                }
+            }
+            for n in notifiers {
+                for outcome in DELIVERY_OUTCOMES {
+                    self.deliveries.get_or_create(&DeliveryLabels {
+                        notifier: n.clone(),
+                        rule: rule.clone(),
+                        outcome: outcome.into(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn forget_source(&self, id: &str, kind: &str) {
+        self.source_up.remove(&SourceKindLabels {
+            source: id.into(),
+            kind: kind.into(),
+        });
+        self.source_last_success
+            .remove(&SourceLabel { source: id.into() });
+    }
+
+    /// Records the outcome of one poll of `source`: `Some(when)` (Unix seconds) it
+    /// succeeded, `None` it failed.
+    pub fn source_polled(&self, source: &str, kind: &str, success: Option<i64>) {
+        self.source_up
+            .get_or_create(&SourceKindLabels {
+                source: source.into(),
+                kind: kind.into(),
+            })
+            .set(success.is_some() as i64);
+        if let Some(now) = success {
+            self.source_last_success
+                .get_or_create(&SourceLabel {
+                    source: source.into(),
+                })
+                .set(now);
+        }
+    }
+
+    fn encode(&self) -> anyhow::Result<String> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 
     /// The Prometheus text exposition, with the state-derived gauges read now.
@@ -200,9 +388,7 @@ impl Metrics {
         self.sources.set(s.sources as i64);
         self.sources_unhealthy.set(s.unhealthy as i64);
         self.incidents_open.set(s.open_incidents as i64);
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
-        Ok(out)
+        self.encode()
     }
 }
 
@@ -211,6 +397,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 /// The process's metrics.
 pub fn get() -> &'static Metrics {
     &METRICS
+}
+
+/// Creates every series `known` names, at zero: see [`Metrics::declare`].
+pub fn declare(known: &Known) {
+    get().declare(known)
+}
+
+/// Records the outcome of one poll: `Some(when)` it succeeded, `None` it failed.
+pub fn source_polled(source: &str, kind: &str, success: Option<chrono::DateTime<chrono::Utc>>) {
+    get().source_polled(source, kind, success.map(|t| t.timestamp()))
 }
 
 /// Records one fetch.
@@ -238,4 +434,117 @@ pub fn item_failed(source: &str, stage: &str) {
             stage: stage.into(),
         })
         .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Known {
+        Known {
+            sources: vec![
+                KnownSource {
+                    id: "lemonde".into(),
+                    kind: "rss".into(),
+                    up: true,
+                    last_success: Some(1_700_000_000),
+                },
+                KnownSource {
+                    id: "fresh".into(),
+                    kind: "mastodon".into(),
+                    up: false,
+                    last_success: None,
+                },
+            ],
+            brands: vec!["acme".into()],
+            rules: vec![("crisis".into(), vec!["mail".into()])],
+        }
+    }
+
+    #[test]
+    fn declare_exports_every_series_at_zero() {
+        let m = Metrics::new();
+        m.declare(&known());
+        let text = m.encode().unwrap();
+        for line in [
+            "veille_fetches_total{kind=\"rss\",outcome=\"not_modified\"} 0",
+            "veille_fetches_total{kind=\"mastodon\",outcome=\"error\"} 0",
+            "veille_fetch_duration_seconds_count{kind=\"rss\"} 0",
+            "veille_fetched_bytes_total{kind=\"mastodon\"} 0",
+            "veille_mentions_ingested_total{brand=\"acme\"} 0",
+            "veille_items_failed_total{source=\"fresh\",stage=\"parse\"} 0",
+            "veille_alerts_total{rule=\"crisis\",status=\"resolved\",state=\"silenced\"} 0",
+            "veille_delivery_attempts_total{notifier=\"mail\",rule=\"crisis\",outcome=\"retry\"} 0",
+            "veille_source_up{source=\"lemonde\",kind=\"rss\"} 1",
+            "veille_source_up{source=\"fresh\",kind=\"mastodon\"} 0",
+            "veille_source_last_success_timestamp_seconds{source=\"lemonde\"} 1700000000",
+            "veille_source_last_success_timestamp_seconds{source=\"fresh\"} 0",
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        assert!(
+            text.contains(&format!(
+                "veille_build_info{{version=\"{}\",commit=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION"),
+                env!("VEILLE_COMMIT")
+            )),
+            "{text}"
+        );
+    }
+
+    /// A reload keeps the counts and states of the sources it keeps, and drops the health
+    /// series of a source it removes (else it would read as down for ever).
+    #[test]
+    fn a_reload_keeps_values_and_forgets_removed_sources() {
+        let m = Metrics::new();
+        m.declare(&known());
+        m.source_polled("fresh", "mastodon", Some(1_800_000_000));
+        m.fetches
+            .get_or_create(&FetchLabels {
+                kind: "mastodon".into(),
+                outcome: "ok".into(),
+            })
+            .inc();
+        let mut k = known();
+        k.sources.retain(|s| s.id == "fresh");
+        m.declare(&k);
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains("veille_source_up{source=\"fresh\",kind=\"mastodon\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "veille_source_last_success_timestamp_seconds{source=\"fresh\"} 1800000000"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("veille_fetches_total{kind=\"mastodon\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("veille_source_up{source=\"lemonde\""), "{text}");
+        assert!(
+            !text.contains("veille_source_last_success_timestamp_seconds{source=\"lemonde\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_poll_marks_the_source_down_and_keeps_its_last_success() {
+        let m = Metrics::new();
+        m.declare(&known());
+        m.source_polled("lemonde", "rss", None);
+        let text = m.encode().unwrap();
+        assert!(
+            text.contains("veille_source_up{source=\"lemonde\",kind=\"rss\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "veille_source_last_success_timestamp_seconds{source=\"lemonde\"} 1700000000"
+            ),
+            "{text}"
+        );
+    }
 }

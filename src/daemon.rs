@@ -81,7 +81,7 @@ pub async fn run(
             .map(|r| (r.id.clone(), r.state.clone()))
             .collect(),
     ));
-    crate::metrics::declare(&known_series(&config, &rows));
+    crate::metrics::declare(&crate::metrics::Known::of(&config, &rows));
     let state = Arc::new(Mutex::new(state));
     let mut http = Http::new(&config.crawl).context("cannot build the HTTP client")?;
     let wake = Wake::default();
@@ -251,7 +251,7 @@ pub async fn run(
     let mut stopping_since: Option<tokio::time::Instant> = None;
     // Index, state, listeners and workers are up.
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
     let service = (opts.mode == Mode::Forever).then(|| {
         tokio::spawn(service_loop(
             state.clone(),
@@ -301,13 +301,13 @@ pub async fn run(
                     break None;
                 }
                 Some(()) = next_signal(&mut reload) => {
-                    systemd_reload::begin();
+                    crate::systemd::reload_begin();
                     match Config::load(&config.path) {
                         Err(diags) => {
                             for d in &diags.0 {
                                 error!(problem = %d, "reload refused; the running configuration stays in force");
                             }
-                            systemd_reload::refused(diags.0.len());
+                            crate::systemd::reload_refused(diags.0.len());
                         }
                         Ok(new) => {
                             info!("reloading: waiting for in-flight fetches");
@@ -397,12 +397,12 @@ pub async fn run(
             "configuration reloaded"
         );
         let rows = state.lock().unwrap().sources().unwrap_or_default();
-        crate::metrics::declare(&known_series(&new, &rows));
+        crate::metrics::declare(&crate::metrics::Known::of(&new, &rows));
         config = new;
-        systemd_reload::applied();
+        crate::systemd::reload_applied();
     }
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Stopping]);
     if let Some(t) = service {
         t.abort();
         let _ = t.await;
@@ -484,7 +484,7 @@ async fn service_loop(
         let alive = now.timestamp() - beat <= stale_after;
         if watchdog.is_some() {
             if alive {
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Watchdog]);
             } else {
                 warn!(
                     seconds = now.timestamp() - beat,
@@ -508,7 +508,7 @@ async fn service_loop(
         })
         .await;
         if let Ok(Ok(line)) = status {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+            let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Status(&line)]);
         }
     }
 }
@@ -645,66 +645,6 @@ async fn wait_for_outbox(
             _ = tokio::time::sleep(StdDuration::from_millis(50)) => {}
             _ = shutdown.changed() => {}
         }
-    }
-}
-
-/// systemd's reload handshake (`Type=notify-reload`, systemd 253 and later): on SIGHUP,
-/// RELOADING=1 with MONOTONIC_USEC — systemd only takes a reload cycle that began after
-/// it sent the signal, so the time is read now — then READY=1 once the new configuration
-/// applies or was refused. `systemctl reload` returns then, not before. Older systemd
-/// (Type=notify, deploy/veille-pre253.service) shows "reloading" meanwhile.
-mod systemd_reload {
-    use sd_notify::NotifyState;
-
-    pub fn begin() {
-        let mut msg = vec![
-            NotifyState::Reloading,
-            NotifyState::Status("reloading the configuration"),
-        ];
-        msg.extend(NotifyState::monotonic_usec_now().ok());
-        let _ = sd_notify::notify(&msg);
-    }
-
-    pub fn refused(problems: usize) {
-        let status = format!(
-            "reload refused: {problems} problem(s) in the configuration (see the journal); the running one stays in force"
-        );
-        let _ = sd_notify::notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
-    }
-
-    pub fn applied() {
-        let _ = sd_notify::notify(&[
-            NotifyState::Ready,
-            NotifyState::Status("configuration reloaded"),
-        ]);
-    }
-}
-
-/// Every series the configuration names, so the metrics list them (at zero) from the
-/// start; `rows` (the state database) gives what is known of sources polled before.
-fn known_series(config: &Config, rows: &[crate::store::state::SourceRow]) -> crate::metrics::Known {
-    let rows: HashMap<&str, &crate::store::state::SourceRow> =
-        rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    crate::metrics::Known {
-        sources: config
-            .sources
-            .iter()
-            .map(|s| {
-                let row = rows.get(s.id.as_str());
-                crate::metrics::KnownSource {
-                    id: s.id.clone(),
-                    kind: s.kind_name().into(),
-                    up: row.is_some_and(|r| r.failures == 0 && r.last_success.is_some()),
-                    last_success: row.and_then(|r| r.last_success).map(|t| t.timestamp()),
-                }
-            })
-            .collect(),
-        brands: config.brands.iter().map(|b| b.id.clone()).collect(),
-        rules: config
-            .rules
-            .iter()
-            .map(|r| (r.id.clone(), crate::rules::route(r, &config.routes)))
-            .collect(),
     }
 }
 

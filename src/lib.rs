@@ -55,6 +55,8 @@ pub mod pipeline;
 pub mod rules;
 pub mod sources;
 pub mod store;
+#[cfg(unix)]
+pub mod systemd;
 pub mod text;
 
 #[doc(hidden)]

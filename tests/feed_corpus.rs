@@ -103,8 +103,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "feedparser/wellformed/rss/rss_version_missing.xml",
         NOVERSION,
     ),
-    ("rome/atom_0.3.xml", ATOM03),
-    ("rome/rss_0.9.xml", RSS090),
     ("veille/atom03_blog.xml", ATOM03),
     ("veille/bare_ampersand.xml", BAREAMP),
     ("veille/bing_news.xml", BING),

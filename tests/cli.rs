@@ -742,9 +742,16 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     let logs = collect(child.0.stderr.take().unwrap());
     let pid = child.0.id().to_string();
     let mut seen: Vec<String> = Vec::new();
+    // Bounded as a whole: watchdog pings arrive every second, so a bound per message
+    // would wait for ever for a notification that never comes.
     let wait_for = |what: &str, seen: &mut Vec<String>| {
         let mut buf = [0u8; 4096];
+        let started = Instant::now();
         while !seen.iter().any(|m| m.contains(what)) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {what} from the daemon in {PATIENCE:?}; got {seen:?}"
+            );
             let n = sock
                 .recv(&mut buf)
                 .unwrap_or_else(|e| panic!("no {what} from the daemon ({e}); got {seen:?}"));
@@ -785,6 +792,14 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
         );
         t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
     };
+    // What queued while the test was not reading (pings, status lines) goes first: the
+    // queue holds 10 datagrams, and systemd, unlike this test, reads all the time.
+    let drain = || {
+        sock.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4096];
+        while sock.recv(&mut buf).is_ok() {}
+        sock.set_nonblocking(false).unwrap();
+    };
     let handshake = |seen: &[String], before: u64| -> String {
         let reloading = seen
             .iter()
@@ -810,6 +825,7 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     // A bad config: refused, still running; RELOADING=1, then READY=1 saying so.
     let good = std::fs::read_to_string(s.config_path()).unwrap();
     s.write(&good.replace("[[brand]]", "[[brnad]]"));
+    drain();
     let before = monotonic_usec();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     tokio::task::block_in_place(|| {
@@ -827,6 +843,7 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     assert!(child.0.try_wait().unwrap().is_none(), "still running");
     // A good one: RELOADING=1, then READY=1 once the new configuration is in force.
     s.write(&good);
+    drain();
     let before = monotonic_usec();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     tokio::task::block_in_place(|| {

@@ -81,6 +81,7 @@ pub async fn run(
             .map(|r| (r.id.clone(), r.state.clone()))
             .collect(),
     ));
+    crate::metrics::declare(&crate::metrics::Known::of(&config, &rows));
     let state = Arc::new(Mutex::new(state));
     let mut http = Http::new(&config.crawl).context("cannot build the HTTP client")?;
     let wake = Wake::default();
@@ -300,11 +301,13 @@ pub async fn run(
                     break None;
                 }
                 Some(()) = next_signal(&mut reload) => {
+                    crate::systemd::reload_begin();
                     match Config::load(&config.path) {
                         Err(diags) => {
                             for d in &diags.0 {
                                 error!(problem = %d, "reload refused; the running configuration stays in force");
                             }
+                            crate::systemd::reload_refused(diags.0.len());
                         }
                         Ok(new) => {
                             info!("reloading: waiting for in-flight fetches");
@@ -317,7 +320,6 @@ pub async fn run(
             }
         };
         let Some(mut new) = next else { break };
-        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Reloading]);
         *live.write().unwrap() = crate::api::Live::of(&new);
         let notifier_count = new.notifiers.len();
         // Settings read once at start.
@@ -394,8 +396,10 @@ pub async fn run(
             notifiers = notifier_count,
             "configuration reloaded"
         );
+        let rows = state.lock().unwrap().sources().unwrap_or_default();
+        crate::metrics::declare(&crate::metrics::Known::of(&new, &rows));
         config = new;
-        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
+        crate::systemd::reload_applied();
     }
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
     let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Stopping]);

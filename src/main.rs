@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use veille::cli::When;
 use veille::config::{Config, Duration};
 
@@ -263,6 +263,10 @@ enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// Write a manual page for each command (veille.1, veille-run.1, …) into DIR; the
+    /// Debian package is built with them.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
 }
 
 /// Logs go to the journal when systemd started us with its journal on stderr, to stderr
@@ -594,5 +598,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
+        Command::Man { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write manual pages in {}", dir.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -54,4 +54,6 @@ pub mod store;
 pub mod text;
 
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod testutil;

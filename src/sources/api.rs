@@ -33,6 +33,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// A 200 answer carrying `body`, for code that maps bodies without a server (the fuzz
+    /// entry points of [`crate::fuzzing`]).
+    pub fn with_body(body: &[u8]) -> Response {
+        Response {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: body.to_vec(),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }

@@ -383,6 +383,25 @@ impl Bluesky {
     }
 }
 
+impl Bluesky {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let page: SearchPage = api::Response::with_body(body).json()?;
+        Ok(page
+            .posts
+            .iter()
+            .map(|p| post_item(p).into_mention(&source.id, "bluesky", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

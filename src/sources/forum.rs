@@ -917,6 +917,33 @@ impl Forum {
     }
 }
 
+impl Forum {
+    /// What one fetched page gives, read as [`Forum::poll`] reads it — its topics (a list
+    /// page), its new posts (a topic page) and its previous page — without fetching: the
+    /// entry point of the `forum` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn read_page(
+        &self,
+        source: &Source,
+        bytes: &[u8],
+        content_type: Option<&str>,
+        page: &Url,
+        now: DateTime<Utc>,
+    ) -> Poll {
+        let doc = Html::parse_document(&decode_html(bytes, content_type, self.encoding));
+        let mut poll = Poll::default();
+        for t in self.topics(&doc, page, &mut poll) {
+            poll.warnings.push(format!("topic {} {}", t.url, t.title));
+        }
+        let mut posts = Cursor::default();
+        self.posts(source, &doc, page, "", now, &mut posts, &mut poll);
+        if let Some(prev) = self.prev_page(&doc, page) {
+            poll.warnings.push(format!("previous page {prev}"));
+        }
+        poll
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

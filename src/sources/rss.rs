@@ -152,8 +152,8 @@ fn charset_of(content_type: Option<&str>) -> Option<&'static encoding_rs::Encodi
 /// header that contradicts the bytes (says UTF-8, bytes are not) is ignored, and an
 /// undeclared non-UTF-8 document is read as windows-1252, what such feeds really are.
 fn prepare<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    if encoding_rs::Encoding::for_bom(bytes).is_some() {
-        return Cow::Borrowed(bytes);
+    if let Some(enc) = bom_or_utf16(bytes) {
+        return to_utf8(bytes, enc);
     }
     let declared_in_xml = xml_declared_encoding(bytes).is_some();
     match charset_of(content_type) {
@@ -232,7 +232,7 @@ pub fn parse_feed(
     strip_params: &[String],
     fetched_at: DateTime<Utc>,
 ) -> Result<ParsedFeed, String> {
-    let bytes = prepare(bytes, content_type);
+    let bytes = declared_utf8(prepare(bytes, content_type));
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .build()
@@ -352,6 +352,40 @@ fn entry_to_mention(
         sentiment: None,
         story: None,
     })
+}
+
+/// The encoding a BOM names, or UTF-16 without BOM (`<?` as two-byte units): what the
+/// bytes are, whatever a label says.
+fn bom_or_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match encoding_rs::Encoding::for_bom(bytes) {
+        Some((enc, _)) => Some(enc),
+        None if bytes.starts_with(b"\0<\0?") => Some(encoding_rs::UTF_16BE),
+        None if bytes.starts_with(b"<\0?\0") => Some(encoding_rs::UTF_16LE),
+        None => None,
+    }
+}
+
+/// What feed-rs is given: UTF-8 whose XML declaration says so, or names no encoding.
+///
+/// quick-xml, inside feed-rs, switches decoders when the declaration names another
+/// encoding than UTF-8, and panics when the declaration ends past the 64 bytes it looks
+/// ahead (a long declaration; a UTF-16 one, see [`bom_or_utf16`]). A document whose
+/// declaration still names another encoding is decoded here instead; a UTF-16 label on
+/// bytes that are not UTF-16 is not believed.
+fn declared_utf8(bytes: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let declared =
+        xml_declared_encoding(&bytes).and_then(|l| Encoding::for_label(l.trim().as_bytes()));
+    let enc = match declared {
+        None => return bytes,
+        Some(enc) if enc == UTF_8 => return bytes,
+        Some(enc) if enc == UTF_16LE || enc == UTF_16BE => match std::str::from_utf8(&bytes) {
+            Ok(_) => UTF_8,
+            Err(_) => WINDOWS_1252,
+        },
+        Some(enc) => enc,
+    };
+    Cow::Owned(to_utf8(&bytes, enc).into_owned())
 }
 
 #[cfg(test)]

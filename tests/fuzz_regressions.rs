@@ -245,6 +245,27 @@ fn feed_declaring_another_encoding_past_64_bytes_is_read_not_a_panic() {
     }
 }
 
+/// The same panic from a second XML declaration further down the document, naming
+/// ISO-8859-1 (found by the `feed` target within a minute, from a feed-rs fixture).
+#[test]
+fn feed_with_a_second_xml_declaration_is_read_not_a_panic() {
+    let f = "feed/second_xml_declaration_names_latin1.xml";
+    assert_eq!(feed_titles(f), ["Caf\u{e9} Acme"], "{f}");
+}
+
+/// `encoding=«ISO-8859-1»`: veille's own reading of the declaration sliced the string
+/// inside the two-byte quote and panicked.
+#[test]
+fn xml_declaration_with_a_non_ascii_quote_is_not_a_panic() {
+    let f = "feed/xml_declaration_with_a_non_ascii_quote.xml";
+    let data = regression(f);
+    let url = url::Url::parse("https://news.example.org/feed.xml").unwrap();
+    let parsed = std::panic::catch_unwind(|| {
+        veille::sources::rss::parse(&data, None, &url, "s", &[], chrono::Utc::now())
+    });
+    assert!(parsed.is_ok(), "{f}: the feed parser panicked");
+}
+
 // --- Crashes reported in issue 12, fixed on other branches ------------------------------
 
 #[test]

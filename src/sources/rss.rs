@@ -182,7 +182,7 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     let pos = decl.find("encoding")?;
     let rest = decl[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
     let quote = rest.chars().next()?;
-    let rest = &rest[1..];
+    let rest = &rest[quote.len_utf8()..];
     Some(rest[..rest.find(quote)?].to_string())
 }
 
@@ -377,15 +377,53 @@ fn declared_utf8(bytes: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
     let declared =
         xml_declared_encoding(&bytes).and_then(|l| Encoding::for_label(l.trim().as_bytes()));
     let enc = match declared {
-        None => return bytes,
-        Some(enc) if enc == UTF_8 => return bytes,
+        None => return utf8_declarations(bytes),
+        Some(enc) if enc == UTF_8 => return utf8_declarations(bytes),
         Some(enc) if enc == UTF_16LE || enc == UTF_16BE => match std::str::from_utf8(&bytes) {
             Ok(_) => UTF_8,
             Err(_) => WINDOWS_1252,
         },
         Some(enc) => enc,
     };
-    Cow::Owned(to_utf8(&bytes, enc).into_owned())
+    utf8_declarations(Cow::Owned(to_utf8(&bytes, enc).into_owned()))
+}
+
+/// Replaces every XML declaration that names another encoding than UTF-8 with one that
+/// says UTF-8, which the document is by now. quick-xml reads each declaration, not only
+/// the first, and panics on one further down (`<?xml … encoding="ISO-8859-1"?>` pasted
+/// into an item) the same way. A declaration is found as quick-xml finds it: `<?xml` and
+/// a space, up to the first `?>`, its `encoding` read by quick-xml itself.
+fn utf8_declarations(doc: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    use quick_xml::events::{BytesDecl, BytesStart};
+    const UTF8_DECL: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>"#;
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut out: Vec<u8> = Vec::new();
+    let (mut copied, mut from) = (0, 0);
+    while let Some(at) = find(&doc[from..], b"<?xml").map(|p| from + p) {
+        from = at + 5;
+        if !doc
+            .get(at + 5)
+            .is_some_and(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+        {
+            continue;
+        }
+        let Some(end) = find(&doc[at..], b"?>").map(|p| at + p + 2) else {
+            break;
+        };
+        let content = String::from_utf8_lossy(&doc[at + 2..end - 2]);
+        let decl = BytesDecl::from_start(BytesStart::from_content(content, 3));
+        if decl.encoder().is_some_and(|e| e != encoding_rs::UTF_8) {
+            out.extend_from_slice(&doc[copied..at]);
+            out.extend_from_slice(UTF8_DECL);
+            copied = end;
+        }
+        from = end;
+    }
+    if copied == 0 {
+        return doc;
+    }
+    out.extend_from_slice(&doc[copied..]);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

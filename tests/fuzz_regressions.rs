@@ -266,6 +266,27 @@ fn xml_declaration_with_a_non_ascii_quote_is_not_a_panic() {
     assert!(parsed.is_ok(), "{f}: the feed parser panicked");
 }
 
+/// `#acme NEAR/3 panne` printed as `"#acme panne"~2`, which means `acme` within 3 words
+/// of `panne` (a quoted phrase drops the `#`): what ran was not what the query said
+/// (found by the `query` target's print-back check). It prints as written now.
+#[test]
+fn near_with_a_hashtag_or_handle_prints_back_to_itself() {
+    for f in [
+        "query/near_with_a_hashtag_prints_back.txt",
+        "query/near_with_a_handle_in_a_field_prints_back.txt",
+    ] {
+        let data = regression(f);
+        let line = String::from_utf8(data.clone()).unwrap();
+        let q = veille::matching::Query::parse(line.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            veille::matching::Query::parse(&q.to_string()),
+            Ok(q.clone()),
+            "{f}: {q}"
+        );
+        run_case("query", f, data);
+    }
+}
+
 // --- Crashes reported in issue 12, fixed on other branches ------------------------------
 
 #[test]

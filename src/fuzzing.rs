@@ -134,10 +134,13 @@ pub fn config(data: &[u8]) {
     let _ = crate::config::Diagnostics(file.diags).to_string();
 }
 
-/// An API answer body, mapped by every JSON source kind (each reads the fields it knows).
+/// An API answer body, mapped by every JSON source kind (each reads the fields it knows);
+/// each mention's reach is then estimated from the counts the answer gave.
 pub fn api_json(data: &[u8]) {
+    static ENRICHER: LazyLock<crate::enrich::Enricher> =
+        LazyLock::new(|| crate::enrich::Enricher::new(&Default::default()));
     for s in sources() {
-        let _ = match &s.kind {
+        let mapped = match &s.kind {
             SourceKind::HackerNews(k) => k.page_mentions(s, data, now()),
             SourceKind::Reddit(k) => k.page_mentions(s, data, now()),
             SourceKind::Mastodon(k) => k.page_mentions(s, data, now()),
@@ -149,6 +152,9 @@ pub fn api_json(data: &[u8]) {
             SourceKind::YouTube(k) => k.page_mentions(s, data, now()),
             SourceKind::Rss(_) | SourceKind::GoogleNews(_) | SourceKind::Forum(_) => continue,
         };
+        for m in mapped.iter().flatten() {
+            ENRICHER.reach(m);
+        }
     }
 }
 

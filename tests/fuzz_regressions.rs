@@ -287,6 +287,27 @@ fn near_with_a_hashtag_or_handle_prints_back_to_itself() {
     }
 }
 
+/// Counts at the integer limits in an API answer (reblogs + quotes, reposts + quotes,
+/// then the reach estimate from followers and engagement) overflowed: a panic in a debug
+/// build, a wrapped (negative or tiny) figure in a release one. They saturate now.
+#[test]
+fn engagement_counts_at_the_integer_limits_saturate_instead_of_overflowing() {
+    let f = "api_json/mastodon_reblogs_and_quotes_overflow.json";
+    let statuses: Vec<veille::sources::mastodon::Status> =
+        serde_json::from_slice(&regression(f)).unwrap();
+    let m = veille::sources::mastodon::status_item(&statuses[0]).into_mention(
+        "m",
+        "mastodon",
+        chrono::Utc::now(),
+    );
+    assert_eq!(m.engagement.shares, Some(i64::MAX));
+    let enricher = veille::enrich::Enricher::new(&Default::default());
+    assert_eq!(enricher.reach(&m), Some(u64::MAX));
+    for f in [f, "api_json/bluesky_reposts_and_quotes_overflow.json"] {
+        run_case("api_json", f, regression(f));
+    }
+}
+
 // --- Crashes reported in issue 12, fixed on other branches ------------------------------
 
 #[test]

@@ -182,7 +182,7 @@ pub fn post_item(p: &PostView) -> Item {
             likes: p.like_count,
             replies: p.reply_count,
             shares: match (p.repost_count, p.quote_count) {
-                (Some(r), Some(q)) => Some(r + q),
+                (Some(r), Some(q)) => Some(r.saturating_add(q)),
                 (r, q) => r.or(q),
             },
             score: None,

@@ -169,7 +169,7 @@ pub fn status_item(s: &Status) -> Item {
             likes: s.favourites_count,
             replies: s.replies_count,
             shares: match (s.reblogs_count, s.quotes_count) {
-                (Some(r), Some(q)) => Some(r + q),
+                (Some(r), Some(q)) => Some(r.saturating_add(q)),
                 (r, q) => r.or(q),
             },
             score: None,

@@ -178,7 +178,7 @@ fn main() {
                 id_span: 0..0,
                 every: Dur::from_secs(600),
                 auto: false,
-                allow_private: true,
+                allow_private: veille::crawl::AllowPrivate::PRIVATE,
                 enabled: true,
                 kind: SourceKind::Rss(veille::sources::rss::Rss {
                     url: url::Url::parse(&format!("http://feed{n}.bench.test:{port}/feed.xml"))

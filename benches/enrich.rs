@@ -1,17 +1,89 @@
 //! Enrichment cost per mention: language detection (when the source declares none),
-//! sentiment, near-duplicate story and reach, on realistic ~700-byte mentions.
+//! sentiment (toward the brand: the sentences around its matched terms), story (text and
+//! title) and reach, on varied French and English texts, short and long.
 //!
 //!     cargo bench --bench enrich
+//!
+//! Texts: the real tweets and the written brand mentions of `data/sentiment/` (short posts,
+//! reviews, headlines), each mention a different one, and articles of 8 to 30 sentences
+//! made of them with the brand in one paragraph — every mention different, in the mix a
+//! monitoring daemon sees (about one in five long).
 
 use std::time::Instant;
 
 use veille::enrich::{EnrichConfig, Enricher};
+use veille::mention::{BrandHit, Mention};
 
-const FR: &str = "Le fabricant Acme a annoncé mardi le rappel de 20 000 bouilloires connectées vendues en France depuis septembre, après plusieurs cas de surchauffe signalés par des clients. L'entreprise promet un remboursement intégral ou un échange, et invite les propriétaires à cesser d'utiliser l'appareil. Sur les réseaux sociaux, plusieurs clients dénoncent un service après-vente injoignable et parlent d'arnaque. « C'est honteux, j'attends depuis trois semaines », écrit une cliente. La direction assure que les demandes seront traitées sous dix jours et qu'aucun blessé n'a été signalé à ce stade.";
-const EN: &str = "Acme Corp announced on Tuesday the recall of 20,000 smart kettles sold in the UK since September, after several customers reported overheating. The company promises a full refund or a replacement and asks owners to stop using the device immediately. On social media, many customers complain about a customer service that never answers and call it a scam. \"Worst experience ever, three weeks and still waiting\", one customer wrote. The management says requests will be handled within ten days and that no injuries have been reported so far.";
+fn lines(path: &str) -> Vec<String> {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full)
+        .unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(_, t)| t.trim().to_string()))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// A matched mention of "Acme" (spans where the matcher would put them).
+fn mention(i: usize, title: &str, text: &str, lang: &str) -> Mention {
+    let mut m = veille::testutil::mention(title, text);
+    m.id = format!("m{i}");
+    m.language = (i % 4 != 0).then(|| lang.to_string());
+    m.engagement.likes = Some((i % 50) as i64);
+    let mut spans = Vec::new();
+    for (field, s) in [(0u8, title), (1, text)] {
+        for (at, w) in s.match_indices("Acme") {
+            spans.push((field, at as u32, (at + w.len()) as u32));
+        }
+    }
+    m.brands = vec![BrandHit {
+        brand: "acme".into(),
+        terms: vec!["acme".into()],
+        spans,
+    }];
+    m
+}
+
+fn corpus() -> Vec<Mention> {
+    let mut fr: Vec<String> = lines("data/sentiment/fr_test.tsv");
+    fr.extend(lines("data/sentiment/fr_dev.tsv"));
+    let mut en: Vec<String> = lines("data/sentiment/en_test.tsv");
+    en.extend(lines("data/sentiment/en_dev.tsv"));
+    en.extend(lines("data/sentiment/en_vader_tweets.tsv"));
+    let mut out = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..20_000 {
+        let (pool, lang) = if i % 2 == 0 { (&fr, "fr") } else { (&en, "en") };
+        let pick = |r: u64| pool[(r % pool.len() as u64) as usize].clone();
+        if i % 5 == 0 {
+            // An article: 8 to 30 sentences, the brand in one of them.
+            let n = 8 + (next() % 23) as usize;
+            let mut body: Vec<String> = (0..n).map(|_| pick(next())).collect();
+            let k = (next() % n as u64) as usize;
+            body[k] = format!("Acme: {}", body[k]);
+            let title = pick(next());
+            out.push(mention(i, &title, &body.join(" "), lang));
+        } else {
+            let text = pick(next());
+            let text = if text.contains("Acme") {
+                text
+            } else {
+                format!("{text} #Acme")
+            };
+            out.push(mention(i, "", &text, lang));
+        }
+    }
+    out
+}
 
 /// µs per mention of 5 runs of a fresh enricher over `mentions`, sorted.
-fn cost(mentions: &[veille::mention::Mention]) -> Vec<f64> {
+fn cost(mentions: &[Mention]) -> Vec<f64> {
     let mut runs = Vec::new();
     for _ in 0..5 {
         let mut e = Enricher::new(&EnrichConfig::default());
@@ -32,25 +104,20 @@ fn main() {
         println!("enrichment benchmark: run it with `cargo bench --bench enrich`");
         return;
     }
-    let mut mentions = Vec::new();
-    for i in 0..20_000 {
-        let (base, lang) = if i % 2 == 0 { (FR, "fr") } else { (EN, "en") };
-        // Each mention a little different; one in four declares no language.
-        let cut: String = base.chars().take(base.chars().count() - (i % 97)).collect();
-        let text = format!(
-            "{cut} {i} {}",
-            ["", "Lire aussi la suite.", "👍", "😡 !!"][i % 4]
-        );
-        let mut m = veille::testutil::mention(&format!("Acme news {i}"), &text);
-        m.language = (i % 4 != 0).then(|| lang.to_string());
-        m.engagement.likes = Some((i % 50) as i64);
-        mentions.push(m);
-    }
+    let mut mentions = corpus();
+    let bytes: usize = mentions.iter().map(|m| m.title.len() + m.text.len()).sum();
+    let long = mentions.iter().filter(|m| m.text.len() > 1000).count();
+    println!(
+        "{} mentions, {} bytes on average, {long} of them articles over 1,000 bytes",
+        mentions.len(),
+        bytes / mentions.len()
+    );
     let runs = cost(&mentions);
     // Where the time goes.
     let detector =
         veille::enrich::language::LanguageDetector::new(&EnrichConfig::default().languages);
-    let parts: [(&str, Box<dyn Fn(&veille::mention::Mention)>); 3] = [
+    type Part<'a> = (&'a str, Box<dyn Fn(&Mention) + 'a>);
+    let parts: [Part; 3] = [
         (
             "language detection",
             Box::new(|m| {
@@ -58,23 +125,24 @@ fn main() {
             }),
         ),
         (
-            "sentiment",
+            "sentiment (around the brand)",
             Box::new(|m| {
-                std::hint::black_box(veille::enrich::sentiment::score(
-                    &m.text,
+                let body = veille::enrich::focus::around_brands(&m.title, &m.text, &m.brands);
+                std::hint::black_box(veille::enrich::sentiment::analyze(
+                    &body,
                     m.language.as_deref(),
                 ));
             }),
         ),
         (
-            "story signature",
+            "story signature (text)",
             Box::new(|m| {
                 std::hint::black_box(veille::enrich::story::signature(&m.title, &m.text));
             }),
         ),
     ];
     for (name, f) in parts {
-        let sample = &mentions[..2000];
+        let sample = &mentions[..4000];
         let t = Instant::now();
         for m in sample {
             f(m);

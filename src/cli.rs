@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::config::{Config, Duration};
+use crate::config::{Config, Duration, redact};
 use crate::matching::Query;
 use crate::store::index::{MentionIndex, SearchRequest};
+use crate::store::outbox::Deliveries;
 use crate::store::state::State;
 use crate::text;
 
@@ -200,8 +201,8 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  last error",
-        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items"
+        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  last error",
+        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items", "failed"
     )?;
     for s in &c.sources {
         let row = rows
@@ -231,7 +232,7 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
         };
         writeln!(
             out,
-            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7}  {}",
+            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  {}",
             text::truncate(&s.id, 20),
             s.kind_name(),
             health,
@@ -245,14 +246,25 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
             },
             row.failures,
             row.items_seen,
+            row.items_failed,
             row.last_error
                 .map(|e| format!(
                     "{} ({})",
-                    text::truncate(&text::single_line(&e), 80),
+                    text::truncate(&text::single_line(&redact::scrub(&e)), 80),
                     relative(row.last_error_at, now)
                 ))
                 .unwrap_or_default()
         )?;
+        // Items dropped by a failure: the source goes on, the last one is shown.
+        if let Some(e) = &row.last_item_error {
+            writeln!(
+                out,
+                "{:<20} last failed item ({}): {}",
+                "",
+                relative(row.last_item_error_at, now),
+                text::truncate(&text::single_line(e), 160)
+            )?;
+        }
     }
     Ok(())
 }
@@ -341,6 +353,15 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
     for w in &poll.warnings {
         writeln!(out, "\nwarning: {w}")?;
     }
+    for f in &poll.failed {
+        writeln!(
+            out,
+            "\nitem failed ({}): {} ({})",
+            f.stage,
+            text::single_line(&f.error),
+            f.url
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -414,28 +435,64 @@ pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
             text::single_line(&text::truncate(&a.summary, 100))
         )?;
         for (notifier, state, attempts, err) in &row.deliveries {
+            // Errors recorded by an older veille may hold a secret or a line break.
+            let err = err
+                .as_deref()
+                .map(|e| format!(" — {}", text::single_line(&redact::scrub(e))))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "        → {notifier}: {state} after {attempts} attempt(s){}",
-                err.as_ref().map(|e| format!(" — {e}")).unwrap_or_default()
+                "        → {notifier}: {state} after {attempts} attempt(s){err}"
             )?;
         }
     }
     Ok(())
 }
 
-/// `veille alerts retry ID`: failed deliveries of alert #ID back in the queue.
+/// `veille alerts retry ID`: the deliveries of alert #ID back in the queue.
 pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Result<ExitCode> {
+    alerts_requeue(c, Deliveries::Alert { seq, notifier })
+}
+
+/// What a re-queue or drop acted on, for its messages.
+fn described(which: Deliveries<'_>) -> String {
+    let to = |n: Option<&str>| n.map(|n| format!(" to {n}")).unwrap_or_default();
+    match which {
+        Deliveries::Alert { seq, notifier } => format!("alert #{seq}{}", to(notifier)),
+        Deliveries::AllFailed { notifier } => format!("failed deliveries{}", to(notifier)),
+    }
+}
+
+/// `veille alerts retry ID|--all-failed`: deliveries back in the queue, due now.
+pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
-    let n = state.requeue(seq, notifier, chrono::Utc::now())?;
+    let n = state.requeue_deliveries(which, chrono::Utc::now())?;
     if n == 0 {
         eprintln!(
-            "alert #{seq} has no failed delivery{}: see `veille alerts`",
-            notifier.map(|n| format!(" to {n}")).unwrap_or_default()
+            "{}: nothing to re-queue (no pending, failed or dropped delivery): see `veille alerts`",
+            described(which)
         );
         return Ok(ExitCode::from(2));
     }
-    println!("alert #{seq}: {n} delivery(ies) re-queued; the daemon sends them within 30 s");
+    println!(
+        "{}: {n} delivery(ies) re-queued; the daemon sends them within 30 s",
+        described(which)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veille alerts drop ID|--all-failed`: deliveries given up, never sent.
+pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let n = state.drop_deliveries(which, "dropped with `veille alerts drop`")?;
+    if n == 0 {
+        eprintln!(
+            "{}: nothing to drop (no pending or failed delivery): see `veille alerts`",
+            described(which)
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!("{}: {n} delivery(ies) dropped", described(which));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -614,7 +671,10 @@ pub fn digests(c: &Config) -> anyhow::Result<ExitCode> {
             r.due.format("%Y-%m-%d %H:%M UTC"),
             r.attempts,
             r.next_try.format("%Y-%m-%d %H:%M:%S UTC"),
-            crate::text::truncate(&crate::text::single_line(&r.last_error), 200)
+            crate::text::truncate(
+                &crate::text::single_line(&redact::scrub(&r.last_error)),
+                200
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -641,6 +701,7 @@ pub async fn digest_now(
     let index = crate::store::index::MentionIndex::open(&c.index_dir())?;
     let st = State::open(&c.state_path()).context("cannot open the state database")?;
     let data = crate::digest::data::compute(d, &c.brands, &index, &st, chrono::Utc::now())?;
+    let installation = st.installation_id()?;
     drop(st);
     if let Some(path) = dry_run {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -649,9 +710,14 @@ pub async fn digest_now(
             .notify
             .iter()
             .find_map(|n| match c.notifiers.get(n).map(|n| &n.kind) {
-                Some(crate::notify::NotifierKind::Email(e)) => Some(e),
+                Some(crate::notify::NotifierKind::Email(e)) => Some((n.as_str(), e)),
                 _ => None,
             });
+        let origin = crate::notify::email::Origin {
+            installation: &installation,
+            notifier: email.map_or("", |(n, _)| n),
+        };
+        let email = email.map(|(_, e)| e);
         let fallback_from: lettre::message::Mailbox = "veille <veille@localhost>".parse()?;
         let fallback = crate::notify::email::Style::bundled(locale, "localhost");
         let (from, to, style) = match email {
@@ -664,7 +730,9 @@ pub async fn digest_now(
         let mut style = style;
         style.locale = locale;
         let bytes = match ext {
-            "eml" => crate::notify::email::build_digest(&data, &from, &to, &style)?.formatted(),
+            "eml" => {
+                crate::notify::email::build_digest(&data, &from, &to, &style, origin)?.formatted()
+            }
             "html" | "htm" => {
                 use base64::Engine as _;
                 let (mut html, images) = crate::notify::email::render_digest(&data, &style)?;
@@ -692,7 +760,7 @@ pub async fn digest_now(
     let notifiers: std::collections::HashMap<String, crate::notify::Notifier> =
         c.notifiers.into_iter().collect();
     let mut failed = false;
-    for (n, r) in crate::digest::send(d, &data, &notifiers, &http).await {
+    for (n, r) in crate::digest::send(d, &data, &notifiers, &http, &installation).await {
         match r {
             Ok(()) => println!("✓ {n}"),
             Err(e) => {

@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub drain_timeout: StdDuration,
     /// Each message reloads the configuration from its file (SIGHUP).
     pub reload: Option<mpsc::Receiver<()>>,
+    /// Test hook of the ingest stage (makes one stage fail on chosen mentions).
+    #[doc(hidden)]
+    pub stage_hook: Option<crate::pipeline::StageHook>,
 }
 
 impl Default for RunOptions {
@@ -56,6 +59,7 @@ impl Default for RunOptions {
             outbox_timeout: StdDuration::from_secs(30),
             drain_timeout: StdDuration::from_secs(10),
             reload: None,
+            stage_hook: None,
         }
     }
 }
@@ -123,6 +127,7 @@ pub async fn run(
         report: report.clone(),
         keep_unmatched: config.daemon.keep_unmatched,
         unhealthy_after: config.crawl.unhealthy_after.chrono(),
+        stage_hook: opts.stage_hook.clone(),
     };
     let ingest_thread = std::thread::Builder::new()
         .name("veille-ingest".into())
@@ -197,6 +202,7 @@ pub async fn run(
             state: state.clone(),
             live: live.clone(),
             ready: ready.clone(),
+            wake: wake.clone(),
         });
         Some(tokio::spawn(crate::api::serve(listener, app, api_stop_rx)))
     };
@@ -244,7 +250,7 @@ pub async fn run(
     let mut stopping_since: Option<tokio::time::Instant> = None;
     // Index, state, listeners and workers are up.
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
     let service = (opts.mode == Mode::Forever).then(|| {
         tokio::spawn(service_loop(
             state.clone(),
@@ -311,7 +317,7 @@ pub async fn run(
             }
         };
         let Some(mut new) = next else { break };
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Reloading]);
         *live.write().unwrap() = crate::api::Live::of(&new);
         let notifier_count = new.notifiers.len();
         // Settings read once at start.
@@ -389,10 +395,10 @@ pub async fn run(
             "configuration reloaded"
         );
         config = new;
-        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
     }
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Stopping]);
     if let Some(t) = service {
         t.abort();
         let _ = t.await;
@@ -474,7 +480,7 @@ async fn service_loop(
         let alive = now.timestamp() - beat <= stale_after;
         if watchdog.is_some() {
             if alive {
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Watchdog]);
             } else {
                 warn!(
                     seconds = now.timestamp() - beat,
@@ -498,7 +504,7 @@ async fn service_loop(
         })
         .await;
         if let Ok(Ok(line)) = status {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+            let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Status(&line)]);
         }
     }
 }
@@ -568,12 +574,18 @@ fn start_outbox(
     events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
 ) -> RunningOutbox {
     let (stop, stop_rx) = watch::channel(false);
+    let installation = state.lock().unwrap().installation_id().unwrap_or_else(|e| {
+        // Made by a migration, so only a damaged database lacks it.
+        warn!(error = %e, "no installation id in the state database");
+        String::from("unknown")
+    });
     let outbox = Arc::new(Outbox {
         state: state.clone(),
         notifiers: Arc::new(notifiers.into_iter().collect()),
         http: http.clone(),
         wake: wake.clone(),
         events,
+        installation,
     });
     // Deliveries for notifiers no longer configured stay in the outbox, said once.
     if let Ok(names) = state.lock().unwrap().pending_notifiers() {

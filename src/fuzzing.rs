@@ -54,7 +54,9 @@ pub fn html_to_text(data: &[u8]) {
 }
 
 /// A feed body, as `kind = "rss"` parses it with no charset, a UTF-8 one and a
-/// windows-1252 one in the Content-Type; then as `kind = "googlenews"` reads it.
+/// windows-1252 one in the Content-Type, with the default `max_text` and with a tiny one
+/// (every field is then cut, which exercises the cutting of the document before feed-rs
+/// reads it); then as `kind = "googlenews"` reads it.
 pub fn feed(data: &[u8]) {
     let url = Url::parse("https://news.example.org/feed.xml").expect("valid URL");
     for content_type in [
@@ -64,15 +66,16 @@ pub fn feed(data: &[u8]) {
     ] {
         let _ = crate::sources::rss::parse_feed(data, content_type, &url, "fuzz", &[], now());
     }
+    let _ = crate::sources::rss::parse_feed_limited(data, None, &url, "fuzz", &[], now(), 7);
     for s in sources() {
         if let SourceKind::GoogleNews(g) = &s.kind {
-            let _ = g.mentions_of(&s.id, data, None, &url, now());
+            let _ = g.mentions_of(&s.id, data, None, &url, now(), 64);
         }
     }
 }
 
-/// A forum page, read by each preset (phpBB 3, XenForo 2, vBulletin 4 and 5) as a topic
-/// list and as a topic.
+/// A forum page, read by each preset (every engine `engine = "..."` accepts, and a
+/// custom one) as a topic list, as a topic and for its neighbour pages.
 pub fn forum(data: &[u8]) {
     let page = Url::parse("https://forum.example.org/viewtopic.php?t=1&sid=abc").unwrap();
     for s in sources() {
@@ -167,37 +170,6 @@ kind = "googlenews"
 query = "acme"
 
 [[source]]
-id = "forum-phpbb3"
-kind = "forum"
-engine = "phpbb3"
-base_url = "https://forum.example.org/"
-forums = ["viewforum.php?f=1"]
-
-[[source]]
-id = "forum-xenforo2"
-kind = "forum"
-engine = "xenforo2"
-base_url = "https://forum.example.org/"
-forums = ["forums/general.1/"]
-
-[[source]]
-id = "forum-vbulletin4"
-kind = "forum"
-engine = "vbulletin4"
-base_url = "https://forum.example.org/"
-forums = ["forumdisplay.php?f=1"]
-timezone = "Europe/Paris"
-
-[[source]]
-id = "forum-vbulletin5"
-kind = "forum"
-engine = "vbulletin5"
-base_url = "https://forum.example.org/"
-forums = ["forum/general"]
-timezone = "Europe/Paris"
-locale = "en"
-
-[[source]]
 id = "hackernews"
 kind = "hackernews"
 query = "acme"
@@ -250,11 +222,57 @@ key_file = "/dev/null"
 query = "acme"
 "#;
 
+/// One forum source per preset, every other one reading dates in English in a time zone
+/// (the others French, in UTC), and a custom one whose fields are found before the post.
+fn forum_sources() -> String {
+    let mut out = String::new();
+    let engines = crate::sources::forum::engine_names();
+    for (i, engine) in engines.split(", ").filter(|e| *e != "custom").enumerate() {
+        out.push_str(&format!(
+            "[[source]]\nid = \"forum-{engine}\"\nkind = \"forum\"\nengine = \"{engine}\"\n\
+             base_url = \"https://forum.example.org/\"\nforums = [\"index.php\"]\n"
+        ));
+        if i % 2 == 1 {
+            out.push_str("timezone = \"America/New_York\"\nlocale = \"en\"\n");
+        }
+        out.push('\n');
+    }
+    out.push_str(CUSTOM_FORUM);
+    out
+}
+
+const CUSTOM_FORUM: &str = r#"
+[[source]]
+id = "forum-custom"
+kind = "forum"
+engine = "custom"
+base_url = "https://forum.example.org/"
+forums = ["index.php"]
+[source.selectors]
+topic_row = "li.topic"
+topic_link = "a.title"
+topic_last_time = "time"
+topic_last_time_attr = "datetime"
+topic_last_page = "a.last"
+post = "div.msg"
+post_id = "a[name]"
+post_id_attr = "name"
+post_id_where = "before"
+post_id_prefix = "p"
+post_author = ".qui"
+post_date = ".entete"
+post_date_pattern = '(?:le )?(?P<date>\d{2}/\d{2}/\d{4} à \d{2}h\d{2}|il y a .+)$'
+post_date_format = "localized"
+post_body = ".texte"
+post_exclude = ["blockquote", ".signature"]
+"#;
+
 fn sources() -> &'static [Source] {
     static BUILT: LazyLock<Vec<Source>> = LazyLock::new(|| {
+        let text = format!("{SOURCES}{}", forum_sources());
         let path = Path::new("fuzz-sources.toml");
-        let mut file = SourceFile::new(path, SOURCES);
-        let root = DeTable::parse(SOURCES).expect("valid TOML");
+        let mut file = SourceFile::new(path, &text);
+        let root = DeTable::parse(&text).expect("valid TOML");
         let mut out = Vec::new();
         for (key, value) in root.into_inner() {
             let (true, DeValue::Array(tables)) = (key.get_ref() == "source", value.into_inner())
@@ -293,6 +311,16 @@ mod tests {
         ] {
             assert!(kinds.contains(&k), "no {k} source in fuzzing::SOURCES");
         }
-        assert_eq!(kinds.iter().filter(|k| **k == "forum").count(), 4);
+        let forums: Vec<&str> = sources()
+            .iter()
+            .filter(|s| matches!(s.kind, SourceKind::Forum(_)))
+            .map(|s| s.id.as_str())
+            .collect();
+        for engine in crate::sources::forum::engine_names().split(", ") {
+            assert!(
+                forums.contains(&format!("forum-{engine}").as_str()),
+                "no forum source with engine = {engine:?} in fuzzing::forum_sources"
+            );
+        }
     }
 }

@@ -15,12 +15,16 @@
 //! - [`config`]: the config file and rule files, validated with `FILE:LINE:COLUMN` errors.
 //! - [`mention`]: the one [`mention::Mention`] type, canonical URLs, stable ids.
 //! - [`text`]: HTML → text, folding and the tokenizer shared by matching and the index.
-//! - [`crawl`]: HTTP client and limits, private-address guard, conditional GET, scheduler.
+//! - [`crawl`]: HTTP client and limits, private-address guard, conditional GET, lenient
+//!   charset decoding ([`crawl::charset`]), scheduler.
 //! - [`sources`]: one file per source kind (`rss.rs`, …); a feed is fetched in
-//!   [`sources::rss::Rss::poll`].
+//!   [`sources::rss::Rss::poll`], its oversized fields cut before parsing
+//!   ([`sources::feedcut`]); every mention is capped to `[crawl] max_text` in
+//!   [`sources::Source::poll`].
 //! - [`matching`]: the brand query language and the [`matching::Matcher`].
 //! - [`store`]: the tantivy index and the SQLite state (migrations, outbox tables).
-//! - [`pipeline`]: the ingest stage — dedup, match, index, rules, outbox, in that order.
+//! - [`pipeline`]: the ingest stage — dedup, match, index, rules, outbox, in that order;
+//!   a failure on one mention fails that mention only.
 //! - [`rules`]: rule files; a rule is evaluated in [`rules::eval::Evaluator::evaluate`].
 //! - [`enrich`]: language, sentiment (lexicons + the shipped model), near-duplicate
 //!   stories, reach.
@@ -51,6 +55,8 @@ pub mod pipeline;
 pub mod rules;
 pub mod sources;
 pub mod store;
+#[cfg(unix)]
+pub mod systemd;
 pub mod text;
 
 #[doc(hidden)]

@@ -47,16 +47,37 @@ struct ConfigArg {
 
 #[derive(Subcommand)]
 enum AlertsAction {
-    /// Re-queue the failed deliveries of one alert (its number in `veille alerts`); the
-    /// running daemon sends them within half a minute.
+    /// Re-queue deliveries: those of one alert (its number in `veille alerts`) that are
+    /// pending (sent now, without waiting for their backoff), failed or dropped; or, with
+    /// --all-failed, every failed one. The running daemon sends them within half a minute.
     Retry {
         #[command(flatten)]
         config: ConfigArg,
         /// The alert's number (#N in `veille alerts`).
-        id: i64,
-        /// Only this notifier (default: every failed delivery of the alert).
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<i64>,
+        /// Only this notifier (default: every notifier of the alert).
         #[arg(long)]
         notifier: Option<String>,
+        /// Every failed delivery (of --notifier, or of all notifiers).
+        #[arg(long)]
+        all_failed: bool,
+    },
+    /// Give deliveries up for good: those of one alert that are pending, held by a
+    /// silence or failed; or, with --all-failed, every failed one. They are never sent and
+    /// show as dropped (`retry ID` brings them back).
+    Drop {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The alert's number (#N in `veille alerts`).
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<i64>,
+        /// Only this notifier (default: every notifier of the alert).
+        #[arg(long)]
+        notifier: Option<String>,
+        /// Every failed delivery (of --notifier, or of all notifiers).
+        #[arg(long)]
+        all_failed: bool,
     },
 }
 
@@ -246,9 +267,13 @@ enum Command {
 
 /// Logs go to the journal when systemd started us with its journal on stderr, to stderr
 /// otherwise (JSON with `--log-format json`). `RUST_LOG` wins over `default`.
+///
+/// Lines written to stderr go through [`LogWriter`]: known secrets are scrubbed and
+/// control characters in values escaped, so hostile text cannot forge a line.
 fn init_logging(default: &str, format: LogFormat) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    use veille::config::redact::LogWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -260,7 +285,7 @@ fn init_logging(default: &str, format: LogFormat) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(false)
-                    .with_writer(std::io::stderr),
+                    .with_writer(|| LogWriter { ansi: false }),
             )
             .init();
         return;
@@ -273,11 +298,12 @@ fn init_logging(default: &str, format: LogFormat) {
             .init();
         return;
     }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     registry
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+                .with_writer(move || LogWriter { ansi })
+                .with_ansi(ansi),
         )
         .init();
 }
@@ -510,15 +536,36 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 veille::cli::alerts(&c, limit)?;
                 Ok(ExitCode::SUCCESS)
             }
-            Some(AlertsAction::Retry {
-                config,
-                id,
-                notifier,
-            }) => {
+            Some(a) => {
+                let (drop, config, id, notifier, all_failed) = match a {
+                    AlertsAction::Retry {
+                        config,
+                        id,
+                        notifier,
+                        all_failed,
+                    } => (false, config, id, notifier, all_failed),
+                    AlertsAction::Drop {
+                        config,
+                        id,
+                        notifier,
+                        all_failed,
+                    } => (true, config, id, notifier, all_failed),
+                };
                 let Some(c) = load(&config.config) else {
                     return Ok(ExitCode::from(2));
                 };
-                veille::cli::alerts_retry(&c, id, notifier.as_deref())
+                let notifier = notifier.as_deref();
+                let which = match id {
+                    Some(seq) if !all_failed => {
+                        veille::store::outbox::Deliveries::Alert { seq, notifier }
+                    }
+                    _ => veille::store::outbox::Deliveries::AllFailed { notifier },
+                };
+                if drop {
+                    veille::cli::alerts_drop(&c, which)
+                } else {
+                    veille::cli::alerts_requeue(&c, which)
+                }
             }
         },
         Command::Digest {

@@ -53,11 +53,17 @@ pub struct Mention {
     pub story: Option<String>,
 }
 
-/// Sentiment: a score in [-1, 1] and its label.
+/// Sentiment: a score in [-1, 1], its label, and how sure the model is of that label.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sentiment {
     pub score: f32,
+    /// What rules, search and digests read (`sentiment = "negative"`): toward the brand
+    /// when the mention is long (the sentences around its matched terms).
     pub label: Label,
+    /// Probability of the label (0–1); a label the model is unsure of is neutral.
+    /// Absent on mentions indexed before veille computed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,7 +125,39 @@ pub struct BrandHit {
     pub spans: Vec<(u8, u32, u32)>,
 }
 
+/// Ends a text that was cut (`[crawl] max_text`).
+pub const CUT_MARKER: &str = " […]";
+
+/// Cuts `s` to at most `max` bytes on a character boundary, the last ones being
+/// [`CUT_MARKER`]; a text that fits is left alone.
+pub fn cap_text(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub(CUT_MARKER.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.truncate(s.trim_end().len());
+    s.push_str(CUT_MARKER);
+    s.shrink_to_fit();
+}
+
 impl Mention {
+    /// Holds every text of the mention to `max` bytes (`[crawl] max_text`): what sources
+    /// hand over is capped here, before matching, enrichment and the index see it.
+    pub fn cap(&mut self, max: usize) {
+        cap_text(&mut self.title, max);
+        cap_text(&mut self.text, max);
+        for s in [&mut self.author, &mut self.author_name]
+            .into_iter()
+            .flatten()
+        {
+            cap_text(s, max);
+        }
+    }
+
     pub fn brand_ids(&self) -> impl Iterator<Item = &str> {
         self.brands.iter().map(|b| b.brand.as_str())
     }
@@ -289,6 +327,20 @@ mod tests {
         );
         let u = canonical_url("http://f.example/?q=a%20b&utm_source=x", &[]).unwrap();
         assert_eq!(u.as_str(), "http://f.example/?q=a%20b");
+    }
+
+    #[test]
+    fn cap_cuts_on_a_char_boundary_with_a_marker() {
+        let mut s = "é".repeat(100);
+        cap_text(&mut s, 51);
+        assert!(s.len() <= 51, "{}", s.len());
+        assert!(s.ends_with(CUT_MARKER) && s.starts_with("éé"), "{s}");
+        let mut short = "Acme".to_string();
+        cap_text(&mut short, 4);
+        assert_eq!(short, "Acme");
+        let mut words = "Acme annonce une bouilloire".to_string();
+        cap_text(&mut words, 16);
+        assert_eq!(words, "Acme annon […]");
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub struct BrandLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ItemLabels {
+    pub source: String,
+    /// parse, match, enrich, index, rules
+    pub stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AlertLabels {
     pub rule: String,
     /// new, update, resolved
@@ -69,6 +76,7 @@ pub struct Metrics {
     pub fetch_seconds: Histograms<KindLabel>,
     pub fetched_bytes: Family<KindLabel, Counter>,
     pub mentions: Family<BrandLabel, Counter>,
+    pub items_failed: Family<ItemLabels, Counter>,
     pub match_seconds: Histogram,
     pub enrich_seconds: Histogram,
     pub index_seconds: Histogram,
@@ -90,6 +98,7 @@ impl Metrics {
             fetch_seconds: Family::new_with_constructor(latency_histogram),
             fetched_bytes: Family::default(),
             mentions: Family::default(),
+            items_failed: Family::default(),
             match_seconds: stage_histogram(),
             enrich_seconds: stage_histogram(),
             index_seconds: stage_histogram(),
@@ -123,6 +132,11 @@ impl Metrics {
             "mentions_ingested",
             "New mentions indexed, by brand",
             m.mentions.clone(),
+        );
+        r.register(
+            "items_failed",
+            "Items dropped because processing them failed, by source and stage",
+            m.items_failed.clone(),
         );
         r.register(
             "match_duration_seconds",
@@ -213,4 +227,15 @@ pub fn fetch(kind: &str, outcome: &str, seconds: f64, bytes: u64) {
     if bytes > 0 {
         m.fetched_bytes.get_or_create(&k).inc_by(bytes);
     }
+}
+
+/// Counts one item dropped by a failure in `stage`.
+pub fn item_failed(source: &str, stage: &str) {
+    get()
+        .items_failed
+        .get_or_create(&ItemLabels {
+            source: source.into(),
+            stage: stage.into(),
+        })
+        .inc();
 }

@@ -10,9 +10,16 @@
 //! A crash between 3 and 4 redoes the batch at the next start: the upsert keeps one copy
 //! in the index and the rules run once, because step 4 never happened.
 //! It runs on its own thread: tantivy and SQLite calls block.
+//!
+//! A failure while processing one mention (a panic in matching, enrichment, indexing or
+//! a rule) fails that mention alone: it is taken out of the batch, logged with its source
+//! and URL, counted (`veille_items_failed_total`) and recorded as seen with its error, so
+//! it is shown by `veille sources` and never retried; the rest of the batch goes on. A
+//! panic outside any one mention fails the batch (refetched), never the thread.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -23,9 +30,13 @@ use crate::clock::Clock;
 use crate::matching::Matcher;
 use crate::mention::Mention;
 use crate::rules::eval::Evaluator;
-use crate::sources::{Poll, SourceState};
+use crate::sources::{Poll, SourceState, panic_message};
 use crate::store::index::{MentionIndex, MentionWriter};
 use crate::store::state::{self, State};
+
+mod guard;
+pub use guard::StageHook;
+use guard::{Failed, each_guarded, in_savepoint, rules_guarded};
 
 /// Saved state of every source, as of the last committed batch. The scheduler polls with
 /// it; the ingest stage updates it only after a commit, so a failed batch is refetched.
@@ -41,6 +52,9 @@ pub enum Event {
     Failed {
         source: String,
         error: String,
+        /// A bug in veille met while polling (a caught panic), not a network or server
+        /// error: the source is marked unhealthy at once.
+        internal: bool,
     },
     /// When the source is due next (for `veille sources`), and its adaptive interval.
     Scheduled {
@@ -128,7 +142,12 @@ pub struct SourceReport {
     pub items: u64,
     pub new: u64,
     pub not_modified: u64,
+    /// Pages skipped because they failed (the polls went on without them).
+    pub failed_pages: u64,
     pub last_error: Option<String>,
+    /// Items dropped because processing them failed, and the last such error.
+    pub items_failed: u64,
+    pub last_item_error: Option<String>,
 }
 
 pub struct Ingest {
@@ -145,6 +164,8 @@ pub struct Ingest {
     pub keep_unmatched: bool,
     /// A source failing without interruption this long is marked unhealthy.
     pub unhealthy_after: chrono::Duration,
+    /// Test hook, see [`StageHook`]; `None` in the daemon.
+    pub stage_hook: Option<StageHook>,
 }
 
 /// Events taken from the channel at once: one commit covers them all.
@@ -180,9 +201,20 @@ impl Ingest {
                 continue;
             }
             let sources: Vec<String> = events.iter().map(|e| e.source().to_string()).collect();
-            if let Err(e) = self.process(events) {
+            // The thread never dies: a panic the per-mention guards did not catch fails
+            // this batch only.
+            match catch_unwind(AssertUnwindSafe(|| self.process(events))) {
+                Ok(Ok(())) => {}
                 // Nothing was recorded: these sources will be fetched again.
-                error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again");
+                Ok(Err(e)) => {
+                    error!(error = format!("{e:#}"), sources = ?sources, "batch not recorded; it will be fetched again")
+                }
+                Err(panic) => {
+                    self.state.clear_poison();
+                    self.report.clear_poison();
+                    self.states.clear_poison();
+                    error!(panic = %panic_message(&*panic), sources = ?sources, "internal error while ingesting a batch; not recorded, it will be fetched again");
+                }
             }
             if let Some(r) = reload {
                 self.reload(*r);
@@ -221,66 +253,95 @@ impl Ingest {
                 }
             }
         }
-        let fresh_flags = {
-            let mut st = self.state.lock().unwrap();
+        // Items a source could not map: reported once (they are recorded as seen).
+        let mut failed: Vec<Failed> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Polled { source, poll } => Some((source, poll)),
+                _ => None,
+            })
+            .flat_map(|(source, poll)| poll.failed.iter().map(|f| Failed::unmapped(source, f)))
+            .collect();
+        let (fresh_flags, new_failures) = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.transaction()?;
             let ids: Vec<&str> = candidates.iter().map(|m| m.id.as_str()).collect();
-            state::unseen(&tx, &ids)?
+            let failed_ids: Vec<&str> = failed.iter().map(|f| f.id.as_str()).collect();
+            (state::unseen(&tx, &ids)?, state::unseen(&tx, &failed_ids)?)
         };
+        failed = failed
+            .into_iter()
+            .zip(new_failures)
+            .filter_map(|(f, new)| new.then_some(f))
+            .collect();
         let mut fresh: Vec<Mention> = candidates
             .into_iter()
             .zip(fresh_flags)
             .filter_map(|(m, f)| f.then_some(m))
             .collect();
 
+        let new_count = fresh.len();
+        let mut new_per_source: HashMap<String, u64> = HashMap::new();
+        for m in &fresh {
+            *new_per_source.entry(m.source.clone()).or_default() += 1;
+        }
+
+        let hook = self.stage_hook.clone();
+        let hook = hook.as_ref();
+
         // 2. Language, match, then enrich what will be indexed (sentiment, story, reach).
         // The language comes first: queries and brands filter on it.
         let metrics = crate::metrics::get();
         let t = std::time::Instant::now();
-        for m in &mut fresh {
-            self.enricher.language(m);
-            m.brands = self.matcher.match_mention(m);
-        }
+        let (enricher, matcher) = (&mut self.enricher, &self.matcher);
+        fresh = each_guarded(fresh, "match", hook, &mut failed, |m| {
+            enricher.language(m);
+            m.brands = matcher.match_mention(m);
+        });
         metrics.match_seconds.observe(t.elapsed().as_secs_f64());
         let t = std::time::Instant::now();
-        for m in &mut fresh {
-            if self.keep_unmatched || !m.brands.is_empty() {
-                self.enricher.enrich(m);
+        let keep_unmatched = self.keep_unmatched;
+        let indexed = |m: &Mention| keep_unmatched || !m.brands.is_empty();
+        let enricher = &mut self.enricher;
+        fresh = each_guarded(fresh, "enrich", hook, &mut failed, |m| {
+            if indexed(m) {
+                enricher.enrich(m);
             }
-        }
+        });
         metrics.enrich_seconds.observe(t.elapsed().as_secs_f64());
-        let to_index: Vec<Mention> = fresh
-            .iter()
-            .filter(|m| self.keep_unmatched || !m.brands.is_empty())
-            .cloned()
-            .collect();
 
         // 3. Index, then make it visible.
-        if !to_index.is_empty() {
-            let t = std::time::Instant::now();
-            self.writer.upsert(&to_index)?;
+        let t = std::time::Instant::now();
+        let writer = &mut self.writer;
+        let mut write_error = None;
+        fresh = each_guarded(fresh, "index", hook, &mut failed, |m| {
+            if indexed(m)
+                && write_error.is_none()
+                && let Err(e) = writer.upsert(std::slice::from_ref(m))
+            {
+                write_error = Some(e);
+            }
+        });
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        let indexed_count = fresh.iter().filter(|m| indexed(m)).count();
+        if indexed_count > 0 {
             self.writer.commit()?;
             self.index.reload()?;
             metrics.index_seconds.observe(t.elapsed().as_secs_f64());
         }
 
         // 4. Record everything in one transaction.
-        let matched: Vec<Mention> = fresh
+        let mut matched: Vec<Mention> = fresh
             .iter()
             .filter(|m| !m.brands.is_empty())
             .cloned()
             .collect();
-        let mut new_per_source: HashMap<&str, u64> = HashMap::new();
-        for m in &fresh {
-            *new_per_source.entry(m.source.as_str()).or_default() += 1;
-        }
         let mut released = false;
         let firings = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.transaction()?;
-            for m in &fresh {
-                state::mark_seen(&tx, &m.id, &m.source, now)?;
-            }
             for e in &events {
                 match e {
                     Event::Polled { source, poll } => {
@@ -289,8 +350,18 @@ impl Ingest {
                             info!(source = %source, "source recovered");
                         }
                     }
-                    Event::Failed { source, error } => {
-                        if state::source_failure(&tx, source, error, now, self.unhealthy_after)? {
+                    Event::Failed {
+                        source,
+                        error,
+                        internal,
+                    } => {
+                        // A bug is not a hiccup: shown unhealthy at once.
+                        let after = if *internal {
+                            chrono::Duration::zero()
+                        } else {
+                            self.unhealthy_after
+                        };
+                        if state::source_failure(&tx, source, error, now, after)? {
                             warn!(source = %source, error = %error, "source unhealthy: failing for a long time");
                         }
                     }
@@ -303,14 +374,38 @@ impl Ingest {
                 }
             }
             let t = std::time::Instant::now();
-            let mut firings = self.evaluator.evaluate(&tx, &self.index, &matched, now)?;
+            let evaluator = &self.evaluator;
+            let index = &self.index;
+            let rules = |batch: &[Mention]| {
+                if let Some(h) = hook {
+                    batch.iter().for_each(|m| h("rules", m));
+                }
+                evaluator.evaluate(&tx, index, batch, now)
+            };
+            let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
+            matched = passed;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
-                firings.extend(self.evaluator.tick(&tx, &self.index, now)?);
+                // Time-driven rules are looked at again at the next tick if they fail.
+                match in_savepoint(&tx, || evaluator.tick(&tx, index, now))? {
+                    Ok(f) => firings.extend(f?),
+                    Err(panic) => {
+                        error!(panic = %panic_message(&*panic), "internal error in time-driven rules; tried again at the next tick")
+                    }
+                }
                 if state::release_silenced(&tx, now)? > 0 {
                     released = true;
                 }
             }
             metrics.rules_seconds.observe(t.elapsed().as_secs_f64());
+            for m in &fresh {
+                if !failed.iter().any(|f| f.id == m.id) {
+                    state::mark_seen(&tx, &m.id, &m.source, now)?;
+                }
+            }
+            for f in &failed {
+                let error = format!("{}: {}", f.item.stage, f.item.error);
+                state::item_failed(&tx, &f.source, &f.id, &f.item.url, &error, now)?;
+            }
             // After the rules: "first time" means before this batch.
             for m in &matched {
                 for b in m.brand_ids() {
@@ -346,10 +441,15 @@ impl Ingest {
             }
             enqueued
         };
+        for f in &failed {
+            crate::metrics::item_failed(&f.source, f.item.stage);
+            error!(source = %f.source, url = ?f.item.url, stage = f.item.stage, error = %f.item.error,
+                   "item failed: skipped, the rest of the batch goes on");
+        }
 
         // 5. After the commit: new source states, wake delivery, report.
         {
-            let mut states = self.states.lock().unwrap();
+            let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
             for e in &events {
                 if let Event::Polled { source, poll } = e {
                     states.insert(source.clone(), poll.state.clone());
@@ -363,18 +463,27 @@ impl Ingest {
             info!(rule = %f.alert.rule, brand = %f.alert.brand, severity = %f.alert.severity,
                   mentions = f.alert.total_mentions, key = %f.alert.key, "alert raised");
         }
-        if !fresh.is_empty() {
+        if new_count > 0 {
             info!(
-                new = fresh.len(),
+                new = new_count,
                 matched = matched.len(),
-                indexed = to_index.len(),
+                indexed = indexed_count,
+                failed = failed.len(),
                 "batch ingested"
             );
         }
-        let mut r = self.report.lock().unwrap();
+        let mut r = self.report.lock().unwrap_or_else(PoisonError::into_inner);
         r.items += items;
-        r.new_mentions += fresh.len() as u64;
-        r.indexed += to_index.len() as u64;
+        r.new_mentions += new_count as u64;
+        r.indexed += indexed_count as u64;
+        for f in &failed {
+            let s = r.per_source.entry(f.source.clone()).or_default();
+            s.items_failed += 1;
+            s.last_item_error = Some(format!(
+                "{}: {} ({})",
+                f.item.stage, f.item.error, f.item.url
+            ));
+        }
         for m in &matched {
             for b in m.brand_ids() {
                 *r.per_brand.entry(b.to_string()).or_default() += 1;
@@ -388,13 +497,14 @@ impl Ingest {
                     s.polls += 1;
                     s.items += poll.mentions.len() as u64;
                     s.new += new_per_source.get(source.as_str()).copied().unwrap_or(0);
+                    s.failed_pages += poll.failed_pages as u64;
                     s.last_error = None;
                     if poll.not_modified {
                         s.not_modified += 1;
                         r.not_modified += 1;
                     }
                 }
-                Event::Failed { source, error } => {
+                Event::Failed { source, error, .. } => {
                     r.failures += 1;
                     let s = r.per_source.entry(source.clone()).or_default();
                     s.polls += 1;

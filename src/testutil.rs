@@ -58,6 +58,7 @@ pub fn alert() -> Alert {
             sentiment: Some(crate::mention::Sentiment {
                 score: -0.8,
                 label: crate::mention::Label::Negative,
+                confidence: None,
             }),
             language: Some("fr".into()),
             excerpt: vec![

@@ -1,10 +1,15 @@
-//! Text handling shared by every stage: HTML → plain text, folding, tokenizing.
+//! Text handling shared by every stage: HTML → plain text ([`html`], bounded by
+//! [`nesting`]), folding, tokenizing.
 //!
 //! The matcher, the index and the highlighter must agree on what a "word" is, or a query
 //! would match live but not in search. They all go through [`tokenize`] here.
 
-use scraper::{Html, Node};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+mod html;
+pub mod nesting;
+
+pub use html::{element_text, html_to_text, html_to_text_without, parse_document, parse_fragment};
 
 /// One word of a text: its folded form, where it sits in the original text, and its
 /// position (index among the words, for phrases).
@@ -206,114 +211,6 @@ pub fn tokens(text: &str) -> Vec<OwnedToken> {
     out
 }
 
-/// Turns an HTML fragment (or plain text that may carry entities) into plain text:
-/// tags removed, entities decoded once, blocks separated by line breaks, whitespace
-/// collapsed. Scripts, styles and the selectors in `exclude` are dropped.
-pub fn html_to_text(html: &str) -> String {
-    if !html.contains('<') && !html.contains('&') {
-        return collapse_whitespace(html);
-    }
-    let doc = Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len());
-    walk(doc.tree.root(), &mut out, &[]);
-    collapse_whitespace(&out)
-}
-
-/// Like [`html_to_text`], leaving out the elements matched by `exclude` (quoted posts in
-/// forums, Mastodon's invisible link parts…).
-pub fn html_to_text_without(html: &str, exclude: &[scraper::Selector]) -> String {
-    if exclude.is_empty() {
-        return html_to_text(html);
-    }
-    let doc = Html::parse_fragment(html);
-    let skip: Vec<ego_tree::NodeId> = exclude
-        .iter()
-        .flat_map(|s| doc.select(s).map(|e| e.id()))
-        .collect();
-    let mut out = String::with_capacity(html.len());
-    walk(doc.tree.root(), &mut out, &skip);
-    collapse_whitespace(&out)
-}
-
-/// Text of an element already parsed (forum posts), leaving out `exclude`.
-pub fn element_text(el: scraper::ElementRef<'_>, exclude: &[scraper::Selector]) -> String {
-    let skip: Vec<ego_tree::NodeId> = exclude
-        .iter()
-        .flat_map(|s| el.select(s).map(|e| e.id()))
-        .collect();
-    let mut out = String::new();
-    walk(*el, &mut out, &skip);
-    collapse_whitespace(&out)
-}
-
-fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String, skip: &[ego_tree::NodeId]) {
-    for child in node.children() {
-        if skip.contains(&child.id()) {
-            continue;
-        }
-        match child.value() {
-            Node::Text(t) => out.push_str(&t.text),
-            Node::Element(e) => {
-                let name = e.name();
-                if matches!(name, "script" | "style" | "noscript" | "template" | "head") {
-                    continue;
-                }
-                let block = is_block(name);
-                if name == "br" {
-                    out.push('\n');
-                    continue;
-                }
-                if block {
-                    out.push('\n');
-                }
-                if name == "img"
-                    && let Some(alt) = e.attr("alt")
-                {
-                    out.push(' ');
-                    out.push_str(alt);
-                    out.push(' ');
-                }
-                walk(child, out, skip);
-                if block {
-                    out.push('\n');
-                } else if matches!(name, "td" | "th") {
-                    out.push(' ');
-                }
-            }
-            _ => walk(child, out, skip),
-        }
-    }
-}
-
-fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "blockquote"
-            | "pre"
-            | "tr"
-            | "table"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "figure"
-            | "figcaption"
-            | "dd"
-            | "dt"
-            | "hr"
-    )
-}
-
 /// Collapses runs of spaces (including no-break spaces) into one and runs of line breaks
 /// into one (paragraphs stay on their own lines), trims the ends.
 pub fn collapse_whitespace(s: &str) -> String {
@@ -441,19 +338,6 @@ mod tests {
         assert_eq!(&text[last.start..last.end], "Acmé");
         assert_eq!(last.text, "acme");
         assert_eq!(last.position, 2);
-    }
-
-    #[test]
-    fn html_to_text_decodes_once_and_separates_blocks() {
-        let s = html_to_text(
-            "<p>Caf&eacute; &amp;amp; th&eacute;</p><p>Second&nbsp;para<br>line</p><script>x()</script>",
-        );
-        assert_eq!(s, "Café &amp; thé\nSecond para\nline");
-    }
-
-    #[test]
-    fn plain_text_untouched() {
-        assert_eq!(html_to_text("  a   b \n\n\n c "), "a b\nc");
     }
 
     #[test]

@@ -22,6 +22,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// How long a daemon under test may take to reach a step. Generous on
+/// purpose: CI runs a debug build on 2 shared cores with the other tests of
+/// this file in parallel; a bound here only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(90);
+
 /// Waits (bounded) for a condition on an external process.
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -433,7 +438,7 @@ async fn killed_between_outbox_write_and_delivery_delivers_exactly_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("the alert in the outbox", Duration::from_secs(20), || {
+    wait_until("the alert in the outbox", PATIENCE, || {
         count(&db, "SELECT COUNT(*) FROM alerts") == 1
     });
     child.kill().unwrap();
@@ -499,7 +504,7 @@ async fn sigterm_stops_cleanly_and_secrets_stay_out_of_logs() {
     let pid = child.id();
     let hooks_ref = &hooks;
     tokio::task::block_in_place(|| {
-        wait_until("the alert delivered", Duration::from_secs(20), || {
+        wait_until("the alert delivered", PATIENCE, || {
             !hooks_ref.received().is_empty()
         })
     });
@@ -559,7 +564,7 @@ async fn sigterm_is_bounded_even_with_a_hanging_delivery() {
     let pid = child.id();
     let feeds_ref = &feeds;
     tokio::task::block_in_place(|| {
-        wait_until("the delivery in flight", Duration::from_secs(20), || {
+        wait_until("the delivery in flight", PATIENCE, || {
             !feeds_ref.requests("/hook").is_empty()
         })
     });
@@ -626,7 +631,7 @@ async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
     };
     let hooks_ref = &hooks;
     tokio::task::block_in_place(|| {
-        wait_until("the first alert", Duration::from_secs(20), || {
+        wait_until("the first alert", PATIENCE, || {
             hooks_ref.received().len() == 1
         })
     });
@@ -638,7 +643,7 @@ async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
     );
     hup();
     tokio::task::block_in_place(|| {
-        wait_until("the refusal in the logs", Duration::from_secs(20), || {
+        wait_until("the refusal in the logs", PATIENCE, || {
             logs.lock().unwrap().contains("reload refused")
         })
     });
@@ -670,7 +675,7 @@ async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
     );
     hup();
     tokio::task::block_in_place(|| {
-        wait_until("the new rule's alert", Duration::from_secs(30), || {
+        wait_until("the new rule's alert", PATIENCE, || {
             hooks_ref.received().len() == 2
         })
     });
@@ -718,8 +723,7 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     );
     let sock_path = s.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    sock.set_read_timeout(Some(PATIENCE)).unwrap();
     let child = veille()
         .args([
             "run",
@@ -751,9 +755,15 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
         wait_for("READY=1", &mut seen);
         wait_for("WATCHDOG=1", &mut seen);
         wait_for("STATUS=", &mut seen);
-        wait_until("the first fetch", Duration::from_secs(20), || {
-            logs.lock().unwrap().contains("\"fetched\"")
-        });
+        let started = Instant::now();
+        while !logs.lock().unwrap().contains("\"fetched\"") {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "timed out waiting for the first fetch; daemon log:\n{}",
+                logs.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     });
     let status = seen.iter().find(|m| m.starts_with("STATUS=")).unwrap();
     assert!(
@@ -765,7 +775,7 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     s.write(&good.replace("[[brand]]", "[[brnad]]"));
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     tokio::task::block_in_place(|| {
-        wait_until("the refusal", Duration::from_secs(20), || {
+        wait_until("the refusal", PATIENCE, || {
             logs.lock().unwrap().contains("reload refused")
         })
     });

@@ -38,6 +38,7 @@ fn mention(i: usize, long: usize) -> AlertMention {
         sentiment: Some(Sentiment {
             score: -0.7,
             label: Label::Negative,
+            confidence: None,
         }),
         language: Some("fr".into()),
         excerpt: vec![
@@ -293,7 +294,11 @@ fn email_templates_can_be_overridden_and_errors_are_located() {
         panic!("an e-mail notifier");
     };
     let (from, to, style) = e.parts();
-    let msg = veille::notify::email::build_message(&hostile(), from, to, style).unwrap();
+    let origin = veille::notify::email::Origin {
+        installation: "test",
+        notifier: "mail",
+    };
+    let msg = veille::notify::email::build_message(&hostile(), from, to, style, origin).unwrap();
     let raw = String::from_utf8(msg.formatted()).unwrap();
     assert!(
         raw.contains("List-Id: Acme crisis <crisis.acme.example>"),

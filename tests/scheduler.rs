@@ -98,7 +98,7 @@ fn source(id: &str, host: &str, every_secs: u64) -> Arc<Source> {
         id_span: 0..0,
         every: Dur::from_secs(every_secs),
         auto: false,
-        allow_private: true,
+        allow_private: veille::crawl::AllowPrivate::PRIVATE,
         enabled: true,
         kind: SourceKind::Rss(veille::sources::rss::Rss {
             url: url::Url::parse(&format!("http://{host}/{id}.xml")).unwrap(),

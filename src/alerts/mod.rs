@@ -20,8 +20,8 @@ pub const EXCERPT_LEN: usize = 280;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Stable dedup key: the same firing always has the same key, so a redone batch or a
-    /// restart cannot create or send it twice. Sent to webhooks as `Idempotency-Key` and
-    /// used for the e-mail Message-ID.
+    /// restart cannot create it twice. Made of [`incident_key`] and the message number,
+    /// safe in any header; each delivery's key ([`delivery_key`]) is built on it.
     pub key: String,
     pub rule: String,
     pub rule_kind: String,
@@ -52,6 +52,85 @@ pub struct Alert {
     /// Figures behind a windowed alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
+}
+
+/// The stable name of an incident, `rule:brand:group:id`, safe by construction: each
+/// part is [`key_part`]-encoded, so a group made of hostile text (an author with a line
+/// feed) gives a key that fits in any header, log line or file name.
+pub fn incident_key(rule: &str, brand: &str, group: &str, id: i64) -> String {
+    format!(
+        "{}:{}:{}:{id}",
+        key_part(rule),
+        key_part(brand),
+        key_part(group)
+    )
+}
+
+/// Longest encoded part of a key; a longer one is cut and ends with a hash of the whole.
+const MAX_KEY_PART: usize = 64;
+
+/// `s` percent-encoded except for letters, digits, `-._~` and `:` (visible ASCII only),
+/// then cut to [`MAX_KEY_PART`] with a hash of `s` so distinct values stay distinct.
+pub fn key_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() <= MAX_KEY_PART {
+        return out;
+    }
+    // Cut before a %XX triplet, never inside one.
+    let mut end = MAX_KEY_PART - 17;
+    while out[..end].ends_with('%') || out[..end - 1].ends_with('%') {
+        end -= 1;
+    }
+    format!(
+        "{}~{}",
+        &out[..end],
+        &crate::mention::hash_id("key", s)[..16]
+    )
+}
+
+/// A value safe in an HTTP or mail header: visible ASCII stays (so a key made by
+/// [`incident_key`] is unchanged), anything else is percent-encoded, and a very long value
+/// is cut with a hash. It protects keys stored before keys were safe by construction.
+pub fn header_safe(s: &str) -> String {
+    if s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > 200 {
+        let mut end = 160;
+        while out[..end].ends_with('%') || out[..end - 1].ends_with('%') {
+            end -= 1;
+        }
+        out = format!("{}~{}", &out[..end], crate::mention::hash_id("key", s));
+    }
+    out
+}
+
+/// The key of one delivery — an alert to one notifier of one installation — sent as the
+/// webhook `Idempotency-Key` and hashed into the e-mail Message-ID: the same on every
+/// resend of that delivery, different for another alert, notifier or installation, so a
+/// receiver can drop copies without ever dropping a message it has not seen.
+pub fn delivery_key(installation: &str, notifier: &str, alert_key: &str) -> String {
+    format!(
+        "{}/{}@{}",
+        header_safe(alert_key),
+        key_part(notifier),
+        key_part(installation)
+    )
 }
 
 /// Where an incident stands.
@@ -244,6 +323,39 @@ mod tests {
         assert!(r.starts_with('…') && r.ends_with('…'), "{r}");
         assert!(r.contains("[acme]"));
         assert!(r.len() < 120, "{}", r.len());
+    }
+
+    #[test]
+    fn keys_from_hostile_groups_are_safe_and_distinct() {
+        let k = incident_key(
+            "crisis",
+            "acme",
+            "author:site:c@example.org (line\nfeed)",
+            3,
+        );
+        assert_eq!(
+            k,
+            "crisis:acme:author:site:c%40example.org%20%28line%0Afeed%29:3"
+        );
+        assert!(k.bytes().all(|b| b.is_ascii_graphic()));
+        assert_eq!(header_safe(&k), k, "a made key passes unchanged");
+        let long_a = format!("author:{}a", "x".repeat(500));
+        let long_b = format!("author:{}b", "x".repeat(500));
+        let (a, b) = (key_part(&long_a), key_part(&long_b));
+        assert!(a.len() <= MAX_KEY_PART && a != b, "{a} {b}");
+        // A cut never splits an escape.
+        let accents = key_part(&"é".repeat(40));
+        assert!(accents.len() <= MAX_KEY_PART);
+        assert!(
+            !accents.split('~').next().unwrap().ends_with('%'),
+            "{accents}"
+        );
+        // An old key with a line feed is made safe when sent.
+        assert_eq!(header_safe("a\nb"), "a%0Ab");
+        let d = delivery_key("f00d", "hook", "crisis:acme::1:1");
+        assert_eq!(d, "crisis:acme::1:1/hook@f00d");
+        assert_ne!(d, delivery_key("beef", "hook", "crisis:acme::1:1"));
+        assert_ne!(d, delivery_key("f00d", "mail-fr", "crisis:acme::1:1"));
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Outbox delivery: every alert is in SQLite before anyone is notified; one worker per
-//! notifier sends its queue in order, retrying with exponential backoff and jitter until
-//! the channel accepts, and gives up only on permanent errors.
+//! notifier sends its queue, retrying with exponential backoff and jitter until the
+//! channel accepts, and gives up only on permanent errors.
+//!
+//! Order is kept per incident (an update never overtakes the first message of its
+//! incident), not per channel: among the first pending delivery of each incident, the
+//! worker takes the oldest alert that is due (or waits for the soonest), so an alert
+//! waiting out its backoff never holds back the alerts of other incidents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +22,9 @@ use crate::store::state::State;
 /// First retry after this, doubling up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: StdDuration = StdDuration::from_secs(2);
 const MAX_BACKOFF: StdDuration = StdDuration::from_secs(600);
+/// A worker looks at the outbox at least this often, for deliveries re-queued or dropped
+/// from outside (`veille alerts retry|drop`, the API).
+const LOOK_AGAIN: StdDuration = StdDuration::from_secs(30);
 
 /// Delay before attempt `attempts + 1`, with ±20 % jitter so retries of many alerts
 /// do not hit a recovering server at once.
@@ -58,6 +66,8 @@ pub struct Outbox {
     pub http: Http,
     pub wake: Wake,
     pub events: Option<tokio::sync::mpsc::UnboundedSender<DeliveryEvent>>,
+    /// This installation's id (see [`State::installation_id`]), part of every delivery key.
+    pub installation: String,
 }
 
 impl Outbox {
@@ -91,18 +101,18 @@ impl Outbox {
             let next = {
                 let st = self.state.clone();
                 let name = name.to_string();
-                tokio::task::spawn_blocking(move || st.lock().unwrap().next_delivery(&name))
-                    .await
-                    .expect("outbox query task")
+                tokio::task::spawn_blocking(move || {
+                    st.lock().unwrap().next_delivery(&name, Utc::now())
+                })
+                .await
+                .expect("outbox query task")
             };
             let wait = match next {
                 Err(e) => {
                     warn!(notifier = name, error = %e, "cannot read the outbox");
                     StdDuration::from_secs(5)
                 }
-                // Idle: look again now and then, for deliveries re-queued from outside
-                // (`veille alerts retry`, the API).
-                Ok(None) => StdDuration::from_secs(30),
+                Ok(None) => LOOK_AGAIN,
                 Ok(Some(d)) => {
                     let now = Utc::now();
                     let pace = last_attempt
@@ -121,14 +131,16 @@ impl Outbox {
             };
             tokio::select! {
                 _ = &mut notified => {}
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(wait.min(LOOK_AGAIN)) => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
     async fn attempt(&self, notifier: &Notifier, d: crate::store::state::PendingDelivery) {
-        let result = notifier.deliver(&d.alert, &self.http).await;
+        let result = notifier
+            .deliver(&d.alert, &self.http, &self.installation)
+            .await;
         let now = Utc::now();
         let subject = crate::notify::email::subject(&d.alert, crate::notify::view::Locale::En);
         let outcome = match &result {
@@ -144,13 +156,15 @@ impl Outbox {
                 outcome: outcome.into(),
             })
             .inc();
+        // Keys stored before keys were safe by construction may hold any character.
+        let key = crate::alerts::header_safe(&d.alert.key);
         let (ok, error) = match &result {
             Ok(()) => {
-                info!(notifier = %notifier.name, alert = %d.alert.key, rule = %d.alert.rule, "alert delivered");
+                info!(notifier = %notifier.name, seq = d.alert_seq, alert = %key, rule = %d.alert.rule, "alert delivered");
                 (true, None)
             }
             Err(e) => {
-                warn!(notifier = %notifier.name, alert = %d.alert.key, attempt = d.attempts + 1,
+                warn!(notifier = %notifier.name, seq = d.alert_seq, alert = %key, attempt = d.attempts + 1,
                       retryable = e.retryable, error = %e.message, "alert delivery failed");
                 (false, Some(e.message.clone()))
             }

@@ -62,6 +62,8 @@ pub struct ApiState {
     pub live: Arc<RwLock<Live>>,
     /// Set once the daemon is up, cleared when it begins to stop.
     pub ready: Arc<AtomicBool>,
+    /// Wakes the delivery workers after deliveries are re-queued.
+    pub wake: crate::alerts::outbox::Wake,
 }
 
 /// An error answered as `{"error": "…"}`.
@@ -124,6 +126,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/mentions", get(v1::mentions))
         .route("/api/mentions/{id}", get(v1::mention))
         .route("/api/alerts", get(v1::alerts))
+        .route("/api/alerts/{id}/retry", post(v1::retry_alert))
+        .route("/api/alerts/{id}/drop", post(v1::drop_alert))
+        .route("/api/alerts/retry-failed", post(v1::retry_failed))
+        .route("/api/alerts/drop-failed", post(v1::drop_failed))
         .route("/api/incidents", get(v1::incidents))
         .route("/api/incidents/{id}/ack", post(v1::ack_incident))
         .route("/api/silences", get(v1::silences).post(v1::add_silence))

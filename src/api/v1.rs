@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::auth::{Scope, authorize};
 use super::{ApiError, ApiState};
+use crate::config::redact;
 use crate::store::index::SearchRequest;
+use crate::store::outbox::Deliveries;
 use crate::store::state;
 
 type ApiResult = Result<Json<Value>, ApiError>;
@@ -146,12 +148,105 @@ pub async fn alerts(
                 "seq": r.seq,
                 "alert": r.alert,
                 "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
-                    "notifier": notifier, "state": state, "attempts": attempts, "last_error": error,
+                    "notifier": notifier, "state": state, "attempts": attempts,
+                    // Errors recorded by an older veille may hold a secret.
+                    "last_error": error.as_deref().map(redact::scrub),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
     Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// Only the deliveries to this notifier.
+    notifier: Option<String>,
+}
+
+/// Re-queues (`drop = false`) or drops deliveries; 404 when there was nothing to do.
+async fn act_on_deliveries(
+    st: &ApiState,
+    headers: &HeaderMap,
+    seq: Option<i64>,
+    notifier: Option<String>,
+    drop: bool,
+) -> ApiResult {
+    let who = check(st, headers, Scope::Admin)?;
+    let state = st.state.clone();
+    let n2 = notifier.clone();
+    let n = blocking(move || {
+        let n2 = n2.as_deref();
+        let which = match seq {
+            Some(seq) => Deliveries::Alert { seq, notifier: n2 },
+            None => Deliveries::AllFailed { notifier: n2 },
+        };
+        let st = state.lock().unwrap();
+        if drop {
+            st.drop_deliveries(which, &format!("dropped through the API by {who}"))
+        } else {
+            st.requeue_deliveries(which, Utc::now())
+        }
+    })
+    .await?;
+    let what = match seq {
+        Some(seq) => format!("alert #{seq}"),
+        None => "failed deliveries".into(),
+    };
+    if n == 0 {
+        return Err(ApiError::not_found(format!(
+            "{what}{}: nothing to {}",
+            notifier.map(|n| format!(" to {n}")).unwrap_or_default(),
+            if drop { "drop" } else { "re-queue" }
+        )));
+    }
+    if !drop {
+        st.wake.wake();
+    }
+    tracing::info!(seq = ?seq, notifier = ?notifier, count = n, dropped = drop, "deliveries changed through the API");
+    let key = if drop { "dropped" } else { "requeued" };
+    Ok(Json(json!({ "seq": seq, "notifier": notifier, key: n })))
+}
+
+/// `POST /api/alerts/{id}/retry`: the alert's pending, failed or dropped deliveries are
+/// due now.
+pub async fn retry_alert(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult {
+    act_on_deliveries(&st, &headers, Some(id), q.notifier, false).await
+}
+
+/// `POST /api/alerts/{id}/drop`: the alert's pending, held or failed deliveries are
+/// given up.
+pub async fn drop_alert(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult {
+    act_on_deliveries(&st, &headers, Some(id), q.notifier, true).await
+}
+
+/// `POST /api/alerts/retry-failed`: every failed delivery is due now.
+pub async fn retry_failed(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult {
+    act_on_deliveries(&st, &headers, None, q.notifier, false).await
+}
+
+/// `POST /api/alerts/drop-failed`: every failed delivery is given up.
+pub async fn drop_failed(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<DeliveryQuery>,
+) -> ApiResult {
+    act_on_deliveries(&st, &headers, None, q.notifier, true).await
 }
 
 pub async fn incidents(
@@ -303,7 +398,7 @@ pub async fn sources(State(st): State<ApiState>, headers: HeaderMap) -> ApiResul
                 "failures": r.map_or(0, |r| r.failures),
                 "last_polled": r.and_then(|r| r.last_polled),
                 "last_success": r.and_then(|r| r.last_success),
-                "last_error": r.and_then(|r| r.last_error.clone()),
+                "last_error": r.and_then(|r| r.last_error.as_deref().map(redact::scrub)),
                 "last_error_at": r.and_then(|r| r.last_error_at),
                 "failing_since": r.and_then(|r| r.failing_since),
                 "next_due": r.and_then(|r| r.next_due),

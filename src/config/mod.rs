@@ -4,6 +4,7 @@
 
 pub mod diag;
 mod duration;
+pub mod redact;
 mod secret;
 mod size;
 
@@ -289,7 +290,11 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 }
             }
             "crawl" => {
+                let span = value.span();
                 if let Some(c) = file.de::<CrawlConfig>(value) {
+                    if c.max_text.0 < crate::crawl::MIN_MAX_TEXT as u64 {
+                        file.error(span, "`max_text` must be at least 1KB");
+                    }
                     crawl = c;
                 }
             }
@@ -298,6 +303,12 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 if let Some(e) = file.de::<crate::enrich::EnrichConfig>(value) {
                     if !(0.05..=1.0).contains(&e.story_threshold) {
                         file.error(span.clone(), "`story_threshold` must be between 0.05 and 1");
+                    }
+                    if !(0.05..=1.0).contains(&e.story_title_threshold) {
+                        file.error(
+                            span.clone(),
+                            "`story_title_threshold` must be between 0.05 and 1",
+                        );
                     }
                     for l in &e.languages {
                         if !crate::enrich::language::supported().any(|s| s == l) {

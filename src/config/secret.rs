@@ -6,13 +6,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// A secret value. `Debug` and `Display` print `***` so it cannot leak into logs.
+/// A secret value. `Debug` and `Display` print `***` so it cannot leak into logs, and
+/// every copy of its value in an error text is scrubbed (see [`super::redact`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret made at run time (a session token); one read from the configuration
+    /// comes from [`SecretRef::load`].
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        let s = s.into();
+        super::redact::register_transient(&s);
+        Secret(s)
     }
     pub fn expose(&self) -> &str {
         &self.0
@@ -65,6 +70,7 @@ impl SecretRef {
                 .map(Secret)
                 .map_err(|_| format!("environment variable {v} is not set")),
         }
+        .inspect(|s| super::redact::register(&s.0))
     }
 }
 

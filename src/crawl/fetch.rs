@@ -10,7 +10,7 @@ use reqwest::header::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Http, guard};
+use super::{AllowPrivate, Http, guard};
 use crate::config::ByteSize;
 
 /// Validators from the last 200, sent back on the next poll (conditional GET).
@@ -65,6 +65,10 @@ pub enum FetchError {
     Disallowed(String),
     #[error("{0}")]
     Other(String),
+    /// A failure while fetching one page of a source that fetches several: the URL
+    /// (without credentials, see [`redact_url`]) says which.
+    #[error("{url}: {error}")]
+    At { url: String, error: Box<FetchError> },
 }
 
 impl FetchError {
@@ -72,7 +76,27 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<StdDuration> {
         match self {
             FetchError::RateLimited { retry_after, .. } => *retry_after,
+            FetchError::At { error, .. } => error.retry_after(),
             _ => None,
+        }
+    }
+
+    /// This error, saying which URL was being fetched.
+    pub fn at(self, url: &Url) -> FetchError {
+        match self {
+            e @ FetchError::At { .. } => e,
+            e => FetchError::At {
+                url: redact_url(url),
+                error: Box::new(e),
+            },
+        }
+    }
+
+    /// The error without the URL it happened at.
+    pub fn inner(&self) -> &FetchError {
+        match self {
+            FetchError::At { error, .. } => error.inner(),
+            e => e,
         }
     }
 
@@ -89,10 +113,13 @@ impl FetchError {
             FetchError::Api(_) => "api",
             FetchError::Disallowed(_) => "robots",
             FetchError::Other(_) => "other",
+            FetchError::At { error, .. } => error.kind(),
         }
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error, timeout: StdDuration) -> FetchError {
+        // reqwest puts the whole URL in its messages; an API key can be in its query.
+        let e = e.without_url();
         // The guard's error travels inside reqwest's source chain.
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = src {
@@ -105,7 +132,7 @@ impl FetchError {
             return FetchError::Timeout(timeout);
         }
         let msg = error_chain(&e);
-        if msg.contains("private address") {
+        if msg.contains("refusing to connect to") {
             return FetchError::PrivateAddress(msg);
         }
         if e.is_connect() {
@@ -113,6 +140,42 @@ impl FetchError {
         }
         FetchError::Other(msg)
     }
+}
+
+/// A URL fit for logs and error messages: no user or password, no fragment, and no query
+/// parameter that looks like a credential or a session (`token`, `key`, `sid`, …).
+pub fn redact_url(url: &Url) -> String {
+    const EXACT: &[&str] = &["s", "sid", "key", "code", "sig", "pass", "pwd", "hash"];
+    const PARTS: &[&str] = &[
+        "token",
+        "secret",
+        "passw",
+        "apikey",
+        "api_key",
+        "auth",
+        "sess",
+        "signature",
+        "credential",
+    ];
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_fragment(None);
+    if let Some(q) = url.query() {
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|seg| {
+                let key = seg
+                    .split('=')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                !EXACT.contains(&key.as_str()) && !PARTS.iter().any(|p| key.contains(p))
+            })
+            .collect();
+        u.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
+    }
+    u.to_string()
 }
 
 /// "a: b: c" from an error and its sources, without repeating identical messages.
@@ -162,15 +225,14 @@ fn parse_retry_after_raw(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 /// GET `url` with the validators of the last poll; reads at most `max_body` bytes.
 pub async fn get(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &Url,
     validators: &Validators,
     accept: &str,
 ) -> Result<Fetched, FetchError> {
     let limits = &http.limits;
-    if !http.allows_private(allow_private) {
-        guard::check_url(url).map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
-    }
+    http.check_url(allow_private, url)
+        .map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
     let timeout = limits.timeout.std();
     let mut req = http
         .client(allow_private)
@@ -273,6 +335,30 @@ mod tests {
         assert_eq!(error_chain(&e), "Connection error: bad certificate");
         let e = Layer("request failed", Some(Box::new(Layer("timed out", None))));
         assert_eq!(error_chain(&e), "request failed: timed out");
+    }
+
+    #[test]
+    fn errors_name_the_url_without_credentials() {
+        let url = Url::parse("https://bob:hunter2@forum.example/viewtopic.php?t=10&sid=4f0c&start=15&access_token=abc&apiKey=k#p3").unwrap();
+        assert_eq!(
+            redact_url(&url),
+            "https://forum.example/viewtopic.php?t=10&start=15"
+        );
+        let e = FetchError::Status(404).at(&url).at(&url);
+        assert_eq!(
+            e.to_string(),
+            "https://forum.example/viewtopic.php?t=10&start=15: HTTP 404"
+        );
+        assert_eq!(
+            (e.kind(), e.inner().to_string()),
+            ("status", "HTTP 404".to_string())
+        );
+        let limited = FetchError::RateLimited {
+            status: 429,
+            retry_after: Some(StdDuration::from_secs(30)),
+        }
+        .at(&url);
+        assert_eq!(limited.retry_after(), Some(StdDuration::from_secs(30)));
     }
 
     #[test]

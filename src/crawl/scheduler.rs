@@ -360,21 +360,20 @@ impl Scheduler {
         use futures_util::FutureExt;
         let task = self.poll_task(idx, done.clone());
         let id = self.sources[idx].id.clone();
+        let kind = self.sources[idx].kind_name();
         let tx = self.tx.clone();
         async move {
             let Err(panic) = std::panic::AssertUnwindSafe(task).catch_unwind().await else {
                 return;
             };
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            error!(source = %id, panic = %what, "internal error while polling; the source is retried later");
+            let what = crate::sources::panic_message(&*panic);
+            error!(source = %id, kind, panic = %what, "internal error while polling; the source is marked unhealthy and retried later");
+            crate::metrics::fetch(kind, "error", 0.0, 0);
             let _ = tx
                 .send(Event::Failed {
                     source: id,
                     error: format!("internal error: {what}"),
+                    internal: true,
                 })
                 .await;
             let _ = done.send(Done {
@@ -422,7 +421,7 @@ impl Scheduler {
                     if poll.not_modified {
                         info!(source = %source.id, ms, "not modified");
                     } else {
-                        info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, ms, "fetched");
+                        info!(source = %source.id, items = poll.mentions.len(), bytes = poll.bytes, failed_pages = poll.failed_pages, ms, "fetched");
                     }
                     let pushed = after_poll.as_ref().and_then(|f| f(&source, &poll));
                     // An API that said its quota is spent is not called before it resets.
@@ -462,6 +461,7 @@ impl Scheduler {
                         Event::Failed {
                             source: source.id.clone(),
                             error: e.to_string(),
+                            internal: false,
                         },
                         Outcome::Failed { retry_after },
                     )

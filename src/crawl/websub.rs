@@ -17,7 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::HeaderMap;
 use rusqlite::params;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use url::Url;
 
 use super::Http;
@@ -369,7 +369,7 @@ impl Registry {
         source: &str,
         hub: Url,
         topic: Url,
-        allow_private: bool,
+        allow_private: super::AllowPrivate,
         token: Option<String>,
     ) -> anyhow::Result<()> {
         let now = self.clock.now();
@@ -399,9 +399,7 @@ impl Registry {
             .unwrap()
             .insert(sub.token.clone(), sub.clone());
         self.persist(&sub);
-        if !self.http.allows_private(allow_private) {
-            super::guard::check_url(&hub)?;
-        }
+        self.http.check_url(allow_private, &hub)?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("hub.callback", &self.callback(&sub.token))
             .append_pair("hub.mode", "subscribe")
@@ -504,16 +502,22 @@ impl Registry {
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        match crate::sources::rss::parse_feed(
+        match crate::sources::rss::parse_feed_limited(
             body,
             content_type,
             &rss.url,
             &source.id,
             &rss.strip_params,
             self.clock.now(),
+            self.http.limits.max_text(),
         ) {
             Ok(parsed) => {
                 info!(source = %source.id, items = parsed.mentions.len(), "WebSub content received");
+                for f in &parsed.failed {
+                    crate::metrics::item_failed(&source.id, f.stage);
+                    error!(source = %source.id, url = ?f.url, stage = f.stage, error = %f.error,
+                           "pushed item failed: skipped, the rest goes on");
+                }
                 let _ = self
                     .tx
                     .send(Event::Pushed {

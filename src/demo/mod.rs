@@ -194,7 +194,7 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         events: Some(events_tx),
         outbox_timeout: Duration::from_secs(20),
         drain_timeout: Duration::from_secs(10),
-        reload: None,
+        ..Default::default()
     };
     let report = daemon::run(config, opts, stop_rx).await?;
 

@@ -145,9 +145,10 @@ async fn deliver_to(
     data: &data::DigestData,
     notifiers: &HashMap<String, Notifier>,
     http: &Http,
+    installation: &str,
 ) -> Result<(), DeliveryError> {
     match notifiers.get(name) {
-        Some(n) => n.deliver_digest(data, http).await,
+        Some(n) => n.deliver_digest(data, http, installation).await,
         None => Err(DeliveryError::permanent(format!(
             "notifier {name} is not configured"
         ))),
@@ -161,10 +162,11 @@ pub async fn send(
     data: &data::DigestData,
     notifiers: &HashMap<String, Notifier>,
     http: &Http,
+    installation: &str,
 ) -> Vec<(String, Result<(), DeliveryError>)> {
     let mut out = Vec::new();
     for name in &digest.notify {
-        let mut result = deliver_to(name, data, notifiers, http).await;
+        let mut result = deliver_to(name, data, notifiers, http, installation).await;
         for wait in [2u64, 10] {
             match &result {
                 Err(e) if e.retryable => {
@@ -174,7 +176,7 @@ pub async fn send(
                         .min(MAX_RETRY_AFTER)
                         .max(StdDuration::from_secs(wait));
                     tokio::time::sleep(d).await;
-                    result = deliver_to(name, data, notifiers, http).await;
+                    result = deliver_to(name, data, notifiers, http, installation).await;
                 }
                 _ => break,
             }
@@ -248,6 +250,15 @@ impl Runner {
         }
     }
 
+    /// The installation id (see [`State::installation_id`]), for delivery keys.
+    fn installation(&self) -> String {
+        self.state
+            .lock()
+            .unwrap()
+            .installation_id()
+            .unwrap_or_default()
+    }
+
     fn compute(&self, d: &Digest, at: DateTime<Utc>) -> anyhow::Result<data::DigestData> {
         let st = self.state.lock().unwrap();
         data::compute(d, &self.brands, &self.index, &st, at)
@@ -302,7 +313,16 @@ impl Runner {
                     let r = match &data {
                         // A reload or shutdown: the next runner takes it from the state.
                         Ok(_) if *stop.borrow() => Err(DeliveryError::retryable("stopped")),
-                        Ok(data) => deliver_to(name, data, &self.notifiers, &self.http).await,
+                        Ok(data) => {
+                            deliver_to(
+                                name,
+                                data,
+                                &self.notifiers,
+                                &self.http,
+                                &self.installation(),
+                            )
+                            .await
+                        }
                         // The index may be busy or briefly broken: try again later.
                         Err(e) => Err(DeliveryError::retryable(format!(
                             "digest not computed: {e:#}"
@@ -361,7 +381,17 @@ impl Runner {
             }
             // The same period, computed again from the index.
             let result = match self.compute(d, r.due) {
-                Ok(data) => deliver_to(&r.notifier, &data, &self.notifiers, &self.http).await,
+                Ok(data) => {
+                    let installation = self.installation();
+                    deliver_to(
+                        &r.notifier,
+                        &data,
+                        &self.notifiers,
+                        &self.http,
+                        &installation,
+                    )
+                    .await
+                }
                 Err(e) => Err(DeliveryError::retryable(format!(
                     "digest not computed: {e:#}"
                 ))),

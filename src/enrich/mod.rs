@@ -1,10 +1,12 @@
 //! Enrichment: what veille knows about a mention besides its words — language, sentiment,
 //! near-duplicate story, reach. Runs in the ingest stage on every mention to be indexed.
 
+pub mod focus;
 pub mod language;
 pub mod model;
 pub mod sentiment;
 pub mod story;
+pub mod train;
 
 use std::collections::BTreeMap;
 
@@ -12,14 +14,23 @@ use serde::Deserialize;
 
 use crate::mention::Mention;
 
+/// Default `story_title_threshold`: chosen on real headlines grouped into stories by a news
+/// aggregator for a pairwise precision of at least 0.9 (`cargo bench --bench stories`).
+pub const STORY_TITLE_THRESHOLD: f32 = 0.35;
+
 /// `[enrich]` in the config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnrichConfig {
     /// Languages to recognize when a source does not declare one (ISO 639-1).
     pub languages: Vec<String>,
-    /// Estimated Jaccard similarity from which two mentions are one story (0–1).
+    /// Estimated Jaccard similarity of two texts (word 3-grams) from which they are one
+    /// story (0–1).
     pub story_threshold: f32,
+    /// Jaccard similarity of two titles' content words (or two short posts') from which
+    /// they are one story (0–1). Lower groups more variants of a headline, and more
+    /// headlines that only share a topic.
+    pub story_title_threshold: f32,
     /// Recent mentions kept in memory to find near-duplicates.
     pub story_memory: usize,
     /// Audience of sites, used as their mentions' reach (e.g. `"lemonde.fr" = 2000000`).
@@ -43,6 +54,7 @@ impl Default for EnrichConfig {
                 "pt".into(),
             ],
             story_threshold: 0.5,
+            story_title_threshold: STORY_TITLE_THRESHOLD,
             story_memory: 100_000,
             site_reach: BTreeMap::new(),
             site_weight: BTreeMap::new(),
@@ -61,7 +73,11 @@ impl Enricher {
     pub fn new(c: &EnrichConfig) -> Enricher {
         Enricher {
             languages: language::LanguageDetector::new(&c.languages),
-            stories: story::Stories::new(c.story_threshold, c.story_memory),
+            stories: story::Stories::new(
+                c.story_threshold,
+                c.story_title_threshold,
+                c.story_memory,
+            ),
             site_reach: c.site_reach.clone(),
             site_weight: c.site_weight.clone(),
         }
@@ -87,13 +103,8 @@ impl Enricher {
     pub fn enrich(&mut self, m: &mut Mention) {
         self.language(m);
         let lang = m.language.as_deref().map(crate::matching::primary_language);
-        let body = if m.title.is_empty() {
-            m.text.clone()
-        } else if m.text.is_empty() {
-            m.title.clone()
-        } else {
-            format!("{}. {}", m.title, m.text)
-        };
+        // Toward the brand: a long text is read around its matched terms.
+        let body = focus::around_brands(&m.title, &m.text, &m.brands);
         m.sentiment = Some(sentiment::analyze(&body, lang.as_deref()));
         m.story = Some(self.stories.assign(&m.id, &m.title, &m.text));
         m.reach = self.reach(m);
@@ -158,6 +169,36 @@ mod tests {
         assert_eq!(at("www.aggregator.example"), Some(100));
         assert_eq!(at("trade.example"), Some(3000));
         assert_eq!(at("other.example"), Some(1000));
+    }
+
+    #[test]
+    fn a_long_article_praising_the_brand_among_war_news_is_not_negative_for_it() {
+        let mut e = Enricher::new(&EnrichConfig::default());
+        let war = "Les bombardements ont fait des dizaines de morts et de blessés dans la nuit. \
+                   Les habitants terrifiés fuient les ruines de leur ville détruite. \
+                   Les hôpitaux débordés manquent de tout, et la famine menace. ";
+        let brand = "Acme a offert des repas chauds aux réfugiés, un geste salué par tous : \
+                     merci Acme, bravo pour cette belle initiative ! ";
+        let text = format!("{war}{war}{brand}{war}");
+        let mut m = crate::testutil::mention("Guerre : la situation s'aggrave", &text);
+        m.language = Some("fr".into());
+        let spans = text
+            .match_indices("Acme")
+            .map(|(i, w)| (1u8, i as u32, (i + w.len()) as u32))
+            .collect();
+        m.brands = vec![crate::mention::BrandHit {
+            brand: "acme".into(),
+            terms: vec!["acme".into()],
+            spans,
+        }];
+        e.enrich(&mut m);
+        let s = m.sentiment.unwrap();
+        assert_ne!(s.label, crate::mention::Label::Negative, "{s:?}");
+        let c = s.confidence.expect("a confidence");
+        assert!((0.0..=1.0).contains(&c), "{c}");
+        // The page as a whole reads worse than what it says of the brand.
+        let page = sentiment::analyze(&format!("{}. {text}", m.title), Some("fr"));
+        assert!(page.score < s.score, "page {page:?}, brand {s:?}");
     }
 
     #[test]

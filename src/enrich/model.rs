@@ -1,23 +1,28 @@
-//! A small sentiment model on top of the lexicons: multinomial logistic regression over
-//! word and bigram features (marked after a negation) and the lexicon's own scores.
+//! The sentiment model: multinomial logistic regression (negative, neutral, positive) over
+//! hashed features — words (marked after a negation), word bigrams, character n-grams
+//! inside words — and a few dense ones from the lexicons (their score, positive and
+//! negative sums, exclamation and question marks, the language).
 //!
-//! Trained offline on openly licensed labelled data (`data/sentiment/*_train.tsv`,
-//! provenance in `data/sentiment/PROVENANCE.md`) by
-//! `cargo run --release --example train_sentiment`, which writes
-//! `data/sentiment/model.tsv`; the binary embeds that file, nothing is downloaded.
+//! Trained offline on real, human-labelled text (`cargo run --release --example
+//! train_sentiment`; data, licences and figures in `data/sentiment/PROVENANCE.md`), which
+//! writes `data/sentiment/model.bin`. The binary embeds that file; nothing is downloaded.
+//!
+//! File format (little-endian): `VSM2`, u32 hash bits, the smallest and largest
+//! character n-gram sizes (u8 each, 2 bytes padding), u32 dense count, f32 temperature,
+//! the thresholds (f32 negative, f32 positive; English then French), the dense weights
+//! (f32, 3 per feature), f32 scale, then 3 × 2^bits signed bytes (weights / scale).
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-
-use super::sentiment::{Parts, feature_hash, parts};
+use super::sentiment::Parts;
 use crate::mention::Label;
 
 /// Classes, in this order.
 pub const LABELS: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
 /// Dense features: compound, positive, negative, bangs, question, French, English, bias.
-const DENSE: usize = 8;
+pub const DENSE: usize = 8;
+const MAGIC: &[u8; 4] = b"VSM2";
 
-fn dense(p: &Parts, lang: Option<&str>) -> [f32; DENSE] {
+/// The dense features of a text.
+pub fn dense(p: &Parts, lang: Option<&str>) -> [f32; DENSE] {
     [
         p.compound,
         (p.positive / 4.0).min(2.0),
@@ -30,14 +35,49 @@ fn dense(p: &Parts, lang: Option<&str>) -> [f32; DENSE] {
     ]
 }
 
-#[derive(Debug, Clone, Default)]
+/// Each sparse feature of a text counts 1/√n (n features in all): a long text is not
+/// more sure of itself for having more words, and character n-grams do not drown the rest.
+pub fn sparse_scale(n: usize) -> f32 {
+    1.0 / (n.max(1) as f32).sqrt()
+}
+
+/// The bucket of a feature hash among `2^bits`.
+pub fn bucket(h: u64, bits: u32) -> usize {
+    // FNV's high bits are weak: mix first (splitmix64 finalizer).
+    let mut x = h;
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x >> (64 - bits)) as usize
+}
+
+#[derive(Debug, Clone)]
 pub struct Model {
-    sparse: HashMap<u64, [f32; 3]>,
-    dense: [[f32; 3]; DENSE],
-    /// A mention is negative only when P(negative) reaches this (precision first).
-    pub tau: f32,
-    /// Feature names, kept for writing the model out.
-    names: HashMap<u64, String>,
+    pub bits: u32,
+    /// Character n-gram sizes the model was trained with.
+    pub grams: super::sentiment::Grams,
+    /// Three weights per bucket.
+    pub sparse: Vec<[f32; 3]>,
+    pub dense: [[f32; 3]; DENSE],
+    /// Logits are divided by this before the softmax (calibration on the dev sets).
+    pub temperature: f32,
+    /// Per language (0: English and any other, 1: French), (negative, positive): a text
+    /// is negative only when P(negative) reaches the first, positive when P(positive)
+    /// reaches the second; otherwise neutral (low confidence is neutral).
+    pub taus: [(f32, f32); 2],
+}
+
+/// The row of [`Model::taus`] for a language.
+pub fn tau_row(lang: Option<&str>) -> usize {
+    (lang == Some("fr")) as usize
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("sentiment model: {0}")]
+    Format(&'static str),
 }
 
 fn softmax(z: [f32; 3]) -> [f32; 3] {
@@ -48,237 +88,187 @@ fn softmax(z: [f32; 3]) -> [f32; 3] {
 }
 
 impl Model {
-    /// Class probabilities (negative, neutral, positive).
-    pub fn probabilities(&self, p: &Parts, lang: Option<&str>) -> [f32; 3] {
+    pub fn new(bits: u32) -> Model {
+        Model {
+            bits,
+            grams: (0, 0),
+            sparse: vec![[0.0; 3]; 1 << bits],
+            dense: [[0.0; 3]; DENSE],
+            temperature: 1.0,
+            taus: [(0.5, 0.5); 2],
+        }
+    }
+
+    /// Raw scores per class (before temperature and softmax).
+    pub fn logits(&self, p: &Parts, lang: Option<&str>) -> [f32; 3] {
         let mut z = [0.0f32; 3];
         for (i, x) in dense(p, lang).iter().enumerate() {
-            for c in 0..3 {
-                z[c] += self.dense[i][c] * x;
+            for (c, zc) in z.iter_mut().enumerate() {
+                *zc += self.dense[i][c] * x;
             }
         }
+        let mut sum = [0.0f32; 3];
         for h in &p.features {
-            if let Some(w) = self.sparse.get(h) {
-                for c in 0..3 {
-                    z[c] += w[c];
-                }
+            let w = &self.sparse[bucket(*h, self.bits)];
+            for c in 0..3 {
+                sum[c] += w[c];
             }
         }
-        softmax(z)
+        let scale = sparse_scale(p.features.len());
+        for c in 0..3 {
+            z[c] += sum[c] * scale;
+        }
+        z
     }
 
-    /// The label from probabilities: the most likely class, but negative only when
-    /// likely enough.
-    pub fn decide(&self, pr: [f32; 3]) -> Label {
-        if pr[0] >= self.tau && pr[0] >= pr[1] && pr[0] >= pr[2] {
-            Label::Negative
-        } else if pr[2] >= pr[1] {
-            Label::Positive
+    /// Calibrated class probabilities (negative, neutral, positive).
+    pub fn probabilities(&self, p: &Parts, lang: Option<&str>) -> [f32; 3] {
+        let z = self.logits(p, lang);
+        let t = self.temperature.max(0.05);
+        softmax([z[0] / t, z[1] / t, z[2] / t])
+    }
+
+    /// The label from probabilities: negative or positive only when likely enough,
+    /// otherwise neutral. Returns the label and its confidence (its probability; for a
+    /// neutral called for lack of confidence, 1 − the larger of the two others).
+    pub fn decide(&self, pr: [f32; 3], lang: Option<&str>) -> (Label, f32) {
+        let (tau_negative, tau_positive) = self.taus[tau_row(lang)];
+        let neg = pr[0] >= tau_negative && pr[0] >= pr[2];
+        let pos = pr[2] >= tau_positive && pr[2] > pr[0];
+        if neg {
+            (Label::Negative, pr[0])
+        } else if pos {
+            (Label::Positive, pr[2])
         } else {
-            Label::Neutral
+            (Label::Neutral, 1.0 - pr[0].max(pr[2]))
         }
     }
 
-    /// Trains on `(label, text, language)` examples.
-    pub fn train(examples: &[(Label, String, String)], l2: f32, epochs: usize) -> Model {
-        let data: Vec<(usize, Parts, &str)> = examples
-            .iter()
-            .map(|(l, t, lang)| {
-                (
-                    LABELS.iter().position(|x| x == l).unwrap(),
-                    parts(t, Some(lang)),
-                    lang.as_str(),
-                )
-            })
-            .collect();
-        let mut names = HashMap::new();
-        for (_, t, lang) in examples {
-            for n in feature_names(t, Some(lang)) {
-                names.insert(feature_hash(&n), n);
+    /// The model as bytes (see the module documentation for the format).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32 + DENSE * 12 + self.sparse.len() * 3);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.bits.to_le_bytes());
+        out.extend_from_slice(&[self.grams.0, self.grams.1, 0, 0]);
+        out.extend_from_slice(&(DENSE as u32).to_le_bytes());
+        let [(a, b), (c, d)] = self.taus;
+        for x in [self.temperature, a, b, c, d] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for row in &self.dense {
+            for x in row {
+                out.extend_from_slice(&x.to_le_bytes());
             }
         }
-        let mut m = Model {
-            tau: 0.5,
-            names,
-            ..Default::default()
-        };
-        // AdaGrad on the regularized log-loss.
-        let lr = 0.5f32;
-        let mut g2_sparse: HashMap<u64, [f32; 3]> = HashMap::new();
-        let mut g2_dense = [[1e-6f32; 3]; DENSE];
-        for _ in 0..epochs {
-            let mut grad_sparse: HashMap<u64, [f32; 3]> = HashMap::new();
-            let mut grad_dense = [[0.0f32; 3]; DENSE];
-            for (y, p, lang) in &data {
-                let d = dense(p, Some(lang));
-                let pr = m.probabilities(p, Some(lang));
-                for c in 0..3 {
-                    let err = pr[c] - if c == *y { 1.0 } else { 0.0 };
-                    for (i, x) in d.iter().enumerate() {
-                        grad_dense[i][c] += err * x;
-                    }
-                    for h in &p.features {
-                        grad_sparse.entry(*h).or_insert([0.0; 3])[c] += err;
-                    }
-                }
-            }
-            let n = data.len() as f32;
-            for (i, row) in grad_dense.iter().enumerate() {
-                for c in 0..3 {
-                    let g = row[c] / n
-                        + if i + 1 < DENSE {
-                            l2 * m.dense[i][c]
-                        } else {
-                            0.0
-                        };
-                    g2_dense[i][c] += g * g;
-                    m.dense[i][c] -= lr * g / g2_dense[i][c].sqrt();
-                }
-            }
-            for (h, gr) in grad_sparse {
-                let w = m.sparse.entry(h).or_insert([0.0; 3]);
-                let acc = g2_sparse.entry(h).or_insert([1e-6; 3]);
-                for c in 0..3 {
-                    let g = gr[c] / n + l2 * w[c];
-                    acc[c] += g * g;
-                    w[c] -= lr * g / acc[c].sqrt();
-                }
-            }
-        }
-        // Weights too small to matter are dropped: a smaller file, same predictions.
-        m.sparse.retain(|_, w| w.iter().any(|x| x.abs() > 0.01));
-        m
-    }
-
-    /// Drops word features whose weights are all below `min` in absolute value: a
-    /// smaller model in the binary, and fewer features that only memorised one example.
-    pub fn prune(&mut self, min: f32) {
-        self.sparse.retain(|_, w| w.iter().any(|x| x.abs() >= min));
-        let kept = &self.sparse;
-        self.names.retain(|h, _| kept.contains_key(h));
-    }
-
-    /// The model as TSV: `tau`, dense weights, then one line per word feature.
-    pub fn to_tsv(&self) -> String {
-        let mut out = String::from(
-            "# veille sentiment model: logistic regression (negative, neutral, positive)\n",
-        );
-        let _ = writeln!(out, "tau\t{}", self.tau);
-        for (i, w) in self.dense.iter().enumerate() {
-            let _ = writeln!(out, "dense:{i}\t{:.5}\t{:.5}\t{:.5}", w[0], w[1], w[2]);
-        }
-        let mut rows: Vec<(&String, &[f32; 3])> = self
+        let max = self
             .sparse
             .iter()
-            .filter_map(|(h, w)| self.names.get(h).map(|n| (n, w)))
-            .collect();
-        rows.sort_by(|a, b| a.0.cmp(b.0));
-        for (n, w) in rows {
-            let _ = writeln!(out, "{n}\t{:.4}\t{:.4}\t{:.4}", w[0], w[1], w[2]);
+            .flatten()
+            .fold(0.0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        out.extend_from_slice(&scale.to_le_bytes());
+        for w in &self.sparse {
+            for x in w {
+                out.push((x / scale).round().clamp(-127.0, 127.0) as i8 as u8);
+            }
         }
         out
     }
 
-    pub fn from_tsv(tsv: &str) -> Model {
-        let mut m = Model {
-            tau: 0.5,
-            ..Default::default()
+    pub fn from_bytes(b: &[u8]) -> Result<Model, ModelError> {
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Result<&[u8], ModelError> {
+            let s = b
+                .get(at..at + n)
+                .ok_or(ModelError::Format("file too short"))?;
+            at += n;
+            Ok(s)
         };
-        for line in tsv.lines().filter(|l| !l.starts_with('#')) {
-            let cols: Vec<&str> = line.split('\t').collect();
-            match cols.as_slice() {
-                ["tau", t] => m.tau = t.parse().unwrap_or(0.5),
-                [name, a, b, c] => {
-                    let w = [
-                        a.parse().unwrap_or(0.0),
-                        b.parse().unwrap_or(0.0),
-                        c.parse().unwrap_or(0.0),
-                    ];
-                    if let Some(i) = name
-                        .strip_prefix("dense:")
-                        .and_then(|i| i.parse::<usize>().ok())
-                    {
-                        if i < DENSE {
-                            m.dense[i] = w;
-                        }
-                    } else {
-                        m.sparse.insert(feature_hash(name), w);
-                    }
-                }
-                _ => {}
+        if take(4)? != MAGIC {
+            return Err(ModelError::Format("not a veille sentiment model (magic)"));
+        }
+        let u32_at = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("4 bytes"));
+        let f32_at = |s: &[u8]| f32::from_le_bytes(s.try_into().expect("4 bytes"));
+        let bits = u32_at(take(4)?);
+        if !(8..=24).contains(&bits) {
+            return Err(ModelError::Format("hash bits out of range"));
+        }
+        let g = take(4)?;
+        let grams = (g[0], g[1]);
+        if grams.0 > grams.1 || grams.1 > 8 {
+            return Err(ModelError::Format("character n-gram sizes out of range"));
+        }
+        if u32_at(take(4)?) as usize != DENSE {
+            return Err(ModelError::Format(
+                "dense feature count differs from this veille",
+            ));
+        }
+        let mut m = Model::new(bits);
+        m.grams = grams;
+        m.temperature = f32_at(take(4)?);
+        for row in m.taus.iter_mut() {
+            *row = (f32_at(take(4)?), f32_at(take(4)?));
+        }
+        for row in m.dense.iter_mut() {
+            for x in row.iter_mut() {
+                *x = f32_at(take(4)?);
             }
         }
-        m
+        let scale = f32_at(take(4)?);
+        let body = take(3 << bits)?;
+        for (w, q) in m.sparse.iter_mut().zip(body.chunks_exact(3)) {
+            for c in 0..3 {
+                w[c] = q[c] as i8 as f32 * scale;
+            }
+        }
+        Ok(m)
     }
-}
-
-/// The readable names of the word features of `text` (same as [`Parts::features`]).
-pub fn feature_names(text: &str, _lang: Option<&str>) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    crate::text::tokenize(text, |t| {
-        if !t.text.starts_with(['#', '@']) {
-            words.push(t.text.to_string());
-        }
-    });
-    let mut out = Vec::new();
-    let mut negation_left = 0u8;
-    for (k, w) in words.iter().enumerate() {
-        out.push(if negation_left > 0 {
-            format!("w:not_{w}")
-        } else {
-            format!("w:{w}")
-        });
-        if k > 0 {
-            out.push(format!("b:{} {w}", words[k - 1]));
-        }
-        negation_left = negation_left.saturating_sub(1);
-        if super::sentiment::starts_negation(&words, k) {
-            negation_left = 3;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn features_have_the_same_hashes_by_name() {
-        let text = "Ce n'est pas bon, vraiment pas mal";
-        let p = parts(text, Some("fr"));
-        let names = feature_names(text, Some("fr"));
-        assert_eq!(
-            p.features,
-            names.iter().map(|n| feature_hash(n)).collect::<Vec<_>>()
-        );
-        assert!(names.contains(&"w:not_bon".to_string()));
-        assert!(names.contains(&"b:pas mal".to_string()));
-    }
+    use crate::enrich::sentiment::parts_with;
+    use crate::enrich::train::{Example, train};
 
     #[test]
     fn learns_and_round_trips() {
-        let ex = |l, t: &str| (l, t.to_string(), "en".to_string());
+        let ex = |l, t: &str| Example {
+            label: l,
+            text: t.to_string(),
+            lang: "en",
+            weight: 1.0,
+            polar_only: false,
+        };
         let data = vec![
-            ex(
-                Label::Negative,
-                "Acme charged me twice, still waiting for my money",
-            ),
-            ex(Label::Negative, "three weeks and still waiting for Acme"),
-            ex(Label::Neutral, "Acme opens a store in Leeds"),
-            ex(Label::Neutral, "Does Acme ship to Ireland?"),
-            ex(Label::Positive, "Acme sorted it in a day, impressed"),
-            ex(Label::Positive, "impressed by Acme support"),
+            ex(0, "Acme charged me twice, still waiting for my money"),
+            ex(0, "three weeks and still waiting for Acme"),
+            ex(1, "Acme opens a store in Leeds"),
+            ex(1, "Does Acme ship to Ireland?"),
+            ex(2, "Acme sorted it in a day, impressed"),
+            ex(2, "impressed by Acme support"),
         ];
-        let m = Model::train(&data, 0.001, 300);
-        let back = Model::from_tsv(&m.to_tsv());
-        for (l, t, lang) in &data {
-            let p = parts(t, Some(lang));
-            assert_eq!(m.decide(m.probabilities(&p, Some(lang))), *l, "{t}");
+        let mut m = train(&data, 12, (3, 4), 1e-6, 30, 7);
+        m.taus = [(0.4, 0.4); 2];
+        let back = Model::from_bytes(&m.to_bytes()).unwrap();
+        for e in &data {
+            let p = parts_with(&e.text, Some(e.lang), m.grams);
             let (a, b) = (
-                m.probabilities(&p, Some(lang)),
-                back.probabilities(&p, Some(lang)),
+                m.probabilities(&p, Some(e.lang)),
+                back.probabilities(&p, Some(e.lang)),
             );
-            assert!((a[0] - b[0]).abs() < 0.01, "{a:?} {b:?}");
+            assert_eq!(m.decide(a, Some("en")).0, LABELS[e.label], "{}", e.text);
+            assert!((a[0] - b[0]).abs() < 0.02, "{a:?} {b:?}");
         }
+    }
+
+    #[test]
+    fn a_damaged_model_file_is_an_error_not_a_panic() {
+        let m = Model::new(8);
+        let bytes = m.to_bytes();
+        assert!(Model::from_bytes(&bytes).is_ok());
+        assert!(Model::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Model::from_bytes(b"VSM1").is_err());
+        assert!(Model::from_bytes(&[]).is_err());
     }
 }

@@ -324,7 +324,8 @@ impl<'m> Document<'m> {
     /// All `words` in field `f` within a window of `len - 1 + slop` positions, any order
     /// (a word repeated in the query needs as many occurrences).
     fn within(&self, f: u8, words: &[String], slop: u32) -> bool {
-        let span = words.len() as u32 - 1 + slop;
+        // `"a b"~4294967295` must not overflow.
+        let span = (words.len() as u32 - 1).saturating_add(slop);
         // Distinct words and how many of each are needed.
         let mut need: Vec<(&str, usize)> = Vec::new();
         for w in words {

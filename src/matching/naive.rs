@@ -91,7 +91,7 @@ impl NaiveDoc {
                 words,
                 slop: Some(s),
             } => {
-                let span = words.len() as u32 - 1 + s;
+                let span = (words.len() as u32 - 1).saturating_add(*s);
                 Self::fields(*field).iter().any(|&f| {
                     // Try every window starting at a word of the field.
                     self.words
@@ -104,7 +104,10 @@ impl NaiveDoc {
                                     .words
                                     .iter()
                                     .filter(|(ff, ww, p)| {
-                                        *ff == f && ww == w && *p >= *start && *p <= start + span
+                                        *ff == f
+                                            && ww == w
+                                            && *p >= *start
+                                            && *p <= start.saturating_add(span)
                                     })
                                     .count();
                                 have >= need

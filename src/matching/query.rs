@@ -83,6 +83,14 @@ pub struct QueryError {
 /// Shortest prefix a wildcard accepts: `a*` would match half the language.
 pub const MIN_PREFIX: usize = 3;
 
+/// Deepest nesting of parentheses, `NOT` and fields in one query. Real queries nest a
+/// few levels; the parser and every walk over a query recurse once per level.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most words (terms, phrase words, wildcards, `site:`-like conditions) in one query,
+/// like Lucene's 1,024 clauses: a longer list belongs in several brands or topics.
+pub const MAX_WORDS: usize = 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
     Word(String),
@@ -174,8 +182,10 @@ fn lex(input: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
                 {
                     s.push(chars[i]);
                     i += 1;
-                    // `title:` ends a token: its value (word, phrase, group) follows.
+                    // `title:` ends a token: its value (word, phrase, group) follows. (Only
+                    // short tokens can be a field: `a:::…` stays linear.)
                     if chars[i - 1] == ':'
+                        && s.len() <= "source:".len()
                         && FIELDS.contains(&s[..s.len() - 1].to_ascii_lowercase().as_str())
                     {
                         break;
@@ -216,6 +226,10 @@ struct Parser {
     /// Keep words as written (accents, case) instead of folding them: used to build the
     /// search queries sent to source APIs.
     raw: bool,
+    /// Nesting of the group being parsed (see [`MAX_DEPTH`]).
+    depth: usize,
+    /// Words so far (see [`MAX_WORDS`]).
+    words: usize,
 }
 
 impl Parser {
@@ -230,6 +244,34 @@ impl Parser {
             column: self.column(),
             message: message.into(),
         })
+    }
+
+    /// One level deeper (a parenthesis, a `NOT`, a field), refused past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err(format!(
+                "parentheses, NOT and fields nested more than {MAX_DEPTH} deep: write the query flatter"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts the words of a new part of the query, refused past [`MAX_WORDS`].
+    fn count(&mut self, q: Query, column: usize) -> Result<Query, QueryError> {
+        self.words += match &q {
+            Query::Phrase { words, .. } => words.len(),
+            _ => 1,
+        };
+        if self.words > MAX_WORDS {
+            return Err(QueryError {
+                column,
+                message: format!(
+                    "more than {MAX_WORDS} words in one query: split it into several brands or topics"
+                ),
+            });
+        }
+        Ok(q)
     }
 
     /// `or_expr (NOT or_expr)*`: the lowest-precedence "except".
@@ -331,8 +373,11 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Query, QueryError> {
         if self.peek() == Some(&Tok::Not) {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Query::Not(Box::new(self.unary()?)));
+            let q = Query::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(q);
         }
         self.primary()
     }
@@ -341,6 +386,7 @@ impl Parser {
         let column = self.column();
         match self.peek().cloned() {
             Some(Tok::LParen) => {
+                self.enter()?;
                 self.pos += 1;
                 if self.peek() == Some(&Tok::RParen) {
                     return self.err("empty parentheses: expected a term or a phrase");
@@ -350,9 +396,11 @@ impl Parser {
                     return self.err("expected `)` to close the parenthesis");
                 }
                 self.pos += 1;
+                self.depth -= 1;
                 Ok(q)
             }
             Some(Tok::Field(f)) => {
+                self.enter()?;
                 self.pos += 1;
                 let vcol = self.column();
                 match f.as_str() {
@@ -388,7 +436,8 @@ impl Parser {
                                 message: format!("empty value for `{f}:`"),
                             });
                         }
-                        Ok(Query::Meta { key, value })
+                        self.depth -= 1;
+                        self.count(Query::Meta { key, value }, column)
                     }
                     _ => {
                         let field = match f.as_str() {
@@ -404,6 +453,7 @@ impl Parser {
                                 .err(format!("expected a word, a phrase or `(` after `{f}:`"));
                         }
                         let inner = self.primary()?;
+                        self.depth -= 1;
                         set_field(inner, field).map_err(|message| QueryError {
                             column: vcol,
                             message,
@@ -413,12 +463,13 @@ impl Parser {
             }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
-                self.word(&w, column)
+                let q = self.word(&w, column)?;
+                self.count(q, column)
             }
             Some(Tok::Phrase(p, slop)) => {
                 self.pos += 1;
                 let words = words_of(&p, self.raw);
-                match (words.len(), slop) {
+                let q = match (words.len(), slop) {
                     (0, _) => Err(QueryError {
                         column,
                         message: "empty phrase: expected words between the quotes".into(),
@@ -432,7 +483,8 @@ impl Parser {
                         words,
                         slop,
                     }),
-                }
+                }?;
+                self.count(q, column)
             }
             Some(Tok::RParen) => self.err("unexpected `)`: expected a term, a phrase or `(`"),
             Some(Tok::And | Tok::Or) => {
@@ -575,6 +627,8 @@ impl Query {
             pos: 0,
             end: input.chars().count(),
             raw,
+            depth: 0,
+            words: 0,
         };
         if p.peek().is_none() {
             return p.err("empty query: expected a term or a phrase");
@@ -642,13 +696,14 @@ impl Query {
             Query::Meta { .. } => Vec::new(),
             Query::Or(v) => {
                 let mut out: Vec<Query> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for q in v {
                     let a = q.anchors();
                     if a.is_empty() {
                         return Vec::new(); // one branch cannot be anchored: none can
                     }
                     for x in a {
-                        if !out.contains(&x) {
+                        if seen.insert(x.clone()) {
                             out.push(x);
                         }
                     }
@@ -956,5 +1011,68 @@ mod tests {
         assert!(e.message.contains("expected a value after `site:`"), "{e}");
         let e = Query::parse("\"a b\"~").unwrap_err();
         assert!(e.message.contains("number of words"), "{e}");
+    }
+
+    /// Regression: 1,500 nested parentheses in `GET /api/mentions?q=` overflowed the
+    /// stack of the recursive parser and killed the daemon.
+    #[test]
+    fn nesting_is_capped_with_the_column() {
+        let ok = format!("{}acme{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(Query::parse(&ok).unwrap(), t("acme"));
+        for deep in [
+            format!("{}acme{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("acme {}", "NOT ".repeat(100_000)) + "x",
+            format!("acme AND {}x", "title:".repeat(100_000)),
+            format!("acme AND {}(x", "(x OR ".repeat(100_000)),
+        ] {
+            let e = Query::parse(&deep).unwrap_err();
+            assert!(e.message.contains("nested more than 64 deep"), "{e}");
+            assert!(e.column < 2 * 7 * MAX_DEPTH, "{e}");
+        }
+        // Depth is nesting, not length: many groups side by side are fine.
+        let side_by_side = "(acme OR NOT x) title:(a b) site:example.com ".repeat(100);
+        assert!(Query::parse(&side_by_side).is_ok());
+        let e = Query::parse(&format!("acme {}x{}", "(".repeat(70), ")".repeat(70))).unwrap_err();
+        assert_eq!(e.column, 5 + MAX_DEPTH, "the 65th parenthesis: {e}");
+    }
+
+    #[test]
+    fn long_flat_lists_are_flat_and_capped() {
+        let words =
+            |n: usize, op: &str| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(op);
+        // A list of the allowed length is one flat node, whatever its length.
+        match Query::parse(&words(MAX_WORDS, " OR ")).unwrap() {
+            Query::Or(v) => assert_eq!(v.len(), MAX_WORDS),
+            q => panic!("{q:?}"),
+        }
+        match Query::parse(&words(MAX_WORDS, " ")).unwrap() {
+            Query::And(v) => assert_eq!(v.len(), MAX_WORDS),
+            q => panic!("{q:?}"),
+        }
+        for op in [" OR ", " ", " AND ", " NOT "] {
+            let long = words(100_000, op);
+            let e = Query::parse(&long).unwrap_err();
+            assert!(e.message.contains("more than 1024 words"), "{op}: {e}");
+            // The column is where the 1,025th word starts.
+            let col = long.find(&format!("w{MAX_WORDS}")).unwrap();
+            assert_eq!(e.column, col, "{op}");
+        }
+        let phrase = format!("\"{}\"", words(2000, " "));
+        assert!(Query::parse(&phrase).is_err());
+        // Colons do not make the lexer quadratic.
+        let colons = format!("acme{}", ":".repeat(200_000));
+        assert!(Query::parse(&colons).is_ok());
+    }
+
+    #[test]
+    fn huge_proximity_does_not_overflow() {
+        let q = Query::parse("\"acme panne\"~4294967295").unwrap();
+        let d = super::super::Document::new(&["acme ... panne", ""]);
+        assert!(d.is_match(&q));
+        let n = super::super::naive::NaiveDoc::of_mention(&crate::testutil::mention(
+            "acme ... panne",
+            "",
+        ));
+        assert!(n.eval(&q));
     }
 }

@@ -208,8 +208,8 @@ impl EmailConfig {
             .list_id
             .clone()
             .unwrap_or_else(|| format!("veille <alerts.{domain}>"));
-        if list_id.contains(['\r', '\n']) {
-            file.error(span, "list_id must be one line");
+        if list_id.chars().any(char::is_control) {
+            file.error(span, "list_id must be one line, without control characters");
             return None;
         }
         let mut clean = url.clone();
@@ -314,8 +314,8 @@ impl Email {
             .get_or_init(|| b.timeout(Some(self.timeout.std())).build()))
     }
 
-    pub async fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
-        let msg = build_message(alert, &self.from, &self.to, &self.style)
+    pub async fn send(&self, alert: &Alert, origin: Origin<'_>) -> Result<(), DeliveryError> {
+        let msg = build_message(alert, &self.from, &self.to, &self.style, origin)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the e-mail: {e}")))?;
         self.send_message(msg).await
     }
@@ -328,8 +328,9 @@ impl Email {
     pub async fn send_digest(
         &self,
         d: &crate::digest::data::DigestData,
+        origin: Origin<'_>,
     ) -> Result<(), DeliveryError> {
-        let msg = build_digest(d, &self.from, &self.to, &self.style)
+        let msg = build_digest(d, &self.from, &self.to, &self.style, origin)
             .map_err(|e| DeliveryError::permanent(format!("cannot build the digest: {e:#}")))?;
         self.send_message(msg).await
     }
@@ -465,12 +466,38 @@ pub fn subject(alert: &Alert, locale: Locale) -> String {
     text::truncate(&text::single_line(&clean), 200)
 }
 
-/// Message-ID of the first e-mail of an incident: the thread's root.
-pub fn thread_id(alert: &Alert, domain: &str) -> String {
+/// Who sends a message: the installation (its id, made when the state database was
+/// created) and the notifier. Both go into Message-IDs, so two installations, or an
+/// English and a French notifier, never send the same Message-ID for different messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub installation: &'a str,
+    pub notifier: &'a str,
+}
+
+/// Message-ID of the first e-mail of an incident: the thread's root, one per incident,
+/// notifier and installation.
+pub fn thread_id(alert: &Alert, domain: &str, origin: Origin<'_>) -> String {
+    let thread = format!(
+        "{}\0{}\0{}",
+        origin.installation, origin.notifier, alert.incident_key
+    );
     format!(
         "<{}@{domain}>",
-        crate::mention::hash_id("incident", &alert.incident_key)
+        crate::mention::hash_id("incident", &thread)
     )
+}
+
+/// Message-ID of an alert's e-mail: the thread's root for the first of an incident,
+/// otherwise derived from the delivery's key ([`crate::alerts::delivery_key`]). The same
+/// on a resend of the same delivery (mail systems collapse the copy), different for any
+/// other message.
+pub fn message_id(alert: &Alert, domain: &str, origin: Origin<'_>) -> String {
+    if alert.status == crate::alerts::Status::New && !alert.incident_key.is_empty() {
+        return thread_id(alert, domain, origin);
+    }
+    let key = crate::alerts::delivery_key(origin.installation, origin.notifier, &alert.key);
+    format!("<{}@{domain}>", crate::mention::hash_id("alert", &key))
 }
 
 /// Renders both parts of the alert e-mail.
@@ -490,26 +517,20 @@ pub fn render(alert: &Alert, style: &Style) -> Result<(String, String), minijinj
     Ok((txt, html))
 }
 
-/// Builds the multipart (text + HTML) message. The Message-ID derives from the alert's
-/// dedup key: a copy re-sent after a crash is recognised as the same message.
+/// Builds the multipart (text + HTML) message. The Message-ID derives from the
+/// delivery ([`message_id`]): a copy re-sent after a crash is recognised as the same
+/// message; updates and the resolution point at the incident's first message.
 pub fn build_message(
     alert: &Alert,
     from: &Mailbox,
     to: &[Mailbox],
     style: &Style,
+    origin: Origin<'_>,
 ) -> anyhow::Result<Message> {
     let (txt, html) = render(alert, style)?;
     let domain = from.email.domain().to_string();
-    let root = thread_id(alert, &domain);
-    let own = if alert.status == crate::alerts::Status::New && !alert.incident_key.is_empty() {
-        root.clone()
-    } else {
-        format!(
-            "<{}@{}>",
-            crate::mention::hash_id("alert", &alert.key),
-            domain
-        )
-    };
+    let root = thread_id(alert, &domain, origin);
+    let own = message_id(alert, &domain, origin);
     let mut b = Message::builder()
         .from(from.clone())
         .subject(subject(alert, style.locale))
@@ -528,12 +549,14 @@ pub fn build_message(
 }
 
 /// A digest e-mail: plain text, and HTML with each brand's volume chart inline
-/// (multipart/related, `cid:` images).
+/// (multipart/related, `cid:` images). Its Message-ID, like an alert's, is unique per
+/// installation and notifier and the same on a resend.
 pub fn build_digest(
     d: &crate::digest::data::DigestData,
     from: &Mailbox,
     to: &[Mailbox],
     style: &Style,
+    origin: Origin<'_>,
 ) -> anyhow::Result<Message> {
     use lettre::message::{Attachment, SinglePart};
     let l = style.locale;
@@ -548,10 +571,12 @@ pub fn build_digest(
     let body = MultiPart::alternative()
         .singlepart(SinglePart::plain(crate::digest::render::text(d, l)))
         .multipart(related);
-    let id = format!(
-        "<{}@{domain}>",
-        crate::mention::hash_id("digest", &format!("{}:{}", d.name, d.end.timestamp()))
+    let key = crate::alerts::delivery_key(
+        origin.installation,
+        origin.notifier,
+        &super::webhook::digest_key(d),
     );
+    let id = format!("<{}@{domain}>", crate::mention::hash_id("digest", &key));
     let mut b = Message::builder()
         .from(from.clone())
         .subject(text::single_line(&crate::digest::render::title(d, l)))
@@ -670,10 +695,20 @@ mod tests {
         let mut resolved = first.clone();
         resolved.key = "crisis:acme::7:resolved".into();
         resolved.status = crate::alerts::Status::Resolved;
-        let raw = |a: &Alert| {
+        let raw_from = |a: &Alert, installation: &str, notifier: &str| {
             let style = Style::bundled(Locale::En, "example.org");
-            String::from_utf8(build_message(a, &from, &to, &style).unwrap().formatted()).unwrap()
+            let origin = Origin {
+                installation,
+                notifier,
+            };
+            String::from_utf8(
+                build_message(a, &from, &to, &style, origin)
+                    .unwrap()
+                    .formatted(),
+            )
+            .unwrap()
         };
+        let raw = |a: &Alert| raw_from(a, "install-1", "mail");
         let (m1, m2, m3) = (raw(&first), raw(&update), raw(&resolved));
         let root = header(&m1, "Message-ID").unwrap();
         assert_eq!(
@@ -691,7 +726,25 @@ mod tests {
         // Another incident of the same rule is another thread.
         let mut other = first.clone();
         other.incident_key = "crisis:acme::8".into();
-        assert_ne!(header(&raw(&other), "Message-ID"), Some(root));
+        assert_ne!(header(&raw(&other), "Message-ID"), Some(root.clone()));
+        // The same incident number in another installation, or through another notifier
+        // (an English and a French one), is another thread; each keeps its own.
+        for (installation, notifier) in [("install-2", "mail"), ("install-1", "mail-fr")] {
+            let first_elsewhere = raw_from(&first, installation, notifier);
+            let update_elsewhere = raw_from(&update, installation, notifier);
+            let root2 = header(&first_elsewhere, "Message-ID").unwrap();
+            assert_ne!(root2, root);
+            assert_ne!(
+                header(&update_elsewhere, "Message-ID"),
+                header(&m2, "Message-ID")
+            );
+            assert_eq!(header(&update_elsewhere, "In-Reply-To"), Some(root2));
+        }
+        // A resend of the same delivery is the same message.
+        assert_eq!(
+            header(&raw(&update), "Message-ID"),
+            header(&m2, "Message-ID")
+        );
     }
 
     #[test]
@@ -718,7 +771,12 @@ mod tests {
         assert!(txt.contains("*Acme*"));
         assert!(!subject(&alert, Locale::En).contains('\n'));
         let from: Mailbox = "veille@example.org".parse().unwrap();
-        let msg = build_message(&alert, &from, std::slice::from_ref(&from), &style).unwrap();
+        let origin = Origin {
+            installation: "i",
+            notifier: "mail",
+        };
+        let msg =
+            build_message(&alert, &from, std::slice::from_ref(&from), &style, origin).unwrap();
         let raw = String::from_utf8(msg.formatted()).unwrap();
         let headers = raw.split("\r\n\r\n").next().unwrap();
         assert!(!headers.contains("\nBcc:"), "{headers}");

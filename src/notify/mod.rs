@@ -19,7 +19,7 @@ use toml::de::DeValue;
 
 use crate::alerts::Alert;
 use crate::config::diag::SourceFile;
-use crate::crawl::Http;
+use crate::crawl::{AllowPrivate, Http};
 
 /// Keys every `[notifier.NAME]` takes.
 pub const COMMON_KEYS: &[&str] = &["kind", "allow_private"];
@@ -41,9 +41,11 @@ struct NotifierCommon {
     /// email | slack | mattermost | teams | discord | googlechat | telegram | ntfy | webhook
     #[allow(dead_code)]
     kind: String,
-    /// Allow the webhook URL to be a private address (a chat server on the LAN).
+    /// Allow the webhook URL to be a private address (a chat server on the LAN): `true`
+    /// for loopback and LAN; link-local and cloud-metadata addresses only when named,
+    /// `["loopback", "lan", "link_local"]`.
     #[serde(default)]
-    allow_private: bool,
+    allow_private: AllowPrivate,
 }
 
 /// Why a delivery failed, and whether trying again may help.
@@ -58,16 +60,18 @@ pub struct DeliveryError {
 }
 
 impl DeliveryError {
+    /// Every message is scrubbed of known secrets (see [`crate::config::redact`]): it is
+    /// stored, logged and shown by `veille alerts` and the API.
     pub fn retryable(message: impl Into<String>) -> Self {
         DeliveryError {
-            message: message.into(),
+            message: crate::config::redact::scrub(&message.into()),
             retryable: true,
             retry_after: None,
         }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
         DeliveryError {
-            message: message.into(),
+            message: crate::config::redact::scrub(&message.into()),
             retryable: false,
             retry_after: None,
         }
@@ -78,7 +82,7 @@ impl DeliveryError {
 #[derive(Debug)]
 pub struct Notifier {
     pub name: String,
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     pub kind: NotifierKind,
 }
 
@@ -199,30 +203,56 @@ impl Notifier {
         }
     }
 
-    /// Delivers one digest.
+    /// Delivers one digest; `installation` as for [`Notifier::deliver`].
     pub async fn deliver_digest(
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
+        installation: &str,
     ) -> Result<(), DeliveryError> {
         let p = self.allow_private;
         match &self.kind {
-            NotifierKind::Email(e) => e.send_digest(d).await,
+            NotifierKind::Email(e) => {
+                let origin = email::Origin {
+                    installation,
+                    notifier: &self.name,
+                };
+                e.send_digest(d, origin).await
+            }
             NotifierKind::Chat(c) => c.send_digest(d, http, p).await,
             NotifierKind::Telegram(t) => t.send_digest(d, http, p).await,
             NotifierKind::Ntfy(n) => n.send_digest(d, http, p).await,
-            NotifierKind::Webhook(w) => w.send_digest(d, http, p).await,
+            NotifierKind::Webhook(w) => {
+                let key =
+                    crate::alerts::delivery_key(installation, &self.name, &webhook::digest_key(d));
+                w.send_digest(d, key, http, p).await
+            }
         }
     }
 
-    /// Delivers one alert.
-    pub async fn deliver(&self, alert: &Alert, http: &Http) -> Result<(), DeliveryError> {
+    /// Delivers one alert. `installation` (the state's installation id) makes the
+    /// delivery's key — `Idempotency-Key`, Message-ID — unique beyond this data directory.
+    pub async fn deliver(
+        &self,
+        alert: &Alert,
+        http: &Http,
+        installation: &str,
+    ) -> Result<(), DeliveryError> {
         match &self.kind {
-            NotifierKind::Email(e) => e.send(alert).await,
+            NotifierKind::Email(e) => {
+                let origin = email::Origin {
+                    installation,
+                    notifier: &self.name,
+                };
+                e.send(alert, origin).await
+            }
             NotifierKind::Chat(c) => c.send(alert, http, self.allow_private).await,
             NotifierKind::Telegram(t) => t.send(alert, http, self.allow_private).await,
             NotifierKind::Ntfy(n) => n.send(alert, http, self.allow_private).await,
-            NotifierKind::Webhook(w) => w.send(alert, http, self.allow_private).await,
+            NotifierKind::Webhook(w) => {
+                let key = crate::alerts::delivery_key(installation, &self.name, &alert.key);
+                w.send(alert, key, http, self.allow_private).await
+            }
         }
     }
 }
@@ -230,7 +260,7 @@ impl Notifier {
 /// POSTs a JSON body and classifies the answer: see [`post_body`].
 pub(crate) async fn post_json(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &url::Url,
     body: &serde_json::Value,
     headers: &[(&str, String)],
@@ -242,20 +272,21 @@ pub(crate) async fn post_json(
 
 /// POSTs `body` and classifies the answer: 2xx delivered; 408, 425, 429 and 5xx worth a
 /// retry (honouring Retry-After, or the `retry_after` that Discord and Telegram put in
-/// their JSON bodies); other 4xx permanent. Error messages never hold the URL (webhook
-/// URLs and bot tokens are secrets).
+/// their JSON bodies); other 4xx permanent, and so is what no retry can fix: a header
+/// value HTTP cannot carry, a request that cannot be built, a redirect loop, a private
+/// address. Error messages never hold the URL, its path or query (webhook URLs and bot
+/// tokens are secrets), nor any known secret, even when the receiver echoes them.
 pub(crate) async fn post_body(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &url::Url,
     body: Vec<u8>,
     content_type: &str,
     headers: &[(&str, String)],
 ) -> Result<(), DeliveryError> {
-    if !http.allows_private(allow_private)
-        && let Err(e) = crate::crawl::guard::check_url(url)
-    {
-        return Err(DeliveryError::permanent(e.to_string()));
+    let clean = |m: &str| crate::config::redact::scrub_url(m, url);
+    if let Err(e) = http.check_url(allow_private, url) {
+        return Err(DeliveryError::permanent(clean(&e.to_string())));
     }
     let mut req = http
         .client(allow_private)
@@ -263,17 +294,25 @@ pub(crate) async fn post_body(
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body);
     for (k, v) in headers {
+        if reqwest::header::HeaderValue::from_str(v).is_err() {
+            return Err(DeliveryError::permanent(format!(
+                "not sent: the {k} header would hold a character HTTP headers cannot carry"
+            )));
+        }
         req = req.header(*k, v);
     }
     let timeout = http.limits.timeout.std();
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let e = crate::crawl::FetchError::from_reqwest(e.without_url(), timeout);
+            // Sending again cannot build a request that could not be built, nor end a
+            // redirect loop.
+            let hopeless = e.is_builder() || e.is_redirect();
+            let e = crate::crawl::FetchError::from_reqwest(e, timeout);
             let private = matches!(e, crate::crawl::FetchError::PrivateAddress(_));
             return Err(DeliveryError {
-                message: e.to_string(),
-                retryable: !private,
+                message: clean(&e.to_string()),
+                retryable: !(private || hopeless),
                 retry_after: None,
             });
         }
@@ -287,7 +326,7 @@ pub(crate) async fn post_body(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| crate::crawl::fetch::parse_retry_after(v, chrono::Utc::now()));
-    let body = resp.text().await.unwrap_or_default();
+    let body = body_head(resp, MAX_ERROR_BODY).await;
     let body_wait = (status.as_u16() == 429)
         .then(|| serde_json::from_str::<serde_json::Value>(&body).ok())
         .flatten()
@@ -299,7 +338,8 @@ pub(crate) async fn post_body(
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| StdDuration::from_secs_f64(s.min(86_400.0)));
     // A short, single-line excerpt of the body helps (Slack says "invalid_payload").
-    let detail = crate::text::truncate(&crate::text::single_line(&body), 200);
+    // Scrubbed whole before it is cut, so a secret cannot survive in halves.
+    let detail = crate::text::truncate(&crate::text::single_line(&clean(&body)), 200);
     let code = status.as_u16();
     let retryable = matches!(code, 408 | 425 | 429) || status.is_server_error();
     Err(DeliveryError {
@@ -314,6 +354,22 @@ pub(crate) async fn post_body(
             (a, b) => a.or(b),
         },
     })
+}
+
+/// Bytes of an error body read at most: enough for a reason, never a hostile megabyte.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// The first `max` bytes of a response body, as text.
+async fn body_head(mut resp: reqwest::Response, max: usize) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < max {
+        match resp.chunk().await {
+            Ok(Some(c)) => buf.extend_from_slice(&c),
+            _ => break,
+        }
+    }
+    buf.truncate(max);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// Reads a secret given as `<name>_file` / `<name>_env`, reporting problems at `span`.

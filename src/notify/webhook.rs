@@ -3,8 +3,9 @@
 //! Body: `{"version": 1, "alert": {…}}` where `alert` is [`crate::alerts::Alert`]
 //! serialized; `webhook.schema.json` (JSON Schema) documents it. Headers:
 //!
-//! - `Idempotency-Key`: the alert's dedup key; a receiver that sees the same key twice (a
-//!   retry after a lost acknowledgement) can drop it.
+//! - `Idempotency-Key`: the delivery's key, `ALERT_KEY/NOTIFIER@INSTALLATION`
+//!   ([`crate::alerts::delivery_key`]), the same on every resend; a receiver that sees the
+//!   same key twice (a resend after a crash or a lost acknowledgement) drops the copy.
 //! - with `secret_file` (or `secret_env`): `X-Veille-Timestamp` (unix seconds) and
 //!   `X-Veille-Signature: v1=<hex>`, the HMAC-SHA256 of `"<timestamp>.<body>"` with the
 //!   shared secret. A receiver recomputes it over the raw body, compares in constant
@@ -92,16 +93,30 @@ impl WebhookConfig {
             }
         };
         match Url::parse(&url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(Webhook {
-                url: crate::config::Secret::new(url),
-                secret: signing,
-            }),
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                // Even written in the config, a webhook URL's path and query stay out of
+                // every log line and error.
+                crate::config::redact::register_url(&u);
+                Some(Webhook {
+                    url: crate::config::Secret::new(url),
+                    secret: signing,
+                })
+            }
             _ => {
                 file.error(at, "invalid webhook URL: expected an http(s) URL");
                 None
             }
         }
     }
+}
+
+/// The name of one digest's issue, `digest:NAME:END` (its period's end, unix seconds).
+pub fn digest_key(d: &crate::digest::data::DigestData) -> String {
+    format!(
+        "digest:{}:{}",
+        crate::alerts::key_part(&d.name),
+        d.end.timestamp()
+    )
 }
 
 /// The JSON body sent for an alert.
@@ -127,24 +142,27 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 impl Webhook {
+    /// Posts the alert with `key` (see [`crate::alerts::delivery_key`]) as its
+    /// `Idempotency-Key`.
     pub async fn send(
         &self,
         alert: &Alert,
+        key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        self.post(&payload(alert), alert.key.clone(), http, allow_private)
-            .await
+        self.post(&payload(alert), key, http, allow_private).await
     }
 
-    /// `{"version": 1, "digest": {…}}`, signed like alerts.
+    /// `{"version": 1, "digest": {…}}`, signed like alerts, with `key` built on
+    /// [`digest_key`].
     pub async fn send_digest(
         &self,
         d: &crate::digest::data::DigestData,
+        key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        let key = format!("digest:{}:{}", d.name, d.end.timestamp());
         self.post(
             &json!({"version": 1, "digest": d}),
             key,
@@ -159,13 +177,13 @@ impl Webhook {
         value: &serde_json::Value,
         key: String,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
         let body = serde_json::to_vec(value)
             .map_err(|e| DeliveryError::permanent(format!("cannot encode the body: {e}")))?;
-        let mut headers = vec![("Idempotency-Key", key)];
+        let mut headers = vec![("Idempotency-Key", crate::alerts::header_safe(&key))];
         if let Some(secret) = &self.secret {
             let ts = chrono::Utc::now().timestamp();
             headers.push(("X-Veille-Timestamp", ts.to_string()));

@@ -127,6 +127,7 @@ pub fn run_test(config: &Config, rule: &Rule, test: &RuleTestConfig) -> Result<(
         report: report.clone(),
         keep_unmatched: false,
         unhealthy_after: chrono::Duration::hours(1),
+        stage_hook: None,
     };
     let mut spec = test.mentions.clone();
     spec.sort_by_key(|m| std::cmp::Reverse(m.ago));

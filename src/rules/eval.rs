@@ -417,7 +417,7 @@ impl Evaluator {
             }
         };
         state::touch_incident(tx, id, now, true)?;
-        let incident_key = format!("{}:{}:{}:{id}", rule.id, rule.brand, c.group);
+        let incident_key = crate::alerts::incident_key(&rule.id, &rule.brand, &c.group, id);
         let alert = Alert {
             key: format!("{incident_key}:{n}"),
             rule: rule.id.clone(),
@@ -505,7 +505,8 @@ impl Evaluator {
                 continue;
             }
             let name = self.brand_name(&rule.brand);
-            let incident_key = format!("{}:{}:{}:{}", rule.id, rule.brand, inc.group, inc.id);
+            let incident_key =
+                crate::alerts::incident_key(&rule.id, &rule.brand, &inc.group, inc.id);
             let alert = Alert {
                 key: format!("{incident_key}:resolved"),
                 rule: rule.id.clone(),

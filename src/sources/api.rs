@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::SourceState;
-use crate::crawl::{FetchError, Http, guard};
+use crate::crawl::{AllowPrivate, FetchError, Http};
 use crate::matching::{Brand, Query};
 use crate::mention::{self, Engagement, Mention};
 use crate::text;
@@ -73,13 +73,12 @@ impl Response {
 /// Sends a request built on `http`'s client; bounded in time and size like a feed fetch.
 pub async fn send(
     http: &Http,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     url: &Url,
     build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
 ) -> Result<Response, FetchError> {
-    if !http.allows_private(allow_private) {
-        guard::check_url(url).map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
-    }
+    http.check_url(allow_private, url)
+        .map_err(|e| FetchError::PrivateAddress(e.to_string()))?;
     let timeout = http.limits.timeout.std();
     let max = http.limits.max_body.0;
     let work = async {

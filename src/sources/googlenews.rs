@@ -178,8 +178,8 @@ impl GoogleNews {
         url
     }
 
-    /// The mentions of a fetched news feed, each with its publisher (`<source>`) as
-    /// author and out of its title.
+    /// The mentions of a fetched news feed, texts cut to `max_text` bytes, each with its
+    /// publisher (`<source>`) as author and out of its title.
     pub fn mentions_of(
         &self,
         source_id: &str,
@@ -187,9 +187,11 @@ impl GoogleNews {
         content_type: Option<&str>,
         url: &Url,
         now: DateTime<Utc>,
+        max_text: usize,
     ) -> Result<Vec<Mention>, FetchError> {
-        let parsed = super::rss::parse_feed(bytes, content_type, url, source_id, &[], now)
-            .map_err(FetchError::Invalid)?;
+        let parsed =
+            super::rss::parse_feed_limited(bytes, content_type, url, source_id, &[], now, max_text)
+                .map_err(FetchError::Invalid)?;
         let names = publishers(bytes);
         let mut mentions = parsed.mentions;
         for m in &mut mentions {
@@ -236,7 +238,14 @@ impl GoogleNews {
                 ..Poll::default()
             });
         };
-        let mentions = self.mentions_of(&source.id, &bytes, content_type.as_deref(), &url, now)?;
+        let mentions = self.mentions_of(
+            &source.id,
+            &bytes,
+            content_type.as_deref(),
+            &url,
+            now,
+            http.limits.max_text(),
+        )?;
         Ok(Poll {
             mentions,
             state: SourceState {

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod bluesky;
 pub mod discourse;
+pub mod feedcut;
 pub mod flarum;
 pub mod forum;
 pub mod googlenews;
@@ -26,7 +27,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::config::Duration;
 use crate::config::diag::SourceFile;
-use crate::crawl::{FetchError, Http, Validators};
+use crate::crawl::{AllowPrivate, FetchError, Http, Validators};
 use crate::mention::Mention;
 
 /// Keys every `[[source]]` takes, whatever its kind.
@@ -45,9 +46,11 @@ pub struct SourceCommon {
     /// A random jitter of ±10 % is added.
     #[serde(default)]
     pub every: Option<Spanned<Every>>,
-    /// Allow this source to reach private addresses (loopback, LAN). Off by default.
+    /// Allow this source to reach private addresses: `true` for loopback and LAN;
+    /// link-local and cloud-metadata addresses only when named,
+    /// `["loopback", "lan", "link_local"]`. Off by default.
     #[serde(default)]
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     /// Set to false to keep a source configured but not polled.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -86,7 +89,7 @@ pub struct Source {
     pub every: Duration,
     /// Adapt the interval to how often the source publishes.
     pub auto: bool,
-    pub allow_private: bool,
+    pub allow_private: AllowPrivate,
     pub enabled: bool,
     pub kind: SourceKind,
 }
@@ -115,6 +118,32 @@ pub struct Poll {
     /// Things a person setting the source up should know (a selector that matched
     /// nothing, for instance); shown by `veille sources test`.
     pub warnings: Vec<String>,
+    /// Pages of a multi-page source that failed and were skipped (each logged with its
+    /// URL); the poll went on without them.
+    pub failed_pages: usize,
+    /// Items the source could not map (a bug met on them); the others are in `mentions`.
+    pub failed: Vec<ItemFailure>,
+}
+
+/// An item that could not be processed: it alone is dropped (and counted, logged and
+/// shown by `veille sources`), never its source or its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    /// Its URL (or, without one, its guid) as far as it is known.
+    pub url: String,
+    /// Where it failed: "parse" (the source's mapping); "match", "enrich", "index" or
+    /// "rules" in the ingest stage.
+    pub stage: &'static str,
+    pub error: String,
+}
+
+/// The message of a caught panic (`panic!("…")` carries a `&str` or a `String`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Minimum polling interval: below it a source is hammered.
@@ -171,9 +200,15 @@ macro_rules! source_kinds {
                 state: &SourceState,
                 now: DateTime<Utc>,
             ) -> Result<Poll, FetchError> {
-                match &self.kind {
+                let mut poll = match &self.kind {
                     $(SourceKind::$variant(k) => k.poll(self, http, state, now).await),*
+                }?;
+                // Normalization: no stage after this sees more than `[crawl] max_text`.
+                let max_text = http.limits.max_text();
+                for m in &mut poll.mentions {
+                    m.cap(max_text);
                 }
+                Ok(poll)
             }
 
             /// Search terms of API sources, to derive from the brands once they are known.

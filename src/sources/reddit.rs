@@ -94,7 +94,19 @@ impl RedditConfig {
             base_dir,
         )?;
         let credentials = match (id, secret) {
-            (Some(i), Some(s)) => Some((i, s)),
+            (Some(i), Some(s)) => {
+                // Sent as HTTP Basic: its base64 form is a secret too, should an error
+                // page quote the request back.
+                use base64::Engine as _;
+                crate::config::redact::register(
+                    &base64::engine::general_purpose::STANDARD.encode(format!(
+                        "{}:{}",
+                        i.expose(),
+                        s.expose()
+                    )),
+                );
+                Some((i, s))
+            }
             (None, None) => None,
             _ => {
                 file.error(

@@ -3,14 +3,13 @@
 //! Where a feed is fetched: [`Rss::poll`]. Conditional GET keeps polls of an unchanged
 //! feed to a 304; the bytes go to feed-rs undecoded so it can honour the XML prolog.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed, Text};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Poll, Source, SourceState};
+use super::feedcut;
+use super::{ItemFailure, Poll, Source, SourceState, panic_message};
 use crate::config::diag::SourceFile;
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention::{self, Mention};
@@ -105,15 +104,23 @@ impl Rss {
                 url,
                 headers,
             } => {
-                let parsed = parse_feed(
+                let parsed = parse_feed_limited(
                     &bytes,
                     content_type.as_deref(),
                     &url,
                     &source.id,
                     &self.strip_params,
                     now,
+                    http.limits.max_text(),
                 )
                 .map_err(FetchError::Invalid)?;
+                let mut warnings = Vec::new();
+                if parsed.repaired > 0 {
+                    warnings.push(format!(
+                        "{} byte sequence(s) are not in the declared encoding: read as windows-1252",
+                        parsed.repaired
+                    ));
+                }
                 // WebSub discovery: HTTP Link headers first, then the feed's own links.
                 let hub = crate::crawl::websub::discover(&headers, &url).or(parsed.hub);
                 Ok(Poll {
@@ -125,86 +132,31 @@ impl Rss {
                     not_modified: false,
                     bytes: bytes.len(),
                     hub,
-                    warnings: Vec::new(),
+                    warnings,
                     retry_after: None,
+                    failed_pages: 0,
+                    failed: parsed.failed,
                 })
             }
         }
     }
 }
 
-/// The charset named in a Content-Type header, if any.
-fn charset_of(content_type: Option<&str>) -> Option<&'static encoding_rs::Encoding> {
-    let ct = content_type?;
-    let label = ct
-        .split(';')
-        .skip(1)
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-        .map(|(_, v)| v.trim().trim_matches('"'))?;
-    encoding_rs::Encoding::for_label(label.as_bytes())
-}
-
-/// Brings the document to bytes feed-rs decodes right.
-///
-/// Order of authority: BOM, then the HTTP charset, then the XML declaration (feed-rs
-/// reads it itself; ISO-8859-1 is decoded as windows-1252, as WHATWG says). A charset
-/// header that contradicts the bytes (says UTF-8, bytes are not) is ignored, and an
-/// undeclared non-UTF-8 document is read as windows-1252, what such feeds really are.
-fn prepare<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    if let Some(enc) = bom_or_utf16(bytes) {
-        return to_utf8(bytes, enc);
-    }
-    let declared_in_xml = xml_declared_encoding(bytes).is_some();
-    match charset_of(content_type) {
-        Some(enc) if enc == encoding_rs::UTF_8 => {
-            if std::str::from_utf8(bytes).is_ok() || declared_in_xml {
-                return Cow::Borrowed(bytes);
-            }
-            to_utf8(bytes, encoding_rs::WINDOWS_1252)
-        }
-        Some(enc) => to_utf8(bytes, enc),
-        None if !declared_in_xml && std::str::from_utf8(bytes).is_err() => {
-            to_utf8(bytes, encoding_rs::WINDOWS_1252)
-        }
-        None => Cow::Borrowed(bytes),
-    }
-}
-
-fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
-    let head = &bytes[..bytes.len().min(200)];
-    let head = String::from_utf8_lossy(head);
-    let decl_end = head.find("?>")?;
-    let decl = &head[..decl_end];
-    if !decl.trim_start().starts_with("<?xml") {
-        return None;
-    }
-    let pos = decl.find("encoding")?;
-    let rest = decl[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
-    let quote = rest.chars().next()?;
-    let rest = &rest[quote.len_utf8()..];
-    Some(rest[..rest.find(quote)?].to_string())
-}
-
-/// Decodes to UTF-8 and rewrites the XML declaration so feed-rs does not decode twice.
-fn to_utf8(bytes: &[u8], enc: &'static encoding_rs::Encoding) -> Cow<'static, [u8]> {
-    let (decoded, _, _) = enc.decode(bytes);
-    let mut s = decoded.into_owned();
-    if let Some(declared) = xml_declared_encoding(s.as_bytes())
-        && let Some(pos) = s.find(&declared)
-    {
-        s.replace_range(pos..pos + declared.len(), "UTF-8");
-    }
-    Cow::Owned(s.into_bytes())
-}
+/// Raw bytes of an item field kept for text extraction, per byte of `max_text`: room for
+/// the markup and entities around the words.
+const MARKUP_ROOM: usize = 16;
 
 /// A parsed feed: its items, and the WebSub hub it advertises (hub URL, self URL).
 pub struct ParsedFeed {
     pub mentions: Vec<Mention>,
     pub hub: Option<(Url, Url)>,
+    /// Byte sequences that were not in the declared UTF-8, read as windows-1252.
+    pub repaired: usize,
+    /// Entries that could not be mapped (a bug met on them).
+    pub failed: Vec<ItemFailure>,
 }
 
-/// Parses a feed document into mentions.
+/// Parses a feed document into mentions (texts cut at the default `max_text`).
 pub fn parse(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -224,6 +176,7 @@ pub fn parse(
     .map(|p| p.mentions)
 }
 
+/// [`parse_feed_limited`] at the default `max_text`.
 pub fn parse_feed(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -232,12 +185,40 @@ pub fn parse_feed(
     strip_params: &[String],
     fetched_at: DateTime<Utc>,
 ) -> Result<ParsedFeed, String> {
-    let bytes = declared_utf8(prepare(bytes, content_type));
+    parse_feed_limited(
+        bytes,
+        content_type,
+        feed_url,
+        source_id,
+        strip_params,
+        fetched_at,
+        crate::crawl::DEFAULT_MAX_TEXT,
+    )
+}
+
+/// Parses a feed document into mentions whose texts are at most `max_text` bytes.
+pub fn parse_feed_limited(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    feed_url: &Url,
+    source_id: &str,
+    strip_params: &[String],
+    fetched_at: DateTime<Utc>,
+    max_text: usize,
+) -> Result<ParsedFeed, String> {
+    // feed-rs recurses into nested elements: too deep a feed would overflow the stack.
+    // Checked on the bytes served (so the error says where in them), and again on the
+    // decoded document, which is what feed-rs reads (UTF-16 without a BOM, say).
+    text::nesting::check_xml_depth(bytes).map_err(|e| e.to_string())?;
+    let budget = max_text.saturating_mul(MARKUP_ROOM);
+    let (doc, repaired) = feedcut::prepare(bytes, content_type, budget);
+    text::nesting::check_xml_depth(doc.as_bytes()).map_err(|e| e.to_string())?;
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .build()
-        .parse(&bytes[..])
+        .parse(doc.as_bytes())
         .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}"))?;
+    drop(doc);
     let link = |rel: &str| {
         feed.links
             .iter()
@@ -245,25 +226,74 @@ pub fn parse_feed(
             .and_then(|l| feed_url.join(l.href.trim()).ok())
     };
     let hub = link("hub").map(|h| (h, link("self").unwrap_or_else(|| feed_url.clone())));
+    let item = Item {
+        feed: &feed,
+        feed_url,
+        source_id,
+        strip_params,
+        fetched_at,
+        budget,
+    };
+    // One entry that trips a bug is dropped and reported; the others are kept.
+    let mut mentions = Vec::new();
+    let mut failed = Vec::new();
+    for e in &feed.entries {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| item.mention(e))) {
+            Ok(Some(mut m)) => {
+                m.cap(max_text);
+                mentions.push(m);
+            }
+            Ok(None) => {}
+            Err(panic) => failed.push(ItemFailure {
+                url: entry_ref(e),
+                stage: "parse",
+                error: format!("internal error: {}", panic_message(&*panic)),
+            }),
+        }
+    }
     Ok(ParsedFeed {
-        mentions: feed
-            .entries
-            .iter()
-            .filter_map(|e| {
-                entry_to_mention(&feed, e, feed_url, source_id, strip_params, fetched_at)
-            })
-            .collect(),
+        mentions,
         hub,
+        repaired,
+        failed,
     })
 }
 
-fn text_of(t: &Text) -> String {
-    text::html_to_text(&t.content)
+/// How an entry is named in logs and `veille sources`: its link, else its id; one line,
+/// at most 512 bytes.
+fn entry_ref(e: &Entry) -> String {
+    let raw = e.links.first().map_or(e.id.as_str(), |l| l.href.as_str());
+    let mut s: String = head(raw, 512)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    s.truncate(s.trim_end().len());
+    s
+}
+
+/// At most `max` bytes of `s`, cut on a character boundary: what text extraction reads.
+fn head(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// What maps a feed's entries to mentions.
+struct Item<'a> {
+    feed: &'a Feed,
+    feed_url: &'a Url,
+    source_id: &'a str,
+    strip_params: &'a [String],
+    fetched_at: DateTime<Utc>,
+    /// Bytes of a field read for its text.
+    budget: usize,
 }
 
 /// "redaction@example.org (Sofiane Benali)" comes out of feed-rs as "(Sofiane Benali)".
-fn clean_author(name: &str) -> Option<String> {
-    let n = name.trim();
+fn clean_author(name: &str, budget: usize) -> Option<String> {
+    let n = head(name, budget).trim();
     let n = match (n.find('('), n.rfind(')')) {
         (Some(a), Some(b)) if b > a => &n[a + 1..b],
         _ => n,
@@ -272,158 +302,104 @@ fn clean_author(name: &str) -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
-fn entry_to_mention(
-    feed: &Feed,
-    e: &Entry,
-    feed_url: &Url,
-    source_id: &str,
-    strip_params: &[String],
-    fetched_at: DateTime<Utc>,
-) -> Option<Mention> {
-    let link = e
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| e.links.first())
-        .and_then(|l| {
-            // Relative links left unresolved (e.g. RSS without base) resolve here.
-            feed_url.join(l.href.trim()).ok()
-        })
-        .and_then(|u| mention::canonical_url(u.as_str(), strip_params));
-    let native_id = (!e.id.is_empty()).then(|| e.id.clone());
-    let (id, url, site) = match &link {
-        Some(u) => (mention::id_from_url(u), u.to_string(), mention::site_of(u)),
-        None => {
-            // No link: the guid is all we have; the mention points at the feed's site.
-            let key = native_id.clone()?;
-            (
-                mention::hash_id("guid", &key),
-                feed_url.to_string(),
-                mention::site_of(feed_url),
-            )
-        }
-    };
-    let title = e.title.as_ref().map(text_of).unwrap_or_default();
-    let body = e
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(text::html_to_text)
-        .filter(|s| !s.is_empty())
-        .or_else(|| e.summary.as_ref().map(text_of))
-        .unwrap_or_default();
-    if title.is_empty() && body.is_empty() {
-        return None;
+impl Item<'_> {
+    fn text_of(&self, t: &Text) -> String {
+        text::html_to_text(head(&t.content, self.budget))
     }
-    let author = e
-        .authors
-        .iter()
-        .chain(feed.authors.iter())
-        .find_map(|p| p.name.as_deref().and_then(clean_author));
-    // Dates in the future (bad clocks, scheduled posts) are clamped to the fetch time.
-    let published_at = e
-        .published
-        .or(e.updated)
-        .map(|d| d.min(fetched_at))
-        .unwrap_or(fetched_at);
-    let language = e
-        .language
-        .clone()
-        .or_else(|| feed.language.clone())
-        .map(|l| crate::matching::primary_language(&l))
-        .filter(|l| !l.is_empty());
-    Some(Mention {
-        id,
-        url,
-        site,
-        source: source_id.to_string(),
-        source_kind: "rss".into(),
-        native_id,
-        title,
-        text: body,
-        author,
-        author_name: None,
-        published_at,
-        fetched_at,
-        language,
-        reach: None,
-        engagement: Default::default(),
-        brands: Vec::new(),
-        sentiment: None,
-        story: None,
-    })
-}
 
-/// The encoding a BOM names, or UTF-16 without BOM (`<?` as two-byte units): what the
-/// bytes are, whatever a label says.
-fn bom_or_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    match encoding_rs::Encoding::for_bom(bytes) {
-        Some((enc, _)) => Some(enc),
-        None if bytes.starts_with(b"\0<\0?") => Some(encoding_rs::UTF_16BE),
-        None if bytes.starts_with(b"<\0?\0") => Some(encoding_rs::UTF_16LE),
-        None => None,
-    }
-}
-
-/// What feed-rs is given: UTF-8 whose XML declaration says so, or names no encoding.
-///
-/// quick-xml, inside feed-rs, switches decoders when the declaration names another
-/// encoding than UTF-8, and panics when the declaration ends past the 64 bytes it looks
-/// ahead (a long declaration; a UTF-16 one, see [`bom_or_utf16`]). A document whose
-/// declaration still names another encoding is decoded here instead; a UTF-16 label on
-/// bytes that are not UTF-16 is not believed.
-fn declared_utf8(bytes: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
-    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
-    let declared =
-        xml_declared_encoding(&bytes).and_then(|l| Encoding::for_label(l.trim().as_bytes()));
-    let enc = match declared {
-        None => return utf8_declarations(bytes),
-        Some(enc) if enc == UTF_8 => return utf8_declarations(bytes),
-        Some(enc) if enc == UTF_16LE || enc == UTF_16BE => match std::str::from_utf8(&bytes) {
-            Ok(_) => UTF_8,
-            Err(_) => WINDOWS_1252,
-        },
-        Some(enc) => enc,
-    };
-    utf8_declarations(Cow::Owned(to_utf8(&bytes, enc).into_owned()))
-}
-
-/// Replaces every XML declaration that names another encoding than UTF-8 with one that
-/// says UTF-8, which the document is by now. quick-xml reads each declaration, not only
-/// the first, and panics on one further down (`<?xml … encoding="ISO-8859-1"?>` pasted
-/// into an item) the same way. A declaration is found as quick-xml finds it: `<?xml` and
-/// a space, up to the first `?>`, its `encoding` read by quick-xml itself.
-fn utf8_declarations(doc: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
-    use quick_xml::events::{BytesDecl, BytesStart};
-    const UTF8_DECL: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>"#;
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let mut out: Vec<u8> = Vec::new();
-    let (mut copied, mut from) = (0, 0);
-    while let Some(at) = find(&doc[from..], b"<?xml").map(|p| from + p) {
-        from = at + 5;
-        if !doc
-            .get(at + 5)
-            .is_some_and(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+    fn mention(&self, e: &Entry) -> Option<Mention> {
+        #[cfg(test)]
+        if e.title
+            .as_ref()
+            .is_some_and(|t| t.content == tests::PANIC_TITLE)
         {
-            continue;
+            panic!("test: mapping this entry fails");
         }
-        let Some(end) = find(&doc[at..], b"?>").map(|p| at + p + 2) else {
-            break;
+        let Item {
+            feed,
+            feed_url,
+            source_id,
+            strip_params,
+            fetched_at,
+            budget,
+        } = *self;
+        let link = e
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .or_else(|| e.links.first())
+            .and_then(|l| {
+                // Relative links left unresolved (e.g. RSS without base) resolve here.
+                feed_url.join(l.href.trim()).ok()
+            })
+            .and_then(|u| mention::canonical_url(u.as_str(), strip_params));
+        let native_id = (!e.id.is_empty()).then(|| e.id.clone());
+        let (id, url, site) = match &link {
+            Some(u) => (mention::id_from_url(u), u.to_string(), mention::site_of(u)),
+            None => {
+                // No link: the guid is all we have; the mention points at the feed's site.
+                let key = native_id.clone()?;
+                (
+                    mention::hash_id("guid", &key),
+                    feed_url.to_string(),
+                    mention::site_of(feed_url),
+                )
+            }
         };
-        let content = String::from_utf8_lossy(&doc[at + 2..end - 2]);
-        let decl = BytesDecl::from_start(BytesStart::from_content(content, 3));
-        if decl.encoder().is_some_and(|e| e != encoding_rs::UTF_8) {
-            out.extend_from_slice(&doc[copied..at]);
-            out.extend_from_slice(UTF8_DECL);
-            copied = end;
+        let title = e
+            .title
+            .as_ref()
+            .map(|t| self.text_of(t))
+            .unwrap_or_default();
+        let body = e
+            .content
+            .as_ref()
+            .and_then(|c| c.body.as_deref())
+            .map(|b| text::html_to_text(head(b, budget)))
+            .filter(|s| !s.is_empty())
+            .or_else(|| e.summary.as_ref().map(|t| self.text_of(t)))
+            .unwrap_or_default();
+        if title.is_empty() && body.is_empty() {
+            return None;
         }
-        from = end;
+        let author = e
+            .authors
+            .iter()
+            .chain(feed.authors.iter())
+            .find_map(|p| p.name.as_deref().and_then(|n| clean_author(n, budget)));
+        // Dates in the future (bad clocks, scheduled posts) are clamped to the fetch time.
+        let published_at = e
+            .published
+            .or(e.updated)
+            .map(|d| d.min(fetched_at))
+            .unwrap_or(fetched_at);
+        let language = e
+            .language
+            .clone()
+            .or_else(|| feed.language.clone())
+            .map(|l| crate::matching::primary_language(&l))
+            .filter(|l| !l.is_empty());
+        Some(Mention {
+            id,
+            url,
+            site,
+            source: source_id.to_string(),
+            source_kind: "rss".into(),
+            native_id,
+            title,
+            text: body,
+            author,
+            author_name: None,
+            published_at,
+            fetched_at,
+            language,
+            reach: None,
+            engagement: Default::default(),
+            brands: Vec::new(),
+            sentiment: None,
+            story: None,
+        })
     }
-    if copied == 0 {
-        return doc;
-    }
-    out.extend_from_slice(&doc[copied..]);
-    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -434,6 +410,9 @@ mod tests {
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
     }
+
+    /// An entry with this title trips a panic in its mapping.
+    pub(super) const PANIC_TITLE: &str = "panic in the mapping";
 
     fn feed_url() -> Url {
         Url::parse("https://news.example.fr/rss/une.xml").unwrap()
@@ -495,6 +474,108 @@ mod tests {
         // Undeclared and not UTF-8: read as windows-1252 rather than failing.
         let m = parse(&xml, None, &feed_url(), "s", &[], now()).unwrap();
         assert_eq!(m[0].title, "Café €");
+    }
+
+    #[test]
+    fn utf8_prolog_with_a_windows_1252_byte_keeps_every_item() {
+        // Regression: one stray byte made the whole feed "not a valid RSS" (every item lost).
+        let bytes = [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>\
+            <item><title>L’été d’Acme</title><link>https://x.example/1</link></item>\
+            <item><title>Acme : l"
+                .as_bytes(),
+            b"\x92",
+            b"avis</title><link>https://x.example/2</link></item></channel></rss>",
+        ]
+        .concat();
+        assert!(std::str::from_utf8(&bytes).is_err());
+        for ct in [None, Some("application/rss+xml; charset=utf-8")] {
+            let parsed =
+                parse_feed(&bytes, ct, &feed_url(), "s", &[], now()).expect("lenient decoding");
+            let titles: Vec<&str> = parsed.mentions.iter().map(|m| m.title.as_str()).collect();
+            assert_eq!(titles, ["L’été d’Acme", "Acme : l’avis"], "{ct:?}");
+            assert_eq!(parsed.repaired, 1);
+        }
+    }
+
+    #[test]
+    fn an_entry_that_trips_a_bug_is_reported_and_the_others_kept() {
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>\
+             <item><title>Acme 1</title><link>https://x.example/1</link></item>\
+             <item><title>{PANIC_TITLE}</title><link>https://x.example/bad</link></item>\
+             <item><title>Acme 3</title><link>https://x.example/3</link></item></channel></rss>"
+        );
+        let parsed = parse_feed(xml.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();
+        let titles: Vec<&str> = parsed.mentions.iter().map(|m| m.title.as_str()).collect();
+        assert_eq!(titles, ["Acme 1", "Acme 3"]);
+        assert_eq!(
+            parsed.failed,
+            [ItemFailure {
+                url: "https://x.example/bad".into(),
+                stage: "parse",
+                error: "internal error: test: mapping this entry fails".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn valid_utf8_wins_over_a_wrong_latin1_label() {
+        let xml = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>t</title><item><title>Café Acme</title><link>https://x.example/1</link></item></channel></rss>";
+        let m = parse(xml.as_bytes(), None, &feed_url(), "s", &[], now()).unwrap();
+        assert_eq!(m[0].title, "Café Acme");
+        let m = parse(
+            xml.as_bytes(),
+            Some("text/xml; charset=iso-8859-1"),
+            &feed_url(),
+            "s",
+            &[],
+            now(),
+        )
+        .unwrap();
+        assert_eq!(m[0].title, "Café Acme");
+    }
+
+    #[test]
+    fn an_item_larger_than_max_text_is_cut_with_a_marker() {
+        let para =
+            "&lt;p&gt;Le fabricant Acme a pr&amp;eacute;sent&amp;eacute; sa gamme.&lt;/p&gt;";
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>Acme</title><link>https://x.example/big</link><description>{}</description></item><item><title>Acme 2</title><link>https://x.example/small</link><description>court</description></item></channel></rss>",
+            para.repeat(200_000)
+        );
+        let parsed =
+            parse_feed_limited(xml.as_bytes(), None, &feed_url(), "s", &[], now(), 4096).unwrap();
+        let m = &parsed.mentions;
+        assert_eq!(m.len(), 2);
+        assert!(m[0].text.len() <= 4096, "{}", m[0].text.len());
+        assert!(m[0].text.len() > 3000, "{}", m[0].text.len());
+        assert!(
+            m[0].text
+                .starts_with("Le fabricant Acme a présenté sa gamme.")
+        );
+        assert!(
+            m[0].text.ends_with(crate::mention::CUT_MARKER),
+            "{}",
+            &m[0].text[4000..]
+        );
+        assert_eq!(
+            (m[1].url.as_str(), m[1].text.as_str()),
+            ("https://x.example/small", "court")
+        );
+    }
+
+    #[test]
+    fn a_json_feed_item_larger_than_max_text_is_cut_too() {
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{{"id":"1","url":"https://j.example/1","title":"Acme","content_html":"{}"}}]}}"#,
+            r"<p>Acme a pr\u00e9sent\u00e9 sa gamme.</p>\n".repeat(100_000)
+        );
+        let m = parse_feed_limited(json.as_bytes(), None, &feed_url(), "s", &[], now(), 2048)
+            .unwrap()
+            .mentions;
+        assert!(m[0].text.starts_with("Acme a présenté sa gamme."));
+        assert!(m[0].text.len() <= 2048 && m[0].text.ends_with(crate::mention::CUT_MARKER));
     }
 
     #[test]

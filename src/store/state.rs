@@ -170,6 +170,35 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, notifier)
     ) WITHOUT ROWID;
     "#,
+    // 8: a delivery can be dropped by hand; the installation's id (random, made here,
+    // once), which makes Message-IDs and delivery keys unique beyond this data directory
+    r#"
+    CREATE TABLE deliveries_v8 (
+        alert_seq INTEGER NOT NULL REFERENCES alerts(seq),
+        notifier TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'silenced', 'dropped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at INTEGER,
+        PRIMARY KEY (alert_seq, notifier)
+    );
+    INSERT INTO deliveries_v8 SELECT * FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v8 RENAME TO deliveries;
+    CREATE INDEX deliveries_queue ON deliveries (notifier, state, alert_seq);
+    CREATE TABLE installation (id TEXT NOT NULL);
+    INSERT INTO installation (id) VALUES (lower(hex(randomblob(16))));
+    "#,
+    // 9: items whose processing failed: kept in `seen` with why (so they are skipped, not
+    // retried at every poll), counted per source with the last one
+    r#"
+    ALTER TABLE seen ADD COLUMN url TEXT;
+    ALTER TABLE seen ADD COLUMN error TEXT;
+    ALTER TABLE sources ADD COLUMN items_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN last_item_error TEXT;
+    ALTER TABLE sources ADD COLUMN last_item_error_at INTEGER;
+    "#,
 ];
 
 /// A digest whose delivery to one notifier failed and will be tried again.
@@ -212,6 +241,11 @@ pub struct SourceRow {
     pub auto_every: Option<u64>,
     pub failing_since: Option<DateTime<Utc>>,
     pub unhealthy: bool,
+    /// Items dropped because processing them failed, and the last such failure
+    /// ("stage: error (url)").
+    pub items_failed: u64,
+    pub last_item_error: Option<String>,
+    pub last_item_error_at: Option<DateTime<Utc>>,
 }
 
 /// What [`State::summary`] counts.
@@ -271,21 +305,23 @@ impl State {
     }
 
     fn migrate(&mut self) -> anyhow::Result<()> {
-        let version: usize = self
+        // One writer at a time, version read inside the lock: the daemon and a command
+        // (`veille alerts`) opening a new database at once must not both migrate it.
+        let tx = self
             .conn
-            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
-            as usize;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: usize =
+            tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
         anyhow::ensure!(
             version <= MIGRATIONS.len(),
             "state database has schema version {version}, newer than this veille ({}): upgrade veille",
             MIGRATIONS.len()
         );
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -308,7 +344,8 @@ impl State {
     pub fn sources(&self) -> anyhow::Result<Vec<SourceRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen,
-                    next_due, auto_every, failing_since, unhealthy
+                    next_due, auto_every, failing_since, unhealthy,
+                    items_failed, last_item_error, last_item_error_at
              FROM sources ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -326,6 +363,9 @@ impl State {
                 auto_every: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
                 failing_since: r.get::<_, Option<i64>>(10)?.map(from_ms),
                 unhealthy: r.get::<_, i64>(11)? != 0,
+                items_failed: r.get::<_, i64>(12)? as u64,
+                last_item_error: r.get(13)?,
+                last_item_error_at: r.get::<_, Option<i64>>(14)?.map(from_ms),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -333,38 +373,68 @@ impl State {
 
     // ---- outbox ----
 
-    /// The oldest undelivered alert for `notifier` (deliveries go out in order).
-    pub fn next_delivery(&self, notifier: &str) -> anyhow::Result<Option<PendingDelivery>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT d.alert_seq, d.attempts, d.next_attempt_at, a.payload
-                 FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
-                 WHERE d.notifier = ?1 AND d.state = 'pending'
-                 ORDER BY d.alert_seq LIMIT 1",
-                params![notifier],
-                |r| {
+    /// The next delivery for `notifier`, among the first pending delivery of each incident
+    /// (order is kept within an incident): the oldest alert of those due at `now`, else
+    /// the one due soonest — never one waiting out its backoff ahead of one that is due.
+    /// An alert whose payload cannot be read is set aside as failed, so it cannot hold the
+    /// queue.
+    pub fn next_delivery(
+        &self,
+        notifier: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<PendingDelivery>> {
+        loop {
+            let row = self
+                .conn
+                .prepare_cached(
+                    "SELECT d.alert_seq, d.attempts, d.next_attempt_at, a.payload
+                     FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
+                     WHERE d.notifier = ?1 AND d.state = 'pending'
+                       AND NOT EXISTS (
+                         SELECT 1 FROM deliveries e JOIN alerts b ON b.seq = e.alert_seq
+                         WHERE e.notifier = d.notifier AND e.state = 'pending'
+                           AND e.alert_seq < d.alert_seq
+                           AND a.incident > 0 AND b.incident = a.incident)
+                     ORDER BY d.next_attempt_at > ?2,
+                       CASE WHEN d.next_attempt_at > ?2 THEN d.next_attempt_at END,
+                       d.alert_seq
+                     LIMIT 1",
+                )?
+                .query_row(params![notifier, ms(now)], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, u32>(1)?,
                         r.get::<_, i64>(2)?,
                         r.get::<_, String>(3)?,
                     ))
-                },
-            )
-            .optional()?;
-        let Some((seq, attempts, next, payload)) = row else {
-            return Ok(None);
-        };
-        let alert: Alert = serde_json::from_str(&payload)
-            .with_context(|| format!("alert #{seq} in the outbox cannot be read"))?;
-        Ok(Some(PendingDelivery {
-            alert_seq: seq,
-            notifier: notifier.to_string(),
-            attempts,
-            next_attempt_at: from_ms(next),
-            alert,
-        }))
+                })
+                .optional()?;
+            let Some((seq, attempts, next, payload)) = row else {
+                return Ok(None);
+            };
+            match serde_json::from_str::<Alert>(&payload) {
+                Ok(alert) => {
+                    return Ok(Some(PendingDelivery {
+                        alert_seq: seq,
+                        notifier: notifier.to_string(),
+                        attempts,
+                        next_attempt_at: from_ms(next),
+                        alert,
+                    }));
+                }
+                Err(e) => {
+                    self.conn.execute(
+                        "UPDATE deliveries SET state = 'failed', last_error = ?3
+                         WHERE alert_seq = ?1 AND notifier = ?2",
+                        params![
+                            seq,
+                            notifier,
+                            format!("the stored alert cannot be read: {e}")
+                        ],
+                    )?;
+                }
+            }
+        }
     }
 
     pub fn mark_delivered(
@@ -388,6 +458,7 @@ impl State {
     }
 
     /// Records a failed attempt; `next_attempt_at = None` means give up (permanent error).
+    /// A delivery dropped meanwhile stays dropped.
     pub fn mark_failed(
         &mut self,
         seq: i64,
@@ -396,16 +467,17 @@ impl State {
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> anyhow::Result<()> {
+        let error = crate::config::redact::scrub(error);
         let tx = self.conn.transaction()?;
         match next_attempt_at {
             Some(next) => tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, next_attempt_at = ?4
-                 WHERE alert_seq = ?1 AND notifier = ?2",
+                 WHERE alert_seq = ?1 AND notifier = ?2 AND state = 'pending'",
                 params![seq, notifier, error, ms(next)],
             )?,
             None => tx.execute(
                 "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?3
-                 WHERE alert_seq = ?1 AND notifier = ?2",
+                 WHERE alert_seq = ?1 AND notifier = ?2 AND state = 'pending'",
                 params![seq, notifier, error],
             )?,
         };
@@ -454,21 +526,6 @@ impl State {
             due: due as u64,
             open_incidents: open_incidents as u64,
         })
-    }
-
-    /// Puts the failed deliveries of alert `seq` (to `notifier`, or all) back in the
-    /// queue, due now. Returns how many.
-    pub fn requeue(
-        &self,
-        seq: i64,
-        notifier: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
-             WHERE alert_seq = ?1 AND state = 'failed' AND (?2 IS NULL OR notifier = ?2)",
-            params![seq, notifier, ms(now)],
-        )?)
     }
 
     pub fn digest_last_sent(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
@@ -595,6 +652,32 @@ pub fn mark_seen(
     Ok(())
 }
 
+/// Records an item whose processing failed: marked seen with its error, so it is skipped
+/// from now on (a poisoned item is neither retried at every poll nor allowed to hold its
+/// batch back), and counted for its source, with the error.
+pub fn item_failed(
+    tx: &Transaction<'_>,
+    source: &str,
+    id: &str,
+    url: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO seen (id, source, seen_at, url, error) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET url = ?4, error = ?5",
+    )?
+    .execute(params![id, source, ms(now), url, error])?;
+    tx.prepare_cached(
+        "INSERT INTO sources (id, items_failed, last_item_error, last_item_error_at)
+         VALUES (?1, 1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET items_failed = items_failed + 1,
+             last_item_error = ?2, last_item_error_at = ?3",
+    )?
+    .execute(params![source, format!("{error} ({url})"), ms(now)])?;
+    Ok(())
+}
+
 /// Records a successful poll (with its new validators/cursor). Returns true when the
 /// source was unhealthy and has now recovered.
 pub fn source_success(
@@ -634,13 +717,15 @@ pub fn source_failure(
     now: DateTime<Utc>,
     unhealthy_after: chrono::Duration,
 ) -> anyhow::Result<bool> {
+    // An API may quote its key back in an error: no known secret is stored.
+    let error = crate::config::redact::scrub(error);
     tx.prepare_cached(
         "INSERT INTO sources (id, last_polled, last_error, last_error_at, failures, failing_since)
          VALUES (?1, ?2, ?3, ?2, 1, ?2)
          ON CONFLICT (id) DO UPDATE SET last_polled = ?2, last_error = ?3, last_error_at = ?2,
              failures = failures + 1, failing_since = COALESCE(failing_since, ?2)",
     )?
-    .execute(params![id, ms(now), error])?;
+    .execute(params![id, ms(now), error.as_str()])?;
     let (since, unhealthy): (i64, i64) = tx
         .prepare_cached("SELECT failing_since, unhealthy FROM sources WHERE id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;

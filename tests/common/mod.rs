@@ -245,6 +245,10 @@ pub struct HookState {
     pub received: Arc<Mutex<Vec<Hook>>>,
     /// Statuses to answer with, in order; 200 once exhausted.
     pub script: Arc<Mutex<Vec<u16>>>,
+    /// A body holding the text gets that status, every time (before the script).
+    pub fail_when: Arc<Mutex<Vec<(String, u16)>>>,
+    /// Time taken to answer, after the request is recorded (a slow receiver).
+    pub delay: Arc<Mutex<Duration>>,
 }
 
 pub struct WebhookReceiver {
@@ -286,15 +290,27 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let status = {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let forced = st
+        .fail_when
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(needle, _)| text.contains(needle.as_str()))
+        .map(|(_, status)| *status);
+    let status = forced.unwrap_or_else(|| {
         let mut s = st.script.lock().unwrap();
         if s.is_empty() { 200 } else { s.remove(0) }
-    };
+    });
     st.received.lock().unwrap().push(Hook {
         path: uri.path().to_string(),
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: text,
     });
+    let delay = *st.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     (StatusCode::from_u16(status).unwrap(), "ok").into_response()
 }
 

@@ -190,7 +190,7 @@ impl Chat {
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         use crate::digest::render as r;
         let url = Url::parse(self.url.expose())
@@ -210,7 +210,7 @@ impl Chat {
         &self,
         alert: &Alert,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;

@@ -82,7 +82,10 @@ impl NtfyConfig {
             base_dir,
         )?;
         let url = match Url::parse(&self.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                crate::config::redact::register_url(&u);
+                u
+            }
             _ => {
                 file.error(
                     span,
@@ -188,7 +191,7 @@ impl Ntfy {
         &self,
         alert: &Alert,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let view = View::new(alert, self.locale);
         let body = payload(&view, self.locale, &self.topic);
@@ -199,7 +202,7 @@ impl Ntfy {
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let body = crate::digest::render::ntfy_payload(d, self.locale, &self.topic);
         self.post(body, http, allow_private).await
@@ -209,7 +212,7 @@ impl Ntfy {
         &self,
         body: Value,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let mut headers = Vec::new();
         if let Some(t) = &self.token {

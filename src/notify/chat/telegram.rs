@@ -202,7 +202,7 @@ impl Telegram {
         &self,
         alert: &Alert,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let view = View::new(alert, self.locale);
         let body = payload(&view, self.locale, &self.chat_id);
@@ -213,7 +213,7 @@ impl Telegram {
         &self,
         d: &crate::digest::data::DigestData,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let body = crate::digest::render::telegram_payload(d, self.locale, &self.chat_id);
         self.post(body, http, allow_private).await
@@ -223,7 +223,7 @@ impl Telegram {
         &self,
         body: Value,
         http: &Http,
-        allow_private: bool,
+        allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
         let mut url = self.base.clone();
         url.path_segments_mut()

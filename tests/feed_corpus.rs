@@ -1,0 +1,346 @@
+//! The feed corpus (tests/data/feeds/MANIFEST.tsv): each file served by the loopback
+//! fixture server with its content type and read by the real `rss` source, as
+//! `veille sources test` does; what it yields is compared with what a correct reader gives
+//! (item count, first title, first link) and printed as a table
+//! (`cargo test --test feed_corpus -- --nocapture`).
+//!
+//! This round asserts that nothing panics and that the cases that work keep working:
+//! `KNOWN_FAILING` lists the others, each with the reason. The feed-parsing work empties
+//! that list; a case that starts passing is reported so it can be taken off.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::Utc;
+use common::*;
+use futures_util::FutureExt;
+use url::Url;
+use veille::sources::SourceState;
+
+/// Files that do not give what a correct reader gives yet, and why (issue 15, point 3
+/// and 4: the feed-parsing round).
+const KNOWN_FAILING: &[(&str, &str)] = &[
+    ("feed-rs/rss2/rss_2.0_spec_1.xml", GUID),
+    (
+        "feedparser/encoding/bozo_encoding_mismatch_crash.xml",
+        NOVERSION,
+    ),
+    ("feedparser/encoding/bozo_linenoise.xml", W1252),
+    ("feedparser/encoding/utf-16be-autodetect.xml", U16PANIC),
+    ("feedparser/encoding/utf-16be-bom.xml", U16PANIC),
+    ("feedparser/entities/8217.xml", NOVERSION),
+    ("feedparser/entities/aacute.xml", NOVERSION),
+    ("feedparser/entities/copy.xml", NOVERSION),
+    ("feedparser/entities/doesnotexist.xml", NOVERSION),
+    ("feedparser/entities/eacute.xml", NOVERSION),
+    ("feedparser/entities/euro.xml", NOVERSION),
+    ("feedparser/entities/hellip.xml", NOVERSION),
+    ("feedparser/entities/mdash.xml", NOVERSION),
+    ("feedparser/entities/nbsp.xml", NOVERSION),
+    ("feedparser/illformed/chardet/eucjp.xml", CHARDET),
+    ("feedparser/illformed/chardet/euckr.xml", CHARDET),
+    ("feedparser/illformed/chardet/gb2312.xml", CHARDET),
+    ("feedparser/illformed/chardet/koi8r.xml", CHARDET),
+    ("feedparser/illformed/chardet/shiftjis.xml", CHARDET),
+    ("feedparser/illformed/chardet/tis620.xml", CHARDET),
+    ("feedparser/illformed/chardet/windows1255.xml", CHARDET),
+    ("feedparser/wellformed/amp/amp01.xml", ATOM03),
+    ("feedparser/wellformed/amp/amp02.xml", ATOM03),
+    ("feedparser/wellformed/amp/amp03.xml", ATOM03),
+    ("feedparser/wellformed/amp/amp04.xml", ATOM03),
+    ("feedparser/wellformed/amp/amp05.xml", ATOM03),
+    ("feedparser/wellformed/amp/attr01.xml", ATOM03),
+    (
+        "feedparser/wellformed/atom/entry_content_mode_escaped.xml",
+        ATOM03,
+    ),
+    ("feedparser/wellformed/atom/entry_content_value.xml", ATOM03),
+    ("feedparser/wellformed/atom/entry_summary.xml", ATOM03),
+    (
+        "feedparser/wellformed/atom/entry_summary_content_mode_base64.xml",
+        ATOM03,
+    ),
+    ("feedparser/wellformed/atom/entry_title.xml", ATOM03),
+    ("feedparser/wellformed/atom/entry_title_base64.xml", ATOM03),
+    (
+        "feedparser/wellformed/atom/entry_title_content_mode_escaped.xml",
+        ATOM03,
+    ),
+    (
+        "feedparser/wellformed/atom/entry_title_escaped_markup.xml",
+        ATOM03,
+    ),
+    (
+        "feedparser/wellformed/atom/entry_title_inline_markup.xml",
+        ATOM03,
+    ),
+    (
+        "feedparser/wellformed/atom/entry_title_text_plain.xml",
+        ATOM03,
+    ),
+    (
+        "feedparser/wellformed/rdf/rdf_item_description.xml",
+        RSS1_NOLINK,
+    ),
+    ("feedparser/wellformed/rdf/rdf_item_title.xml", RSS1_NOLINK),
+    ("feedparser/wellformed/rdf/rss090_channel_title.xml", RSS090),
+    ("feedparser/wellformed/rdf/rss090_item_title.xml", RSS090),
+    (
+        "feedparser/wellformed/rss/item_description_naked_markup.xml",
+        NAKED,
+    ),
+    (
+        "feedparser/wellformed/rss/item_guid_isPermaLink_ValueError.xml",
+        NOVERSION,
+    ),
+    ("feedparser/wellformed/rss/rss_namespace_1.xml", NOVERSION),
+    ("feedparser/wellformed/rss/rss_namespace_2.xml", NOVERSION),
+    ("feedparser/wellformed/rss/rss_namespace_3.xml", NOVERSION),
+    ("feedparser/wellformed/rss/rss_namespace_4.xml", NOVERSION),
+    (
+        "feedparser/wellformed/rss/rss_version_missing.xml",
+        NOVERSION,
+    ),
+    ("veille/atom03_blog.xml", ATOM03),
+    ("veille/bare_ampersand.xml", BAREAMP),
+    ("veille/bing_news.xml", BING),
+    ("veille/google_alerts.xml", GOOGLE),
+    ("veille/google_news_redirect.xml", GOOGLE),
+    ("veille/guid_permalink_only.xml", GUID),
+    ("veille/rdf_rss090_namespace.rdf", RSS090),
+    ("veille/rss_without_version.xml", NOVERSION),
+    ("veille/truncated.xml", TRUNC),
+    ("veille/utf16be_bom.xml", U16PANIC),
+    ("veille/utf16be_no_bom.xml", U16PANIC),
+    ("veille/utf16le_no_bom.xml", U16LE),
+    ("veille/utf8_under_latin1_prolog.xml", U8LATIN),
+    ("veille/win1252_in_utf8.xml", W1252),
+];
+
+const ATOM03: &str = "Atom 0.3 (purl.org/atom/ns#) is not read: 0 items";
+const RSS090: &str = "RSS 0.90 namespace (my.netscape.com/rdf/simple/0.9/) is not read: 0 items";
+const RSS1_NOLINK: &str = "RSS 1.0 items without <link> are dropped by feed-rs";
+const NOVERSION: &str = "<rss> without a version attribute is rejected whole (\"no root element\")";
+const CHARDET: &str =
+    "undeclared legacy encoding read as windows-1252 (no charset sniffing): mangled or rejected";
+const BAREAMP: &str = "a bare & rejects the whole feed";
+const TRUNC: &str = "a feed cut off inside an item is rejected whole";
+const U16PANIC: &str =
+    "UTF-16BE: quick-xml panics (set_encoding() called after prefix buffer was drained)";
+const U16LE: &str = "UTF-16LE without a byte-order mark is not detected";
+const U8LATIN: &str = "UTF-8 bytes under an ISO-8859-1 prolog decoded as Latin-1 (mojibake)";
+const W1252: &str = "windows-1252 bytes under a UTF-8 declaration reject the feed (cannot decode input using UTF-8)";
+const GUID: &str = "a permalink <guid> is not taken as the link (the feed URL is)";
+const GOOGLE: &str = "Google redirector (google.com/url?…&url=) not unwrapped";
+const BING: &str = "Bing redirector (apiclick.aspx?…&url=) not unwrapped";
+const NAKED: &str = "a description holding unescaped markup is read as empty by feed-rs";
+
+struct Case {
+    file: String,
+    content_type: String,
+    items: usize,
+    title: String,
+    link: String,
+}
+
+fn corpus_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/feeds")
+}
+
+fn manifest() -> Vec<Case> {
+    let text = std::fs::read_to_string(corpus_dir().join("MANIFEST.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t") && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert!(f.len() >= 5, "bad manifest line {l:?}");
+            Case {
+                file: f[0].into(),
+                content_type: f[1].into(),
+                items: f[2].parse().unwrap_or_else(|_| panic!("items of {}", f[0])),
+                title: f[3].into(),
+                link: f[4].into(),
+            }
+        })
+        .collect()
+}
+
+/// A document a correct reader may reject: holding no item, and ill-formed or not a feed
+/// at all (no channel, no item, no entry).
+fn may_be_rejected(c: &Case, bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes).replace('\0', "");
+    let not_a_feed = !["<channel", "<item", "<entry"]
+        .iter()
+        .any(|t| text.contains(t));
+    c.items == 0
+        && (not_a_feed
+            || c.file.contains("/illformed/")
+            || c.file.contains("invalid")
+            || c.file.contains("bozo_"))
+}
+
+fn words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The link a correct reader gives, as veille writes mention URLs.
+fn expected_link(c: &Case, feed: &Url) -> String {
+    let raw = match c.link.as_str() {
+        "(feed)" => return feed.to_string(),
+        l => match l.strip_prefix("rel:") {
+            Some(r) => feed.join(r).map(|u| u.to_string()).unwrap_or_default(),
+            None => l.to_string(),
+        },
+    };
+    veille::mention::canonical_url(&raw, &[])
+        .map(|u| u.to_string())
+        .unwrap_or(raw)
+}
+
+enum Outcome {
+    Pass,
+    Fail(String),
+    Panic(String),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_corpus_against_the_manifest() {
+    let cases = manifest();
+    let srv = FeedServer::start().await;
+    let mut cfg = base_config();
+    for (i, c) in cases.iter().enumerate() {
+        let bytes = std::fs::read(corpus_dir().join(&c.file)).unwrap();
+        let ct = if c.content_type.is_empty() {
+            "application/xml"
+        } else {
+            &c.content_type
+        };
+        let path = format!("/feeds/{}", c.file);
+        srv.set(&path, Route::ok(ct, bytes));
+        cfg.push_str(&rss_source(&format!("f{i}"), &srv.url(&path)));
+    }
+    let setup = Setup::new();
+    setup.write(&cfg);
+    let config = setup.load();
+    let http = veille::crawl::Http::new(&config.crawl).unwrap();
+    let known: BTreeMap<&str, &str> = KNOWN_FAILING.iter().copied().collect();
+    let mut rows = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let source = config
+            .sources
+            .iter()
+            .find(|s| s.id == format!("f{i}"))
+            .unwrap()
+            .clone();
+        let feed = Url::parse(&srv.url(&format!("/feeds/{}", c.file))).unwrap();
+        let http = http.clone();
+        // A panic in a dependency is caught here and reported as the file's outcome.
+        let polled = std::panic::AssertUnwindSafe(async move {
+            source
+                .poll(&http, &SourceState::default(), Utc::now())
+                .await
+        })
+        .catch_unwind()
+        .await;
+        let (got, outcome) = match polled {
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                ("PANIC".to_string(), Outcome::Panic(msg))
+            }
+            Ok(Err(e))
+                if may_be_rejected(c, &std::fs::read(corpus_dir().join(&c.file)).unwrap()) =>
+            {
+                (format!("error: {e}"), Outcome::Pass)
+            }
+            Ok(Err(e)) => (format!("error: {e}"), Outcome::Fail(format!("error: {e}"))),
+            Ok(Ok(poll)) => {
+                let first = poll.mentions.first();
+                let title = first.map(|m| words(&m.title)).unwrap_or_default();
+                let link = first.map(|m| m.url.clone()).unwrap_or_default();
+                let mut why = Vec::new();
+                if poll.mentions.len() != c.items {
+                    why.push(format!(
+                        "{} items, expected {}",
+                        poll.mentions.len(),
+                        c.items
+                    ));
+                }
+                if c.items > 0 && !poll.mentions.is_empty() {
+                    if title != words(&c.title) {
+                        why.push(format!("title {title:?}, expected {:?}", c.title));
+                    }
+                    let want = expected_link(c, &feed);
+                    if link != want {
+                        why.push(format!("link {link}, expected {want}"));
+                    }
+                }
+                let got = format!("{} | {} | {}", poll.mentions.len(), title, link);
+                if why.is_empty() {
+                    (got, Outcome::Pass)
+                } else {
+                    (got, Outcome::Fail(why.join("; ")))
+                }
+            }
+        };
+        rows.push((c, got, outcome));
+    }
+
+    // The table: file, expected, what the source gave, status.
+    let (mut pass, mut fail, mut panics) = (0, 0, 0);
+    println!("\n{:<72} {:>5} {:>5}  status", "file", "want", "got");
+    for (c, got, outcome) in &rows {
+        let n = got.split(" | ").next().unwrap_or("");
+        let status = match outcome {
+            Outcome::Pass => {
+                pass += 1;
+                if known.contains_key(c.file.as_str()) {
+                    "PASS (now passes: take it off KNOWN_FAILING)".to_string()
+                } else {
+                    "pass".to_string()
+                }
+            }
+            Outcome::Fail(why) => {
+                fail += 1;
+                format!("FAIL {why}")
+            }
+            Outcome::Panic(msg) => {
+                panics += 1;
+                format!("PANIC {msg}")
+            }
+        };
+        println!("{:<72} {:>5} {:>5}  {status}", c.file, c.items, n);
+    }
+    println!(
+        "\n{} files: {pass} pass, {fail} fail, {panics} panic; {} known failing\n",
+        rows.len(),
+        known.len()
+    );
+
+    // What this round holds: no panic outside the known list, no regression.
+    let broken: Vec<String> = rows
+        .iter()
+        .filter(|(c, _, _)| !known.contains_key(c.file.as_str()))
+        .filter_map(|(c, got, o)| match o {
+            Outcome::Fail(why) => Some(format!("{}: {why} (got {got})", c.file)),
+            Outcome::Panic(msg) => Some(format!("{}: panic {msg}", c.file)),
+            Outcome::Pass => None,
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "cases that should work:\n{}",
+        broken.join("\n")
+    );
+    for (file, _) in KNOWN_FAILING {
+        assert!(
+            cases.iter().any(|c| c.file == *file),
+            "KNOWN_FAILING names {file}, which is not in the manifest"
+        );
+    }
+}

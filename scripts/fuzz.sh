@@ -21,6 +21,16 @@ else
     done
 fi
 
+# libfuzzer-sys compiles libFuzzer (C++).
+if ! command -v c++ >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
+    else
+        echo "a C++ compiler is needed to build libFuzzer: install g++" >&2
+        exit 1
+    fi
+fi
+
 CARGO_FUZZ_VERSION=0.13.2
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
@@ -32,12 +42,16 @@ fi
 # libFuzzer sees without one (and the build is half the time).
 export RUSTC_BOOTSTRAP=1
 export CARGO_INCREMENTAL=0
-fuzz_flags=(--sanitizer none)
+# Debug assertions stay on (cargo fuzz's default); codegen units: see fuzz/Cargo.toml.
+fuzz_flags=(--sanitizer none --codegen-units 16)
+build_start=$SECONDS
 cargo fuzz build "${fuzz_flags[@]}"
+echo "fuzz build: $((SECONDS - build_start)) s"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failed=()
+summary=()
 for t in "${targets[@]}"; do
     # libFuzzer adds what it finds to the corpus folder it is given: a copy, so that the
     # committed seeds stay the small, reviewed set.
@@ -54,7 +68,13 @@ for t in "${targets[@]}"; do
         failed+=("$t")
         tail -n 40 "$work/$t.log"
     fi
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -n 1)"
+    rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$work/$t.log" | tail -n 1)"
+    cov="$(grep -oE 'cov: [0-9]+' "$work/$t.log" | tail -n 1)"
+    summary+=("$(printf '%-13s %10s runs  %6s  peak RSS %s MB' "$t" "${runs:-?}" "${cov:-cov: ?}" "${rss:-?}")")
 done
+echo "== summary (${secs}s per target)"
+printf '%s\n' "${summary[@]}"
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "fuzzing found problems in: ${failed[*]}"

@@ -323,4 +323,50 @@ mod tests {
             );
         }
     }
+
+    /// The forum target reaches each preset's extraction, not only its parse: each
+    /// source reads posts from a seed page of its engine (the suite's fixture pages).
+    #[test]
+    fn every_forum_preset_reads_posts_from_a_seed_of_its_engine() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/forum");
+        let page = Url::parse("https://forum.example.org/t/1").unwrap();
+        let seeded = [
+            ("phpbb2", "phpbb2_topic.html"),
+            ("phpbb30", "phpbb30_topic.html"),
+            ("phpbb3", "phpbb_topic_10.html"),
+            ("xenforo1", "xenforo1_topic.html"),
+            ("xenforo2", "xenforo_thread.html"),
+            ("vbulletin3", "vbulletin3_topic.html"),
+            ("vbulletin4", "vb4_thread.html"),
+            ("vbulletin5", "vb5_thread.html"),
+            ("smf2", "smf2_topic.html"),
+            ("mybb", "mybb_topic.html"),
+            ("invision", "invision_topic.html"),
+            ("nodebb", "nodebb_topic.html"),
+            ("discourse", "discourse_topic.html"),
+            ("custom", "custom_thread.html"),
+        ];
+        for engine in crate::sources::forum::engine_names().split(", ") {
+            assert!(
+                seeded.iter().any(|(e, _)| *e == engine),
+                "no seed page for {engine}"
+            );
+        }
+        for (engine, seed) in seeded {
+            let s = sources()
+                .iter()
+                .find(|s| s.id == format!("forum-{engine}"))
+                .unwrap_or_else(|| panic!("no forum-{engine} source"));
+            let SourceKind::Forum(f) = &s.kind else {
+                panic!("forum-{engine} is not a forum")
+            };
+            let bytes = std::fs::read(seeds.join(seed)).unwrap();
+            let poll = f.read_page(s, &bytes, Some("text/html"), &page, now());
+            assert!(
+                poll.mentions.iter().any(|m| !m.text.is_empty()),
+                "{engine}: no post read from {seed}: {:?}",
+                poll.warnings
+            );
+        }
+    }
 }

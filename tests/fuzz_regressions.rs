@@ -200,6 +200,34 @@ fn xml_declaration_with_a_non_ascii_quote_is_not_a_panic() {
     assert!(parsed.is_ok(), "{f}: the feed parser panicked");
 }
 
+/// A declaration naming another encoding inside an item field long enough to be cut:
+/// the cut and the declaration's rewrite overlapped and slicing the document panicked
+/// (`begin > end`), found by the `feed` target in its first CI-length run.
+#[test]
+fn xml_declaration_inside_a_cut_field_is_not_a_panic() {
+    let f = "feed/xml_declaration_inside_a_cut_field.xml";
+    let data = regression(f);
+    let url = url::Url::parse("https://news.example.org/feed.xml").unwrap();
+    for max_text in [7, 64, 65_536] {
+        let parsed = std::panic::catch_unwind(|| {
+            veille::sources::rss::parse_feed_limited(
+                &data,
+                None,
+                &url,
+                "s",
+                &[],
+                chrono::Utc::now(),
+                max_text,
+            )
+        });
+        assert!(
+            parsed.is_ok(),
+            "{f}: the feed parser panicked at max_text {max_text}"
+        );
+    }
+    run_case("feed", f, data);
+}
+
 /// `#acme NEAR/3 panne` printed as `"#acme panne"~2`, which means `acme` within 3 words
 /// of `panne` (a quoted phrase drops the `#`): what ran was not what the query said
 /// (found by the `query` target's print-back check). It prints as written now.

@@ -163,7 +163,9 @@ pub fn cut(doc: &str, budget: usize) -> Cow<'_, str> {
                     .encoding()
                     .and_then(Result::ok)
                     .is_none_or(|e| e.eq_ignore_ascii_case("utf-8"));
-                if !utf8 {
+                // Inside a field being cut, the declaration goes with the cut: a second
+                // edit there would overlap it (a panic the `feed` fuzz target found).
+                if !utf8 && skip.is_none() {
                     edits.push((start..end, UTF8_DECL.into()));
                 }
             }

@@ -60,4 +60,6 @@ pub mod systemd;
 pub mod text;
 
 #[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
 pub mod testutil;

@@ -294,11 +294,19 @@ fn init_logging(default: &str, format: LogFormat) {
             .init();
         return;
     }
-    if stderr_is_journal()
-        && let Ok(journald) = tracing_journald::layer()
-    {
+    if stderr_is_journal() {
+        // Through stderr, not the journal's native protocol: the native fields would go
+        // out as they are, and a secret an error quotes with them (tests/secrets.rs)
+        // must be scrubbed on the way like every other line. journald reads the level
+        // from the sd-daemon(3) prefix and stamps the time itself.
         registry
-            .with(journald.with_syslog_identifier("veille".into()))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .without_time()
+                    .with_ansi(false)
+                    .with_level(false)
+                    .with_writer(JournalLines),
+            )
             .init();
         return;
     }
@@ -310,6 +318,47 @@ fn init_logging(default: &str, format: LogFormat) {
                 .with_ansi(ansi),
         )
         .init();
+}
+
+/// Log lines for the journal: scrubbed like stderr's, each prefixed with its syslog
+/// priority (`<3>` error … `<7>` debug) as sd-daemon(3) describes.
+struct JournalLines;
+
+/// One event for the journal.
+struct JournalLine {
+    priority: &'static str,
+}
+
+impl std::io::Write for JournalLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let clean =
+            veille::config::redact::LogWriter { ansi: false }.clean(&String::from_utf8_lossy(buf));
+        let mut out = String::with_capacity(clean.len() + 3);
+        // Control characters are escaped by `clean`: one event is one line.
+        out.push_str(self.priority);
+        out.push_str(&clean);
+        std::io::stderr().write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for JournalLines {
+    type Writer = JournalLine;
+    fn make_writer(&'a self) -> JournalLine {
+        JournalLine { priority: "<6>" }
+    }
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> JournalLine {
+        let priority = match *meta.level() {
+            tracing::Level::ERROR => "<3>",
+            tracing::Level::WARN => "<4>",
+            tracing::Level::INFO => "<6>",
+            _ => "<7>",
+        };
+        JournalLine { priority }
+    }
 }
 
 /// systemd sets JOURNAL_STREAM to the device and inode of the journal stream it connected

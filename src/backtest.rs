@@ -204,6 +204,7 @@ fn test_mention(key: &str, t: &TestMention, at: DateTime<Utc>) -> Mention {
         url: format!("https://{site}/{id}"),
         id,
         site,
+        publisher: None,
         source: "test".into(),
         source_kind: t.source_kind.clone().unwrap_or_else(|| "rss".into()),
         native_id: None,

@@ -7,7 +7,7 @@
 //! this one):
 //!
 //! ```text
-//! (e) edges        config · daemon · api · cli · demo
+//! (e) edges        config · daemon · api · cli · demo · fuzzing
 //! (d) stages       scheduler · websub · ingest · outbox · digest · backtest
 //! (c) adapters     crawl · sources · store · notify · systemd
 //! (b) pure logic   text · matching · enrich · rules · backoff
@@ -66,6 +66,7 @@
 //! - [`daemon`]: [`daemon::run`], `veille run`: wiring, reload (SIGHUP), systemd, shutdown.
 //! - [`api`]: [`api::serve`], health, metrics, the JSON API, WebSub callbacks.
 //! - [`cli`]: the other commands of `veille`.
+//! - `fuzzing`: the fuzz targets' entry points (`fuzz/`), behind the `fuzzing` feature.
 //! - [`demo`]: [`demo::run`], `veille demo`, the whole pipeline offline on bundled samples.
 
 pub mod api;
@@ -97,3 +98,9 @@ pub mod websub;
 
 #[cfg(any(test, feature = "testutil"))]
 pub mod testutil;
+
+/// Entry points of the fuzz targets (`fuzz/`), over test builders: only with the
+/// `fuzzing` feature (the fuzz crate and the integration tests turn it on).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use veille::cli::When;
 use veille::config::{Config, Duration};
 
@@ -266,6 +266,10 @@ enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// Write a manual page for each command (veille.1, veille-run.1, …) into DIR; the
+    /// Debian package is built with them.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
 }
 
 /// Logs go to the journal when systemd started us with its journal on stderr, to stderr
@@ -293,11 +297,19 @@ fn init_logging(default: &str, format: LogFormat) {
             .init();
         return;
     }
-    if stderr_is_journal()
-        && let Ok(journald) = tracing_journald::layer()
-    {
+    if stderr_is_journal() {
+        // Through stderr, not the journal's native protocol: the native fields would go
+        // out as they are, and a secret an error quotes with them (tests/secrets.rs)
+        // must be scrubbed on the way like every other line. journald reads the level
+        // from the sd-daemon(3) prefix and stamps the time itself.
         registry
-            .with(journald.with_syslog_identifier("veille".into()))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .without_time()
+                    .with_ansi(false)
+                    .with_level(false)
+                    .with_writer(JournalLines),
+            )
             .init();
         return;
     }
@@ -309,6 +321,47 @@ fn init_logging(default: &str, format: LogFormat) {
                 .with_ansi(ansi),
         )
         .init();
+}
+
+/// Log lines for the journal: scrubbed like stderr's, each prefixed with its syslog
+/// priority (`<3>` error … `<7>` debug) as sd-daemon(3) describes.
+struct JournalLines;
+
+/// One event for the journal.
+struct JournalLine {
+    priority: &'static str,
+}
+
+impl std::io::Write for JournalLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let clean =
+            veille::model::redact::LogWriter { ansi: false }.clean(&String::from_utf8_lossy(buf));
+        let mut out = String::with_capacity(clean.len() + 3);
+        // Control characters are escaped by `clean`: one event is one line.
+        out.push_str(self.priority);
+        out.push_str(&clean);
+        std::io::stderr().write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for JournalLines {
+    type Writer = JournalLine;
+    fn make_writer(&'a self) -> JournalLine {
+        JournalLine { priority: "<6>" }
+    }
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> JournalLine {
+        let priority = match *meta.level() {
+            tracing::Level::ERROR => "<3>",
+            tracing::Level::WARN => "<4>",
+            tracing::Level::INFO => "<6>",
+            _ => "<7>",
+        };
+        JournalLine { priority }
+    }
 }
 
 /// systemd sets JOURNAL_STREAM to the device and inode of the journal stream it connected
@@ -600,5 +653,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
+        Command::Man { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write manual pages in {}", dir.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

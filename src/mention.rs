@@ -1,6 +1,7 @@
 //! The one `Mention` type that flows through the whole pipeline, canonical URLs and
 //! stable ids.
 
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,8 +15,13 @@ pub struct Mention {
     pub id: String,
     /// Canonical permalink (tracking parameters and fragment removed).
     pub url: String,
-    /// Host of `url`, lower case, without "www.".
+    /// Host of `url`, lower case, without "www." — the publisher's site when an
+    /// aggregator relays the item (the link unwrapped, or the `<source url>` it names).
     pub site: String,
+    /// The publisher's name when an aggregator relays the item (RSS `<source>`, Bing
+    /// News `News:Source`, Atom `<source><title>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
     /// Id of the configured source that fetched it.
     pub source: String,
     /// Kind of that source ("rss", "mastodon", …).
@@ -150,7 +156,7 @@ impl Mention {
     pub fn cap(&mut self, max: usize) {
         cap_text(&mut self.title, max);
         cap_text(&mut self.text, max);
-        for s in [&mut self.author, &mut self.author_name]
+        for s in [&mut self.author, &mut self.author_name, &mut self.publisher]
             .into_iter()
             .flatten()
         {
@@ -215,7 +221,8 @@ fn is_tracking_param(name: &str, extra: &[String]) -> bool {
         || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
 }
 
-/// Canonical form of a URL: host lower-cased (the `url` crate does it), default port and
+/// Canonical form of a URL: a known redirector's link unwrapped to the page it leads to
+/// ([`unwrap_redirect`]), host lower-cased (the `url` crate does it), default port and
 /// fragment dropped, tracking parameters (and `extra_params`, e.g. phpBB `sid`) removed.
 pub fn canonical_url(raw: &str, extra_params: &[String]) -> Option<Url> {
     let mut url = Url::parse(raw.trim()).ok()?;
@@ -223,6 +230,13 @@ pub fn canonical_url(raw: &str, extra_params: &[String]) -> Option<Url> {
         return None;
     }
     url.host_str()?;
+    // A redirector's target may itself be a redirector's link: a few rounds at most.
+    for _ in 0..4 {
+        match unwrap_redirect(&url) {
+            Some(target) => url = target,
+            None => break,
+        }
+    }
     url.set_fragment(None);
     if let Some(q) = url.query() {
         // Filter the raw segments: the rest of the query stays byte for byte as written
@@ -243,6 +257,95 @@ pub fn canonical_url(raw: &str, extra_params: &[String]) -> Option<Url> {
         url.set_query((!kept.is_empty()).then_some(kept.as_str()));
     }
     Some(url)
+}
+
+/// The page a known redirector's link leads to, when the link carries it:
+///
+/// | links of | look like | target in |
+/// | --- | --- | --- |
+/// | Google (Alerts, search) | `google.com/url?…` (any Google country domain) | `url=`, else `q=` |
+/// | Google News (older feeds) | `news.google.com/news/url?…` | `url=` |
+/// | Google News articles | `news.google.com/rss/articles/CBMi…` | the id, when it holds the URL (older ids; newer ones do not, and stay as they are) |
+/// | Bing News | `bing.com/news/apiclick.aspx?…` | `url=` |
+/// | Bing | `bing.com/ck/a?…` | `u=a1<base64url>` |
+/// | Facebook | `l.facebook.com/l.php?…` | `u=` |
+/// | Reddit | `out.reddit.com/…?…` | `url=` |
+/// | YouTube | `youtube.com/redirect?…` | `q=` |
+/// | DuckDuckGo | `duckduckgo.com/l/?…` | `uddg=` |
+/// | LinkedIn | `linkedin.com/redir/redirect?…` | `url=` |
+/// | Tumblr | `t.umblr.com/redirect?…` | `z=` |
+/// | VK | `vk.com/away.php?…` | `to=` |
+/// | Slack | `slack-redir.net/link?…` | `url=` |
+///
+/// FeedBurner's `feedproxy.google.com` links carry no target: the feed's
+/// `feedburner:origLink` is read instead (sources/feedshape.rs).
+pub fn unwrap_redirect(url: &Url) -> Option<Url> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let path = url.path();
+    let param = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            url.query_pairs()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let target = match (host, path) {
+        ("news.google.com", p)
+            if p.starts_with("/rss/articles/") || p.starts_with("/articles/") =>
+        {
+            google_news_article(p.rsplit('/').next()?)
+        }
+        ("news.google.com", "/news/url" | "/url") => param(&["url"]),
+        (h, "/url") if h.starts_with("google.") => param(&["url", "q"]),
+        ("bing.com", "/news/apiclick.aspx") => param(&["url"]),
+        ("bing.com", "/ck/a") => {
+            let u = param(&["u"])?;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(u.strip_prefix("a1")?.trim_end_matches('='))
+                .ok()?;
+            String::from_utf8(bytes).ok()
+        }
+        ("l.facebook.com" | "lm.facebook.com" | "m.facebook.com" | "facebook.com", "/l.php") => {
+            param(&["u"])
+        }
+        ("out.reddit.com", _) => param(&["url"]),
+        ("youtube.com" | "m.youtube.com", "/redirect") => param(&["q"]),
+        ("duckduckgo.com", "/l/") => param(&["uddg"]),
+        ("linkedin.com", "/redir/redirect") => param(&["url"]),
+        ("t.umblr.com", "/redirect") => param(&["z"]),
+        ("vk.com", "/away.php") => param(&["to"]),
+        ("slack-redir.net", "/link") => param(&["url"]),
+        _ => None,
+    }?;
+    let target = Url::parse(target.trim()).ok()?;
+    (matches!(target.scheme(), "http" | "https") && target.host_str().is_some()).then_some(target)
+}
+
+/// The URL inside an older Google News article id: base64url of a protobuf message
+/// whose field 4 is the URL (`08 13 22 <length> http…`).
+fn google_news_article(id: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim_end_matches('='))
+        .ok()?;
+    let at = bytes.windows(4).position(|w| w == b"http")?;
+    let url: Vec<u8> = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_graphic())
+        .copied()
+        .collect();
+    String::from_utf8(url).ok()
+}
+
+/// A link to an aggregator's own page (a Google News article it could not be unwrapped
+/// from, a FeedBurner proxy): the site is then better told by the publisher it names.
+pub fn is_aggregator_link(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    matches!(
+        host,
+        "news.google.com" | "feedproxy.google.com" | "feeds.feedburner.com" | "bing.com"
+    ) || host.starts_with("google.")
 }
 
 /// Host without "www.", lower case.
@@ -341,6 +444,77 @@ mod tests {
         let mut words = "Acme annonce une bouilloire".to_string();
         cap_text(&mut words, 16);
         assert_eq!(words, "Acme annon […]");
+    }
+
+    #[test]
+    fn redirector_links_are_unwrapped_to_the_publisher() {
+        let cases = [
+            (
+                "https://www.google.com/url?rct=j&sa=t&url=https://www.dailynews.example/business/acme-recall&ct=ga&cd=CAEY&usg=AOvVaw",
+                "https://www.dailynews.example/business/acme-recall",
+            ),
+            (
+                "https://www.google.fr/url?sa=t&q=https%3A%2F%2Fblog.example.org%2Facme%3Futm_source%3Dx&usg=x",
+                "https://blog.example.org/acme",
+            ),
+            (
+                "http://news.google.com/news/url?sa=t&fd=R&usg=AFQ&url=http://www.lequotidien.example/eco/acme.html",
+                "http://www.lequotidien.example/eco/acme.html",
+            ),
+            (
+                "http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=A&url=https%3a%2f%2fwww.dailynews.example%2fbusiness%2facme%3fid%3d42&c=1&mkt=en-us",
+                "https://www.dailynews.example/business/acme?id=42",
+            ),
+            (
+                "https://www.bing.com/ck/a?!&&p=abc&ptn=3&u=a1aHR0cHM6Ly9hY21lLmV4YW1wbGUvbmV3cw&ntb=1",
+                "https://acme.example/news",
+            ),
+            (
+                "https://l.facebook.com/l.php?u=https%3A%2F%2Facme.example%2Fa%3Ffbclid%3Dz&h=AT0",
+                "https://acme.example/a",
+            ),
+            (
+                "https://www.youtube.com/redirect?event=video_description&q=https%3A%2F%2Facme.example%2Fv",
+                "https://acme.example/v",
+            ),
+            (
+                "https://duckduckgo.com/l/?uddg=https%3A%2F%2Facme.example%2Fd&rut=1",
+                "https://acme.example/d",
+            ),
+            // A redirector's link to another redirector's.
+            (
+                "https://www.google.com/url?q=https%3A%2F%2Fl.facebook.com%2Fl.php%3Fu%3Dhttps%253A%252F%252Facme.example%252Fn",
+                "https://acme.example/n",
+            ),
+        ];
+        for (link, publisher) in cases {
+            let u = canonical_url(link, &[]).unwrap();
+            assert_eq!(u.as_str(), publisher, "{link}");
+        }
+        // Nothing to unwrap: the link stays; a target that is not a web page is ignored.
+        for link in [
+            "https://www.google.com/url?sa=t",
+            "https://www.google.com/url?q=javascript:alert(1)",
+            "http://feedproxy.google.com/~r/Blog/~3/abc/post.html",
+            "https://www.bing.com/news/search?q=acme",
+        ] {
+            assert_eq!(canonical_url(link, &[]).unwrap().as_str(), link, "{link}");
+        }
+    }
+
+    #[test]
+    fn google_news_article_ids_holding_the_url_are_unwrapped() {
+        let url = "https://www.lequotidien.example/eco/acme-rappel.html";
+        let mut id = vec![0x08, 0x13, 0x22, url.len() as u8];
+        id.extend_from_slice(url.as_bytes());
+        id.extend_from_slice(&[0xd2, 0x01, 0x00]);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id);
+        let link = format!("https://news.google.com/rss/articles/{id}?oc=5");
+        assert_eq!(canonical_url(&link, &[]).unwrap().as_str(), url);
+        // Newer ids hold no URL: the link stays Google's.
+        let opaque = "https://news.google.com/rss/articles/CBMiAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA0gEA?oc=5";
+        assert_eq!(canonical_url(opaque, &[]).unwrap().as_str(), opaque);
+        assert!(is_aggregator_link(&Url::parse(opaque).unwrap()));
     }
 
     #[test]

@@ -4,8 +4,15 @@
 //! outbox); what is a matter of state (outbox depth, unhealthy sources) is read from the
 //! state database at scrape time, so it is right even after a restart: the HTTP edge
 //! reads it and hands the figures to [`Metrics::render`].
+//!
+//! Every series the configuration names (each source, brand, rule and notifier, with the
+//! label values the code can give) exists from the start at zero, through [`declare`]:
+//! `rate()` and `increase()` need the zero before the first event, and an alert rule can
+//! tell "nothing happened" from "not exported". The daemon, which reads the
+//! configuration, tells [`declare`] what it names ([`Known`]).
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::sync::{LazyLock, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -23,6 +30,9 @@ pub struct StateFigures {
     pub unhealthy: u64,
     pub open_incidents: u64,
 }
+
+mod declare;
+pub use declare::{Known, KnownSource};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FetchLabels {
@@ -67,6 +77,23 @@ pub struct DeliveryLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceKindLabels {
+    pub source: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -97,6 +124,13 @@ pub struct Metrics {
     sources: Gauge,
     sources_unhealthy: Gauge,
     incidents_open: Gauge,
+    build_info: Family<BuildLabels, Gauge>,
+    /// 1 when the source's last poll succeeded (a 304 too), 0 when it failed or before
+    /// its first poll.
+    pub source_up: Family<SourceKindLabels, Gauge>,
+    pub source_last_success: Family<SourceLabel, Gauge>,
+    /// The sources [`Metrics::declare`] created series for, with their kind.
+    declared: Mutex<BTreeMap<String, String>>,
 }
 
 impl Metrics {
@@ -119,6 +153,10 @@ impl Metrics {
             sources: Gauge::default(),
             sources_unhealthy: Gauge::default(),
             incidents_open: Gauge::default(),
+            build_info: Family::default(),
+            source_up: Family::default(),
+            source_last_success: Family::default(),
+            declared: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -198,7 +236,52 @@ impl Metrics {
             m.sources_unhealthy.clone(),
         );
         r.register("incidents_open", "Open incidents", m.incidents_open.clone());
+        r.register(
+            "build_info",
+            "Always 1: the version of veille running and the git commit it was built from",
+            m.build_info.clone(),
+        );
+        m.build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                commit: env!("VEILLE_COMMIT").into(),
+            })
+            .set(1);
+        r.register(
+            "source_up",
+            "1 when the source's last poll succeeded (not modified included), else 0",
+            m.source_up.clone(),
+        );
+        r.register(
+            "source_last_success_timestamp_seconds",
+            "When the source was last polled successfully (Unix time; 0: never)",
+            m.source_last_success.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Records the outcome of one poll of `source`: `Some(when)` (Unix seconds) it
+    /// succeeded, `None` it failed.
+    pub fn source_polled(&self, source: &str, kind: &str, success: Option<i64>) {
+        self.source_up
+            .get_or_create(&SourceKindLabels {
+                source: source.into(),
+                kind: kind.into(),
+            })
+            .set(success.is_some() as i64);
+        if let Some(now) = success {
+            self.source_last_success
+                .get_or_create(&SourceLabel {
+                    source: source.into(),
+                })
+                .set(now);
+        }
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 
     /// The Prometheus text exposition, with the state-derived gauges set from `s`.
@@ -208,9 +291,7 @@ impl Metrics {
         self.sources.set(s.sources as i64);
         self.sources_unhealthy.set(s.unhealthy as i64);
         self.incidents_open.set(s.open_incidents as i64);
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
-        Ok(out)
+        self.encode()
     }
 }
 
@@ -219,6 +300,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 /// The process's metrics.
 pub fn get() -> &'static Metrics {
     &METRICS
+}
+
+/// Creates every series `known` names, at zero: see [`Metrics::declare`].
+pub fn declare(known: &Known) {
+    get().declare(known)
+}
+
+/// Records the outcome of one poll: `Some(when)` it succeeded, `None` it failed.
+pub fn source_polled(source: &str, kind: &str, success: Option<chrono::DateTime<chrono::Utc>>) {
+    get().source_polled(source, kind, success.map(|t| t.timestamp()))
 }
 
 /// Records one fetch.

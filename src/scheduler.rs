@@ -371,6 +371,7 @@ impl Scheduler {
             let what = crate::sources::panic_message(&*panic);
             error!(source = %id, kind, panic = %what, "internal error while polling; the source is marked unhealthy and retried later");
             crate::metrics::fetch(kind, "error", 0.0, 0);
+            crate::metrics::source_polled(&id, kind, None);
             let _ = tx
                 .send(
                     Event::Failed {
@@ -421,6 +422,8 @@ impl Scheduler {
                     crate::metrics::fetch(source.kind_name(), "error", elapsed.as_secs_f64(), 0)
                 }
             }
+            let success = result.as_ref().ok().map(|_| clock.now());
+            crate::metrics::source_polled(&source.id, source.kind_name(), success);
             let (event, outcome) = match result {
                 Ok(poll) => {
                     if poll.not_modified {

@@ -13,6 +13,18 @@ pub use sd_notify::NotifyState;
 
 /// Sends `states` to `$NOTIFY_SOCKET` if set; never waits for the reader.
 pub fn notify(states: &[NotifyState]) -> io::Result<()> {
+    send(states, None)
+}
+
+/// Like [`notify`], but waits up to `patience` for room in the queue. Only for the
+/// reload handshake: a RELOADING=1 or READY=1 dropped there leaves `systemctl reload`
+/// hanging until its timeout. Sent once per reload, it holds its worker at most
+/// `patience`, and only while the service manager is not reading.
+pub fn notify_waiting(states: &[NotifyState], patience: std::time::Duration) -> io::Result<()> {
+    send(states, Some(patience))
+}
+
+fn send(states: &[NotifyState], patience: Option<std::time::Duration>) -> io::Result<()> {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return Ok(());
     };
@@ -22,7 +34,10 @@ pub fn notify(states: &[NotifyState]) -> io::Result<()> {
         msg.push('\n');
     }
     let sock = UnixDatagram::unbound()?;
-    sock.set_nonblocking(true)?;
+    match patience {
+        Some(t) => sock.set_write_timeout(Some(t))?,
+        None => sock.set_nonblocking(true)?,
+    }
     let bytes = path.as_encoded_bytes();
     let sent = if let Some(name) = bytes.strip_prefix(b"@") {
         // An abstract socket: the name follows the '@' (Linux only).
@@ -50,6 +65,46 @@ pub fn notify(states: &[NotifyState]) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// systemd's reload handshake (`Type=notify-reload`, systemd 253 and later), sent on
+/// SIGHUP: RELOADING=1 with MONOTONIC_USEC at once — systemd only accepts a reload cycle
+/// that began after it sent the signal, so the clock is read now — then READY=1 when the
+/// new configuration has been applied ([`reload_applied`]) or refused
+/// ([`reload_refused`]). `systemctl reload` returns at READY=1, not before. Under
+/// `Type=notify` (deploy/veille-systemd252.service) systemd shows "reloading" meanwhile.
+pub fn reload_begin() {
+    let mut msg = vec![
+        NotifyState::Reloading,
+        NotifyState::Status("reloading the configuration"),
+    ];
+    msg.extend(NotifyState::monotonic_usec_now().ok());
+    let _ = notify_waiting(&msg, HANDSHAKE_PATIENCE);
+}
+
+/// How long a reload handshake message waits for room in systemd's queue.
+const HANDSHAKE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends the reload cycle: the new configuration is in force.
+pub fn reload_applied() {
+    let _ = notify_waiting(
+        &[
+            NotifyState::Ready,
+            NotifyState::Status("configuration reloaded"),
+        ],
+        HANDSHAKE_PATIENCE,
+    );
+}
+
+/// Ends the reload cycle: the new configuration had `problems` and the running one stays.
+pub fn reload_refused(problems: usize) {
+    let status = format!(
+        "reload refused: {problems} problem(s) in the configuration (see the journal); the running one stays in force"
+    );
+    let _ = notify_waiting(
+        &[NotifyState::Ready, NotifyState::Status(&status)],
+        HANDSHAKE_PATIENCE,
+    );
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub fn mention(title: &str, text: &str) -> Mention {
         url: format!("https://news.example.com/{id}"),
         id,
         site: "news.example.com".into(),
+        publisher: None,
         source: "test".into(),
         source_kind: "rss".into(),
         native_id: None,

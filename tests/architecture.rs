@@ -51,6 +51,7 @@ const LAYERS: &[(&str, char)] = &[
     ("api", 'e'),
     ("cli", 'e'),
     ("demo", 'e'),
+    ("fuzzing", 'e'),
 ];
 
 /// Imports between two modules of one layer (c) that are not allowed either.

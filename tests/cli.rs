@@ -742,9 +742,16 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
     let logs = collect(child.0.stderr.take().unwrap());
     let pid = child.0.id().to_string();
     let mut seen: Vec<String> = Vec::new();
+    // Bounded as a whole: watchdog pings arrive every second, so a bound per message
+    // would wait for ever for a notification that never comes.
     let wait_for = |what: &str, seen: &mut Vec<String>| {
         let mut buf = [0u8; 4096];
+        let started = Instant::now();
         while !seen.iter().any(|m| m.contains(what)) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {what} from the daemon in {PATIENCE:?}; got {seen:?}"
+            );
             let n = sock
                 .recv(&mut buf)
                 .unwrap_or_else(|e| panic!("no {what} from the daemon ({e}); got {seen:?}"));
@@ -770,24 +777,82 @@ async fn tells_systemd_ready_watchdog_status_reloading_and_stopping() {
         status.contains("1 sources") && status.contains("alerts pending"),
         "{status}"
     );
-    // A bad config: refused, still running, no RELOADING.
+    // systemd (Type=notify-reload) takes a reload cycle only if RELOADING=1 carries a
+    // MONOTONIC_USEC read after it sent SIGHUP, and `systemctl reload` returns at the
+    // READY=1 that follows: that one must come once the reload has been applied or refused.
+    let monotonic_usec = || {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid timespec to write into.
+        assert_eq!(
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) },
+            0
+        );
+        t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
+    };
+    // What queued while the test was not reading (pings, status lines) goes first: the
+    // queue holds 10 datagrams, and systemd, unlike this test, reads all the time.
+    let drain = || {
+        sock.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4096];
+        while sock.recv(&mut buf).is_ok() {}
+        sock.set_nonblocking(false).unwrap();
+    };
+    let handshake = |seen: &[String], before: u64| -> String {
+        let reloading = seen
+            .iter()
+            .position(|m| m.lines().any(|l| l == "RELOADING=1"))
+            .unwrap_or_else(|| panic!("no RELOADING=1: {seen:?}"));
+        let usec: u64 = seen[reloading]
+            .lines()
+            .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+            .unwrap_or_else(|| panic!("RELOADING=1 without MONOTONIC_USEC: {seen:?}"))
+            .parse()
+            .unwrap();
+        assert!(
+            usec >= before && usec <= monotonic_usec(),
+            "MONOTONIC_USEC={usec} is not the time of the reload (signal sent at {before})"
+        );
+        let ready = seen
+            .iter()
+            .rposition(|m| m.lines().any(|l| l == "READY=1"))
+            .unwrap_or_else(|| panic!("no READY=1: {seen:?}"));
+        assert!(ready > reloading, "READY=1 before RELOADING=1: {seen:?}");
+        seen[ready].clone()
+    };
+    // A bad config: refused, still running; RELOADING=1, then READY=1 saying so.
     let good = std::fs::read_to_string(s.config_path()).unwrap();
     s.write(&good.replace("[[brand]]", "[[brnad]]"));
-    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-    tokio::task::block_in_place(|| {
-        wait_until("the refusal", PATIENCE, || {
-            logs.lock().unwrap().contains("reload refused")
-        })
-    });
-    assert!(child.0.try_wait().unwrap().is_none(), "still running");
-    // A good one: RELOADING=1 then READY=1.
-    s.write(&good);
+    drain();
+    let before = monotonic_usec();
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     tokio::task::block_in_place(|| {
         seen.clear();
         wait_for("RELOADING=1", &mut seen);
         wait_for("READY=1", &mut seen);
     });
+    let ready = handshake(&seen, before);
+    assert!(ready.contains("STATUS=reload refused"), "{ready}");
+    tokio::task::block_in_place(|| {
+        wait_until("the refusal", PATIENCE, || {
+            logs.lock().unwrap().contains("reload refused")
+        })
+    });
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
+    // A good one: RELOADING=1, then READY=1 once the new configuration is in force.
+    s.write(&good);
+    drain();
+    let before = monotonic_usec();
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    tokio::task::block_in_place(|| {
+        seen.clear();
+        wait_for("RELOADING=1", &mut seen);
+        wait_for("READY=1", &mut seen);
+    });
+    let ready = handshake(&seen, before);
+    assert!(ready.contains("STATUS=configuration reloaded"), "{ready}");
 
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     tokio::task::block_in_place(|| wait_for("STOPPING=1", &mut seen));

@@ -332,19 +332,23 @@ async fn no_secret_in_logs_cli_api_metrics_or_state() {
         String::from_utf8_lossy(&check.stderr)
     );
 
+    // As systemd runs it: stderr is the journal's stream (JOURNAL_STREAM names it), the
+    // path a production install logs through. Plain stderr is checked by tests/cli.rs.
+    let log_path = s.path().join("journal.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let journal_stream = {
+        use std::os::unix::fs::MetadataExt;
+        let m = log_file.metadata().unwrap();
+        format!("{}:{}", m.dev(), m.ino())
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
         .args(["run", "--config", cfg.to_str().unwrap()])
         .env("RUST_LOG", "debug")
+        .env("JOURNAL_STREAM", journal_stream)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(log_file))
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut s).unwrap();
-        s
-    });
     let db = s.path().join("data/state.sqlite");
     let credentialed = 8;
     tokio::task::block_in_place(|| {
@@ -397,8 +401,19 @@ async fn no_secret_in_logs_cli_api_metrics_or_state() {
         .status()
         .unwrap();
     let status = tokio::task::block_in_place(|| child.wait().unwrap());
-    let logs = logs.join().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(status.success(), "{logs}");
+    // Every line went the journal's way: a syslog priority first.
+    assert!(
+        logs.lines().all(|l| ["<3>", "<4>", "<6>", "<7>"]
+            .iter()
+            .any(|p| l.starts_with(p))),
+        "{logs}"
+    );
+    assert!(
+        logs.lines().any(|l| l.starts_with("<4>")),
+        "warnings: {logs}"
+    );
 
     let cli = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_veille"))

@@ -1,14 +1,18 @@
 //! Bytes to text, leniently: a document whose declared charset does not match its bytes
 //! is read with the best guess, never rejected.
 //!
-//! Order: a BOM; then valid UTF-8 (what almost every document really is, whatever its
-//! label says); then the declared charset; and for a document declared UTF-8 (or not
-//! declared at all) that is not, every byte sequence that is not UTF-8 is read as
-//! windows-1252, what such stray bytes really are (a `’` pasted from a word processor).
-//! Deeper sniffing (chardetng) can slot in where the guess is made, in [`decode`].
+//! Order: a BOM; then UTF-16 known by its zero bytes (an XML document starts with ASCII
+//! `<`, which UTF-16 writes as `00 3C` or `3C 00`); then valid UTF-8 (what almost every
+//! document really is, whatever its label says: "declared one thing, sent another" is
+//! settled by the bytes); then the declared charset. A document declared UTF-8 (or not
+//! declared at all) that is not valid UTF-8 is either UTF-8 with a few stray bytes —
+//! each read as windows-1252, what they really are (a `’` pasted from a word processor)
+//! — or a whole document in a legacy encoding nobody named (Shift_JIS, EUC-KR, KOI8-R…),
+//! whose encoding chardetng guesses from the bytes, as browsers do.
 
 use std::borrow::Cow;
 
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// A decoded document and how it was read.
@@ -20,6 +24,9 @@ pub struct Decoded<'a> {
     /// Byte sequences that were not valid in the declared UTF-8 (or undeclared) document
     /// and were read as windows-1252 instead; 0 when the label told the truth.
     pub repaired: usize,
+    /// The encoding was guessed from the bytes (not UTF-8, and no charset declared but
+    /// UTF-8): worth a warning, the guess can be wrong on short documents.
+    pub guessed: bool,
 }
 
 /// The charset a Content-Type header names, if any (and if encoding_rs knows it).
@@ -39,23 +46,79 @@ pub fn decode<'a>(bytes: &'a [u8], declared: Option<&'static Encoding>) -> Decod
         text,
         encoding,
         repaired: 0,
+        guessed: false,
     };
-    // A BOM wins over every label; UTF-16 without one is only known from its label (its
-    // ASCII would pass for UTF-8).
-    let (bytes, declared) = match Encoding::for_bom(bytes) {
-        Some((enc, bom)) => (&bytes[bom..], Some(enc)),
-        None => (bytes, declared),
-    };
-    if let Some(enc) = declared.filter(|e| *e == UTF_16LE || *e == UTF_16BE) {
+    // A BOM wins over every label.
+    if let Some((enc, bom)) = Encoding::for_bom(bytes) {
+        return read(enc, enc.decode_without_bom_handling(&bytes[bom..]).0);
+    }
+    // UTF-16 without a BOM: its ASCII would pass for UTF-8 (with NULs), so it is known
+    // by its zero bytes, or by its label when those say nothing.
+    let utf16 = sniff_utf16(bytes).or_else(|| {
+        declared
+            .filter(|e| is_utf16(e))
+            .filter(|_| std::str::from_utf8(bytes).is_err())
+    });
+    if let Some(enc) = utf16 {
         return read(enc, enc.decode_without_bom_handling(bytes).0);
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return read(UTF_8, Cow::Borrowed(s));
     }
-    match declared {
+    match declared.filter(|e| !is_utf16(e)) {
         Some(enc) if enc != UTF_8 => read(enc, enc.decode_without_bom_handling(bytes).0),
-        _ => utf8_or_windows_1252(bytes),
+        _ if mostly_utf8(bytes) => utf8_or_windows_1252(bytes),
+        _ => {
+            let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+            detector.feed(bytes, true);
+            let enc = detector.guess(None, Utf8Detection::Deny);
+            Decoded {
+                guessed: true,
+                ..read(enc, enc.decode_without_bom_handling(bytes).0)
+            }
+        }
     }
+}
+
+fn is_utf16(e: &'static Encoding) -> bool {
+    e == UTF_16LE || e == UTF_16BE
+}
+
+/// UTF-16 by its zero bytes: in the first 128 bytes, the bytes of one parity are mostly
+/// zero (ASCII markup) and those of the other never are.
+fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(128) & !1];
+    if head.len() < 4 {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let zero = |parity: usize| {
+        head.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let (even, odd) = (zero(0), zero(1));
+    if even == 0 && odd * 4 >= pairs * 3 {
+        Some(UTF_16LE)
+    } else if odd == 0 && even * 4 >= pairs * 3 {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// UTF-8 with a few stray bytes, rather than a legacy encoding: the valid non-ASCII
+/// characters are at least twice as many as the invalid sequences. (Legacy CJK bytes
+/// form a valid UTF-8 pair by chance about once in ten, and Latin ones almost never.)
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    valid >= 2 * invalid
 }
 
 /// UTF-8 where the bytes are UTF-8, windows-1252 for each sequence that is not.
@@ -74,14 +137,13 @@ fn utf8_or_windows_1252(bytes: &[u8]) -> Decoded<'static> {
         text: Cow::Owned(out),
         encoding: UTF_8,
         repaired,
+        guessed: false,
     }
 }
 
 /// Takes ownership: no copy when the body is valid UTF-8 (the common case).
 pub fn decode_owned(bytes: Vec<u8>, declared: Option<&'static Encoding>) -> (String, usize) {
-    if Encoding::for_bom(&bytes).is_none()
-        && !declared.is_some_and(|e| e == UTF_16LE || e == UTF_16BE)
-    {
+    if Encoding::for_bom(&bytes).is_none() && sniff_utf16(&bytes).is_none() {
         match String::from_utf8(bytes) {
             Ok(s) => return (s, 0),
             Err(e) => {
@@ -147,6 +209,80 @@ mod tests {
         assert_eq!(text(b"\xff\xfeA\x00c\x00", None), "Ac");
         // UTF-16 known by its label only: not taken for UTF-8 because its ASCII is.
         assert_eq!(text(b"A\x00c\x00", Some(UTF_16LE)), "Ac");
+    }
+
+    #[test]
+    fn utf16_without_a_bom_is_known_by_its_zero_bytes() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss><title>Été</title></rss>";
+        for enc in [UTF_16LE, UTF_16BE] {
+            let bytes: Vec<u8> = doc
+                .encode_utf16()
+                .flat_map(|u| {
+                    if enc == UTF_16LE {
+                        u.to_le_bytes()
+                    } else {
+                        u.to_be_bytes()
+                    }
+                })
+                .collect();
+            let d = decode(&bytes, None);
+            assert_eq!((d.text.as_ref(), d.encoding), (doc, enc));
+            assert_eq!(decode_owned(bytes, Some(UTF_8)).0, doc);
+        }
+    }
+
+    #[test]
+    fn a_utf16_label_on_utf8_bytes_is_wrong() {
+        // Declared one thing, sent another: the bytes decide.
+        let d = decode("<rss>Café</rss>".as_bytes(), Some(UTF_16BE));
+        assert_eq!((d.text.as_ref(), d.encoding), ("<rss>Café</rss>", UTF_8));
+    }
+
+    /// `text` in `enc`, inside ASCII markup as a feed carries it.
+    fn feed_in(enc: &'static Encoding, text: &str) -> Vec<u8> {
+        let doc = format!("<rss><channel><item><title>{text}</title></item></channel></rss>");
+        let (bytes, _, unmappable) = enc.encode(&doc);
+        assert!(!unmappable, "{text} in {}", enc.name());
+        bytes.into_owned()
+    }
+
+    #[test]
+    fn undeclared_legacy_encodings_are_guessed_from_the_bytes() {
+        for (label, text) in [
+            (
+                "shift_jis",
+                "DrecomRSSに記事投稿が反映されない問題について調べました",
+            ),
+            (
+                "euc-jp",
+                "ゲーム三昧な正月を過ごしましたが、仕事始めは明日からです",
+            ),
+            ("euc-kr", "한글 닉네임을 표시하는 방법을 알려드립니다"),
+            ("gbk", "不归移民漫画系列：专业工作与生活的故事"),
+            (
+                "koi8-r",
+                "Как пережить новогоднюю ночь и не потерять голову",
+            ),
+            ("windows-1252", "Le café du coin sert un thé glacé à l’été"),
+        ] {
+            let enc = Encoding::for_label(label.as_bytes()).unwrap();
+            let bytes = feed_in(enc, text);
+            assert!(std::str::from_utf8(&bytes).is_err(), "{label}");
+            // Undeclared, or declared UTF-8 (a default prolog) while it is not.
+            for declared in [None, Some(UTF_8)] {
+                let d = decode(&bytes, declared);
+                assert!(
+                    d.text.contains(text),
+                    "{label} read as {}: {}",
+                    d.encoding.name(),
+                    d.text
+                );
+                assert!(d.guessed && d.repaired == 0, "{label}");
+            }
+            // A declared legacy charset is taken as it is.
+            assert!(decode(&bytes, Some(enc)).text.contains(text));
+            assert!(!decode(&bytes, Some(enc)).guessed);
+        }
     }
 
     #[test]

@@ -39,11 +39,13 @@ impl Daemon {
                         break None;
                     }
                     Some(()) = next_signal(&mut reload) => {
+                        crate::systemd::reload_begin();
                         match Config::load(&self.config.path) {
                             Err(diags) => {
                                 for d in &diags.0 {
                                     error!(problem = %d, "reload refused; the running configuration stays in force");
                                 }
+                                crate::systemd::reload_refused(diags.0.len());
                             }
                             Ok(new) => {
                                 info!("reloading: waiting for in-flight fetches");
@@ -90,7 +92,6 @@ impl Daemon {
 
     /// Hands a new configuration to every stage.
     async fn apply(&mut self, mut new: Config) {
-        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Reloading]);
         *self.live.write().unwrap() = live_of(&new);
         let notifier_count = new.notifiers.len();
         let config = &self.config;
@@ -165,7 +166,9 @@ impl Daemon {
             notifiers = notifier_count,
             "configuration reloaded"
         );
+        let rows = self.state.lock().unwrap().sources().unwrap_or_default();
+        crate::metrics::declare(&super::start::known(&new, &rows));
         self.config = new;
-        let _ = crate::systemd::notify(&[crate::systemd::NotifyState::Ready]);
+        crate::systemd::reload_applied();
     }
 }

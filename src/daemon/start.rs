@@ -20,7 +20,7 @@ use crate::outbox::Wake;
 use crate::rules::eval::Evaluator;
 use crate::scheduler::{AfterPoll, Carry, Mode};
 use crate::store::index::MentionIndex;
-use crate::store::state::State;
+use crate::store::state::{SourceRow, State};
 use crate::websub::Registry;
 
 /// Every running stage, and what the reload and the shutdown need of them.
@@ -67,6 +67,7 @@ impl Daemon {
                 .map(|r| (r.id.clone(), r.state.clone()))
                 .collect(),
         ));
+        crate::metrics::declare(&known(&config, &rows));
         let state = Arc::new(Mutex::new(state));
         let http = Http::new(&config.crawl)
             .context("cannot build the HTTP client")?
@@ -260,5 +261,33 @@ impl Daemon {
             carry,
             stopping_since: None,
         })
+    }
+}
+
+/// What `config` names, for the metrics that exist from the start; `rows` (the state
+/// database) tells what is known of the sources polled before this start, so a restart
+/// does not show them down.
+pub(super) fn known(config: &Config, rows: &[SourceRow]) -> crate::metrics::Known {
+    let rows: HashMap<&str, &SourceRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    crate::metrics::Known {
+        sources: config
+            .sources
+            .iter()
+            .map(|s| {
+                let row = rows.get(s.id.as_str());
+                crate::metrics::KnownSource {
+                    id: s.id.clone(),
+                    kind: s.kind_name().into(),
+                    up: row.is_some_and(|r| r.failures == 0 && r.last_success.is_some()),
+                    last_success: row.and_then(|r| r.last_success).map(|t| t.timestamp()),
+                }
+            })
+            .collect(),
+        brands: config.brands.iter().map(|b| b.id.clone()).collect(),
+        rules: config
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), crate::rules::route(r, &config.routes)))
+            .collect(),
     }
 }

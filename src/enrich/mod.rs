@@ -116,11 +116,14 @@ impl Enricher {
     pub fn reach(&self, m: &Mention) -> Option<u64> {
         let site = lookup(&self.site_reach, &m.site).copied();
         let e = &m.engagement;
-        let engaged = e.shares.unwrap_or(0).max(0) as u64 * 20
-            + (e.likes.unwrap_or(0).max(0)
-                + e.replies.unwrap_or(0).max(0)
-                + e.score.unwrap_or(0).max(0)) as u64
-                * 5;
+        // Counts come from the source's answer: saturate, never overflow.
+        let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+        let reactions = n(e.likes)
+            .saturating_add(n(e.replies))
+            .saturating_add(n(e.score));
+        let engaged = n(e.shares)
+            .saturating_mul(20)
+            .saturating_add(reactions.saturating_mul(5));
         let weight = lookup(&self.site_weight, &m.site)
             .copied()
             .filter(|w| w.is_finite() && *w >= 0.0)
@@ -128,7 +131,9 @@ impl Enricher {
             .min(1000.0);
         match (site.max(m.reach), engaged) {
             (None, 0) => None,
-            (base, engaged) => Some(((base.unwrap_or(0) + engaged) as f64 * weight).round() as u64),
+            (base, engaged) => {
+                Some((base.unwrap_or(0).saturating_add(engaged) as f64 * weight).round() as u64)
+            }
         }
     }
 }

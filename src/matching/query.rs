@@ -763,6 +763,15 @@ impl fmt::Display for Query {
         match self {
             Query::Term { field, word } => write!(f, "{field}{word}"),
             Query::Prefix { field, prefix } => write!(f, "{field}{prefix}*"),
+            // `#acme NEAR/3 panne`: a quoted phrase would drop the hashtag's `#`.
+            Query::Phrase {
+                field,
+                words,
+                slop: Some(s),
+            } if words.len() == 2 && words.iter().any(|w| w.starts_with(['#', '@'])) => {
+                let k = s.saturating_add(1);
+                write!(f, "{field}{} NEAR/{k} {field}{}", words[0], words[1])
+            }
             Query::Phrase { field, words, slop } => {
                 write!(f, "{field}\"{}\"", words.join(" "))?;
                 if let Some(s) = slop {

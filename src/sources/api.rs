@@ -28,19 +28,23 @@ pub struct Response {
 }
 
 impl Response {
+    /// A 200 answer carrying `body`, for code that maps bodies without a server (the fuzz
+    /// entry points of [`crate::fuzzing`]).
+    pub fn with_body(body: &[u8]) -> Response {
+        Response {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: body.to_vec(),
+        }
+    }
+
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, FetchError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            FetchError::Invalid(format!(
-                "unexpected JSON ({e}): {}",
-                text::truncate(
-                    &text::single_line(&String::from_utf8_lossy(&self.body)),
-                    160
-                )
-            ))
+            FetchError::Invalid(format!("unexpected JSON ({e}): {}", self.excerpt_of(160)))
         })
     }
 
@@ -50,10 +54,14 @@ impl Response {
 
     /// A short excerpt of the body, for error messages.
     pub fn excerpt(&self) -> String {
-        text::truncate(
-            &text::single_line(&String::from_utf8_lossy(&self.body)),
-            200,
-        )
+        self.excerpt_of(200)
+    }
+
+    /// The start of the body on one line, at most `max` bytes. Only the head is read: a
+    /// megabytes-long answer that fails to parse costs no more than a short one.
+    fn excerpt_of(&self, max: usize) -> String {
+        let head = &self.body[..self.body.len().min(max.saturating_mul(8))];
+        text::truncate(&text::single_line(&String::from_utf8_lossy(head)), max)
     }
 }
 
@@ -278,6 +286,7 @@ impl Item {
             id: mention::hash_id(kind, &self.key),
             url,
             site,
+            publisher: None,
             source: source.to_string(),
             source_kind: kind.to_string(),
             native_id: Some(self.key),

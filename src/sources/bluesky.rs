@@ -182,7 +182,7 @@ pub fn post_item(p: &PostView) -> Item {
             likes: p.like_count,
             replies: p.reply_count,
             shares: match (p.repost_count, p.quote_count) {
-                (Some(r), Some(q)) => Some(r + q),
+                (Some(r), Some(q)) => Some(r.saturating_add(q)),
                 (r, q) => r.or(q),
             },
             score: None,
@@ -396,6 +396,25 @@ impl api::Walk for api::Walker<'_, Bluesky> {
         self.kind
             .query(self.source, self.http, &q, cursor, self.now, poll)
             .await
+    }
+}
+
+impl Bluesky {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let page: SearchPage = api::Response::with_body(body).json()?;
+        Ok(page
+            .posts
+            .iter()
+            .map(|p| post_item(p).into_mention(&source.id, "bluesky", now))
+            .collect())
     }
 }
 

@@ -397,6 +397,39 @@ impl api::Walk for api::Walker<'_, Discourse> {
     }
 }
 
+impl Discourse {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        // Read both ways: as the latest posts and as a search answer (posts and topics).
+        let resp = api::Response::with_body(body);
+        let latest: LatestPosts = resp.json()?;
+        let r: SearchResult = resp.json()?;
+        let topics: HashMap<i64, (&str, &str)> = r
+            .topics
+            .iter()
+            .map(|t| (t.id, (t.title.as_str(), t.slug.as_str())))
+            .collect();
+        let searched = r
+            .posts
+            .iter()
+            .map(|p| self.item(p, p.topic_id.and_then(|t| topics.get(&t).copied())));
+        Ok(latest
+            .latest_posts
+            .iter()
+            .map(|p| self.item(p, None))
+            .chain(searched)
+            .map(|item| item.into_mention(&source.id, "discourse", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

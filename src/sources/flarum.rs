@@ -378,3 +378,44 @@ impl api::Walk for Posts<'_> {
             .await
     }
 }
+
+impl Flarum {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        // A listing's discussions (their last post times, the next page), then the posts
+        // of the page under its first included discussion, as `discussion_posts` reads them.
+        let doc: Document = api::Response::with_body(body).json()?;
+        let _ = self.next_page(&doc.links);
+        let discussions = doc.data.iter().chain(&doc.included);
+        let discussions = discussions.filter(|d| d.kind == "discussions");
+        let _ = discussions
+            .clone()
+            .filter_map(|d| d.attr("lastPostedAt").and_then(api::parse_date))
+            .count();
+        let unnamed = Resource {
+            kind: "discussions".into(),
+            id: "1".into(),
+            attributes: serde_json::Value::Null,
+            relationships: serde_json::Value::Null,
+        };
+        let d = discussions.clone().next().unwrap_or(&unnamed);
+        let mut poll = Poll::default();
+        self.posts_page(
+            source,
+            d,
+            &doc,
+            i64::MIN,
+            &mut Cursor::default(),
+            now,
+            &mut poll,
+        );
+        Ok(poll.mentions)
+    }
+}

@@ -18,7 +18,7 @@ use url::Url;
 use super::api::{self, SearchTerms};
 use super::{Poll, Source, SourceState};
 use crate::crawl::{self, FetchError, Fetched, Http};
-use crate::mention;
+use crate::mention::{self, Mention};
 use crate::model::{Duration, SourceFile};
 
 /// Settings of a `kind = "googlenews"` source.
@@ -178,6 +178,36 @@ impl GoogleNews {
         url
     }
 
+    /// The mentions of a fetched news feed, texts cut to `max_text` bytes, each with its
+    /// publisher (`<source>`) as author and out of its title.
+    pub fn mentions_of(
+        &self,
+        source_id: &str,
+        bytes: &[u8],
+        content_type: Option<&str>,
+        url: &Url,
+        now: DateTime<Utc>,
+        max_text: usize,
+    ) -> Result<Vec<Mention>, FetchError> {
+        let parsed =
+            super::rss::parse_feed_limited(bytes, content_type, url, source_id, &[], now, max_text)
+                .map_err(FetchError::Invalid)?;
+        let names = publishers(bytes);
+        let mut mentions = parsed.mentions;
+        for m in &mut mentions {
+            m.source_kind = "googlenews".into();
+            m.language = Some(self.language.clone());
+            if let Some(p) = names.get(&m.url).filter(|p| !p.is_empty()) {
+                // Headlines may contain " - " themselves: strip exactly " - <publisher>".
+                if let Some(t) = m.title.strip_suffix(&format!(" - {p}")) {
+                    m.title = t.to_string();
+                }
+                m.author = Some(p.clone());
+            }
+        }
+        Ok(mentions)
+    }
+
     pub async fn poll(
         &self,
         source: &Source,
@@ -208,29 +238,14 @@ impl GoogleNews {
                 ..Poll::default()
             });
         };
-        let parsed = super::rss::parse_feed_limited(
+        let mentions = self.mentions_of(
+            &source.id,
             &bytes,
             content_type.as_deref(),
             &url,
-            &source.id,
-            &[],
             now,
             http.limits.max_text(),
-        )
-        .map_err(FetchError::Invalid)?;
-        let names = publishers(&bytes);
-        let mut mentions = parsed.mentions;
-        for m in &mut mentions {
-            m.source_kind = "googlenews".into();
-            m.language = Some(self.language.clone());
-            if let Some(p) = names.get(&m.url).filter(|p| !p.is_empty()) {
-                // Headlines may contain " - " themselves: strip exactly " - <publisher>".
-                if let Some(t) = m.title.strip_suffix(&format!(" - {p}")) {
-                    m.title = t.to_string();
-                }
-                m.author = Some(p.clone());
-            }
-        }
+        )?;
         Ok(Poll {
             mentions,
             state: SourceState {

@@ -230,6 +230,24 @@ impl api::Walk for api::Walker<'_, HackerNews> {
     }
 }
 
+impl HackerNews {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let p: Page = api::Response::with_body(body).json()?;
+        Ok(p.hits
+            .iter()
+            .map(|h| hit_item(h).into_mention(&source.id, "hackernews", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -323,6 +323,25 @@ impl api::Walk for api::Walker<'_, Lemmy> {
     }
 }
 
+impl Lemmy {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let r: SearchResponse = api::Response::with_body(body).json()?;
+        let posts = r.posts.iter().map(post_item);
+        Ok(posts
+            .chain(r.comments.iter().map(comment_item))
+            .map(|item| item.into_mention(&source.id, "lemmy", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,7 +169,7 @@ pub fn status_item(s: &Status) -> Item {
             likes: s.favourites_count,
             replies: s.replies_count,
             shares: match (s.reblogs_count, s.quotes_count) {
-                (Some(r), Some(q)) => Some(r + q),
+                (Some(r), Some(q)) => Some(r.saturating_add(q)),
                 (r, q) => r.or(q),
             },
             score: None,
@@ -375,6 +375,32 @@ impl api::Walk for api::Walker<'_, Mastodon> {
                 poll,
             )
             .await
+    }
+}
+
+impl Mastodon {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        // A timeline is an array of statuses, a search an object holding them.
+        let resp = api::Response::with_body(body);
+        let statuses: Vec<Status> = match resp.json() {
+            Ok(v) => v,
+            Err(_) => resp.json::<SearchResult>()?.statuses,
+        };
+        Ok(statuses
+            .iter()
+            .map(|s| {
+                let _ = overlap_id(&s.id);
+                status_item(s).into_mention(&source.id, "mastodon", now)
+            })
+            .collect())
     }
 }
 

@@ -7,6 +7,8 @@ pub mod api;
 pub mod bluesky;
 pub mod discourse;
 pub mod feedcut;
+pub mod feedrepair;
+pub mod feedshape;
 pub mod flarum;
 pub mod forum;
 pub mod googlenews;

@@ -450,6 +450,27 @@ impl api::Walk for Authed<'_> {
     }
 }
 
+impl Reddit {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let listing: Listing = api::Response::with_body(body).json()?;
+        Ok(listing
+            .data
+            .children
+            .iter()
+            .filter(|t| t.kind == "t3")
+            .map(|t| post_item(&t.data).into_mention(&source.id, "reddit", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

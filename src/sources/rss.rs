@@ -10,7 +10,10 @@ use feed_rs::model::{Entry, Feed, Text};
 use serde::Deserialize;
 use url::Url;
 
+use std::collections::HashMap;
+
 use super::feedcut;
+use super::feedshape::Publisher;
 use super::{ItemFailure, Poll, Source, SourceState, panic_message};
 use crate::crawl::{self, FetchError, Fetched, Http};
 use crate::mention::{self, Mention};
@@ -116,13 +119,7 @@ impl Rss {
                     http.limits.max_text(),
                 )
                 .map_err(FetchError::Invalid)?;
-                let mut warnings = Vec::new();
-                if parsed.repaired > 0 {
-                    warnings.push(format!(
-                        "{} byte sequence(s) are not in the declared encoding: read as windows-1252",
-                        parsed.repaired
-                    ));
-                }
+                let warnings = parsed.warnings;
                 // WebSub discovery: HTTP Link headers first, then the feed's own links.
                 let hub = crate::crawl::links::websub_hub(&headers, &url).or(parsed.hub);
                 Ok(Poll {
@@ -156,6 +153,9 @@ pub struct ParsedFeed {
     pub repaired: usize,
     /// Entries that could not be mapped (a bug met on them).
     pub failed: Vec<ItemFailure>,
+    /// What was read leniently (a guessed charset, repaired characters, a cut-off
+    /// document), for `veille sources test` and the poll's log.
+    pub warnings: Vec<String>,
 }
 
 /// Parses a feed document into mentions (texts cut at the default `max_text`).
@@ -213,7 +213,8 @@ pub fn parse_feed_limited(
     // decoded document, which is what feed-rs reads (UTF-16 without a BOM, say).
     text::nesting::check_xml_depth(bytes).map_err(|e| e.to_string())?;
     let budget = max_text.saturating_mul(MARKUP_ROOM);
-    let (doc, repaired) = feedcut::prepare(bytes, content_type, budget);
+    let prepared = feedcut::prepare(bytes, content_type, budget);
+    let doc = prepared.doc;
     text::nesting::check_xml_depth(doc.as_bytes()).map_err(|e| e.to_string())?;
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url.as_str()))
@@ -221,6 +222,31 @@ pub fn parse_feed_limited(
         .parse(doc.as_bytes())
         .map_err(|e| format!("not a valid RSS, Atom or JSON feed: {e}"))?;
     drop(doc);
+    let mut warnings = Vec::new();
+    if prepared.repaired > 0 {
+        warnings.push(format!(
+            "{} byte sequence(s) are not in the declared encoding: read as windows-1252",
+            prepared.repaired
+        ));
+    }
+    if let Some(enc) = prepared.guessed {
+        warnings.push(format!(
+            "not UTF-8 and no charset declared: read as {} (guessed from the bytes)",
+            enc.name()
+        ));
+    }
+    if prepared.fixes > 0 {
+        warnings.push(format!(
+            "{} ill-formed character(s) repaired (a bare &, an unknown entity, a stray <)",
+            prepared.fixes
+        ));
+    }
+    warnings.extend(prepared.notes);
+    let publishers: HashMap<String, Publisher> = prepared
+        .publishers
+        .into_iter()
+        .filter_map(|(link, p)| Some((link_key(feed_url, &link, strip_params)?, p)))
+        .collect();
     let link = |rel: &str| {
         feed.links
             .iter()
@@ -230,6 +256,7 @@ pub fn parse_feed_limited(
     let hub = link("hub").map(|h| (h, link("self").unwrap_or_else(|| feed_url.clone())));
     let item = Item {
         feed: &feed,
+        publishers: &publishers,
         feed_url,
         source_id,
         strip_params,
@@ -256,8 +283,9 @@ pub fn parse_feed_limited(
     Ok(ParsedFeed {
         mentions,
         hub,
-        repaired,
+        repaired: prepared.repaired,
         failed,
+        warnings,
     })
 }
 
@@ -282,9 +310,18 @@ fn head(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// An item link as mention URLs are written: resolved against the feed's URL, canonical
+/// (redirectors unwrapped).
+fn link_key(feed_url: &Url, raw: &str, strip_params: &[String]) -> Option<String> {
+    let u = feed_url.join(raw.trim()).ok()?;
+    mention::canonical_url(u.as_str(), strip_params).map(|u| u.to_string())
+}
+
 /// What maps a feed's entries to mentions.
 struct Item<'a> {
     feed: &'a Feed,
+    /// Publishers named by the items, by mention URL.
+    publishers: &'a HashMap<String, Publisher>,
     feed_url: &'a Url,
     source_id: &'a str,
     strip_params: &'a [String],
@@ -319,6 +356,7 @@ impl Item<'_> {
         }
         let Item {
             feed,
+            publishers,
             feed_url,
             source_id,
             strip_params,
@@ -336,8 +374,17 @@ impl Item<'_> {
             })
             .and_then(|u| mention::canonical_url(u.as_str(), strip_params));
         let native_id = (!e.id.is_empty()).then(|| e.id.clone());
+        let publisher = link.as_ref().and_then(|u| publishers.get(u.as_str()));
         let (id, url, site) = match &link {
-            Some(u) => (mention::id_from_url(u), u.to_string(), mention::site_of(u)),
+            Some(u) => {
+                // A link left on the aggregator's site: the site is the publisher's.
+                let theirs = publisher
+                    .and_then(|p| p.url.as_deref())
+                    .and_then(|p| mention::canonical_url(p, &[]))
+                    .filter(|_| mention::is_aggregator_link(u));
+                let site = mention::site_of(theirs.as_ref().unwrap_or(u));
+                (mention::id_from_url(u), u.to_string(), site)
+            }
             None => {
                 // No link: the guid is all we have; the mention points at the feed's site.
                 let key = native_id.clone()?;
@@ -385,6 +432,10 @@ impl Item<'_> {
             id,
             url,
             site,
+            publisher: publisher
+                .and_then(|p| p.name.as_deref())
+                .map(text::html_to_text)
+                .filter(|n| !n.is_empty()),
             source: source_id.to_string(),
             source_kind: "rss".into(),
             native_id,

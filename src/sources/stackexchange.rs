@@ -276,6 +276,24 @@ impl api::Walk for api::Walker<'_, StackExchange> {
     }
 }
 
+impl StackExchange {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let w: Wrapper = api::Response::with_body(body).json()?;
+        Ok(w.items
+            .iter()
+            .map(|q| question_item(&self.site, q).into_mention(&source.id, "stackexchange", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

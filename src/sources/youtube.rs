@@ -289,6 +289,26 @@ impl api::Walk for api::Walker<'_, YouTube> {
     }
 }
 
+impl YouTube {
+    /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
+    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn page_mentions(
+        &self,
+        source: &Source,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::mention::Mention>, FetchError> {
+        let list: SearchList = api::Response::with_body(body).json()?;
+        Ok(list
+            .items
+            .iter()
+            .filter_map(video_item)
+            .map(|item| item.into_mention(&source.id, "youtube", now))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

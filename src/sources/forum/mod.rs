@@ -19,6 +19,8 @@ use crate::crawl::charset;
 
 pub use config::{ForumConfig, SelectorsConfig};
 pub use poll::Forum;
+/// Every preset's engine name, then `custom`, comma-separated.
+pub use presets::names as engine_names;
 
 /// Decodes an HTML page leniently (see [`charset`]): a BOM, then valid UTF-8, then the
 /// charset declared by the HTTP header, `<meta charset>` or the configured `encoding`,

@@ -15,7 +15,7 @@ use scraper::Html;
 use url::Url;
 
 use super::dates::Board;
-use super::extract::{Selectors, Topic};
+use super::extract::{Post, Selectors, Topic};
 use super::state::{Saved, forget_old_topics, load};
 use crate::crawl::fetch::redact_url;
 use crate::crawl::{self, FetchError, Fetched, Http};
@@ -168,23 +168,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             new += 1;
-            let item = Item {
-                key: p.key,
-                url: p.url.to_string(),
-                title: title.clone(),
-                text: p.text,
-                author: p.author,
-                published_at: p.published_at,
-                ..Default::default()
-            };
-            let mut m = item.into_mention(&self.source.id, "forum", self.now);
-            // The canonical URL lost the post anchor; put it back.
-            if let Ok(mut u) = Url::parse(&m.url) {
-                if u.fragment().is_none() {
-                    u.set_fragment(Some(&p.anchor));
-                }
-                m.url = u.to_string();
-            }
+            let m = mention_of(&self.source.id, &title, p, self.now);
             self.poll.mentions.push(m);
         }
         self.saved.cursors.insert("posts".into(), seen);
@@ -283,7 +267,64 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A post as a mention of the topic `title`.
+fn mention_of(source_id: &str, title: &str, p: Post, now: DateTime<Utc>) -> mention::Mention {
+    let item = Item {
+        key: p.key,
+        url: p.url.to_string(),
+        title: title.to_string(),
+        text: p.text,
+        author: p.author,
+        published_at: p.published_at,
+        ..Default::default()
+    };
+    let mut m = item.into_mention(source_id, "forum", now);
+    // The canonical URL lost the post anchor; put it back.
+    if let Ok(mut u) = Url::parse(&m.url) {
+        if u.fragment().is_none() {
+            u.set_fragment(Some(&p.anchor));
+        }
+        m.url = u.to_string();
+    }
+    m
+}
+
 impl Forum {
+    /// What one fetched page gives, read as [`Forum::poll`] reads it — its topics (a
+    /// list page), its posts as mentions (a topic page), its previous and next pages —
+    /// without fetching: the entry point of the `forum` fuzz target ([`crate::fuzzing`]).
+    #[doc(hidden)]
+    pub fn read_page(
+        &self,
+        source: &Source,
+        bytes: &[u8],
+        content_type: Option<&str>,
+        page: &Url,
+        now: DateTime<Utc>,
+    ) -> Poll {
+        let html = super::decode_html(bytes, content_type, self.encoding);
+        let doc = super::parse_page(&html);
+        let clean =
+            |u: &Url| mention::canonical_url(u.as_str(), &self.strip).unwrap_or_else(|| u.clone());
+        let mut poll = Poll::default();
+        for t in self.sel.topics(&doc, page, clean) {
+            poll.warnings.push(format!("topic {} {}", t.url, t.title));
+        }
+        let title = self.sel.title(&doc).unwrap_or_default();
+        let (posts, _) = self
+            .sel
+            .posts(&doc, page, &self.host(), self.board, now, clean);
+        for p in posts {
+            poll.mentions.push(mention_of(&source.id, &title, p, now));
+        }
+        for next in [false, true] {
+            if let Some(u) = self.sel.neighbour(&doc, page, next, clean) {
+                poll.warnings.push(format!("neighbour {u}"));
+            }
+        }
+        poll
+    }
+
     pub fn host(&self) -> String {
         self.base.host_str().unwrap_or_default().to_string()
     }

@@ -1,5 +1,7 @@
 //! The one `Mention` type that flows through the whole pipeline, canonical URLs and
 //! stable ids.
+//!
+//! Over 500 lines with its tests (about 390 of code).
 
 use base64::Engine;
 use chrono::{DateTime, Utc};

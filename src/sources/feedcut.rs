@@ -13,6 +13,8 @@
 //!
 //! A document quick-xml cannot read is left as it is from the error on: feed-rs, which
 //! reads XML with the same crate, then reports it.
+//!
+//! Over 500 lines with its tests (about 370 of code).
 
 use std::borrow::Cow;
 use std::ops::Range;

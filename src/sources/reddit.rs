@@ -5,6 +5,8 @@
 //! used (10 requests/min). Every call sends `raw_json=1` (otherwise `<`, `>`, `&` come
 //! HTML-escaped inside JSON strings) and the User-Agent Reddit requires:
 //! `<platform>:<app id>:<version> (by /u/<username>)`.
+//!
+//! Over 500 lines with its tests (about 475 of code).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -443,6 +443,47 @@ async fn hackernews_burst_beyond_the_page_limit_resumes_next_poll() {
     );
 }
 
+/// Regression: a rate limit on a later query of a poll dropped what the earlier queries
+/// of the same poll had fetched (two idioms for a rate limit, one loop per source). Now one
+/// loop for every API source: the items fetched before the limit are indexed, the poll
+/// is not a failure, and the query the limit interrupted is asked again next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hackernews_rate_limit_on_a_later_query_keeps_the_earlier_items() {
+    let srv = FeedServer::start().await;
+    let p = "/api/v1/search_by_date";
+    let t = epoch(5);
+    // Every query but globex's finds one Acme story; globex's is refused.
+    srv.json(p, json!({"hits": [hit(7, Some("Acme corp recalls its anvils"), None, t)], "nbHits": 1, "page": 0, "nbPages": 1, "hitsPerPage": 20}));
+    let mut limited = Route::status(429);
+    limited.headers = vec![("Retry-After".into(), "1".into())];
+    srv.set_when(p, &[("query", "globex")], limited);
+    let setup = Setup::new();
+    setup.write(&with_source(&format!(
+        "id = \"hn\"\nkind = \"hackernews\"\nbase_url = \"{}\"\nbrands = [\"acme\", \"globex\"]",
+        srv.url("/")
+    )));
+    let r = run_once(setup.load()).await;
+    let asked: Vec<String> = srv
+        .requests(p)
+        .iter()
+        .map(|r| r.query["query"].to_string())
+        .collect();
+    assert_eq!(
+        asked.last().map(String::as_str),
+        Some("globex"),
+        "{asked:?}"
+    );
+    assert_eq!((r.failures, r.new_mentions), (0, 1), "{r:?}");
+    let kept = indexed(&setup);
+    assert!(
+        by_title(&kept, "anvils")
+            .brands
+            .iter()
+            .any(|b| b.brand == "acme"),
+        "{kept:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 
 fn post_view(rkey: &str, did: &str, text: &str, ago: i64) -> Value {

@@ -29,7 +29,7 @@ pub struct Response {
 
 impl Response {
     /// A 200 answer carrying `body`, for code that maps bodies without a server (the fuzz
-    /// entry points of [`crate::fuzzing`]).
+    /// entry points of `veille::fuzzing`, with the `fuzzing` feature).
     pub fn with_body(body: &[u8]) -> Response {
         Response {
             status: 200,

@@ -401,7 +401,7 @@ impl api::Walk for api::Walker<'_, Bluesky> {
 
 impl Bluesky {
     /// The mentions of one answer body, mapped as `poll` maps a page (without its cursor):
-    /// the entry point of the `api_json` fuzz target ([`crate::fuzzing`]).
+    /// the entry point of the `api_json` fuzz target (`veille::fuzzing`, with the `fuzzing` feature).
     #[doc(hidden)]
     pub fn page_mentions(
         &self,

@@ -292,7 +292,7 @@ fn mention_of(source_id: &str, title: &str, p: Post, now: DateTime<Utc>) -> ment
 impl Forum {
     /// What one fetched page gives, read as [`Forum::poll`] reads it — its topics (a
     /// list page), its posts as mentions (a topic page), its previous and next pages —
-    /// without fetching: the entry point of the `forum` fuzz target ([`crate::fuzzing`]).
+    /// without fetching: the entry point of the `forum` fuzz target (`veille::fuzzing`, with the `fuzzing` feature).
     #[doc(hidden)]
     pub fn read_page(
         &self,

@@ -75,6 +75,24 @@ fn check_reports_every_problem_with_file_line_column() {
     );
 }
 
+/// A start-up failure names the step, the setting and the cause, and the process ends
+/// with an error status instead of running half started.
+#[test]
+fn a_listen_address_in_use_names_the_setting_and_the_cause() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let s = Setup::new();
+    let path = s.write(&base_config().replace("listen = \"\"", &format!("listen = \"{addr}\"")));
+    let out = run(&["run", "--once", "--config", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr} ([daemon] listen): "))
+            && err.to_lowercase().contains("address already in use"),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_accepts_the_shipped_example_config_and_rules() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -6,10 +6,13 @@
 //! drain · [`delivery`]: outbox workers and digests · [`signals`]: signals and systemd.
 
 mod delivery;
+mod error;
 mod reload;
 mod shutdown;
 mod signals;
 mod start;
+
+pub use error::Error;
 
 pub use signals::{signal_reload, signal_shutdown};
 
@@ -76,7 +79,7 @@ pub async fn run(
     config: Config,
     opts: RunOptions,
     mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<Report> {
+) -> Result<Report, Error> {
     let mut daemon = start::Daemon::start(config, opts, &shutdown).await?;
     daemon.generations(&mut shutdown).await;
     daemon.shutdown(&mut shutdown).await

@@ -16,7 +16,7 @@ impl Daemon {
     pub(super) async fn shutdown(
         self,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> anyhow::Result<Report> {
+    ) -> Result<Report, super::Error> {
         let Daemon {
             opts,
             state,
@@ -59,7 +59,7 @@ impl Daemon {
         let join = tokio::task::spawn_blocking(move || ingest_thread.join());
         match tokio::time::timeout(left().max(StdDuration::from_secs(1)), join).await {
             Ok(joined) => {
-                joined?.map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
+                joined?.map_err(|_| super::Error::IngestPanicked)?;
                 info!("ingest drained");
             }
             // Nothing is lost: a source's state only moves once its items are committed,

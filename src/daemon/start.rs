@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -57,7 +56,7 @@ impl Daemon {
         mut config: Config,
         opts: RunOptions,
         shutdown: &watch::Receiver<bool>,
-    ) -> anyhow::Result<Daemon> {
+    ) -> Result<Daemon, super::Error> {
         let index = Arc::new(MentionIndex::open(&config.index_dir())?);
         let writer = index.writer()?;
         let state = State::open(&config.state_path())?;
@@ -70,7 +69,7 @@ impl Daemon {
         crate::metrics::declare(&known(&config, &rows));
         let state = Arc::new(Mutex::new(state));
         let http = Http::new(&config.crawl)
-            .context("cannot build the HTTP client")?
+            .map_err(super::Error::Http)?
             .with_clock(opts.clock.clone());
         let wake = Wake::default();
         let report = Arc::new(Mutex::new(Report::default()));
@@ -121,7 +120,7 @@ impl Daemon {
         let ingest_thread = std::thread::Builder::new()
             .name("veille-ingest".into())
             .spawn(move || ingest.run(rx))
-            .context("cannot start the ingest thread")?;
+            .map_err(super::Error::IngestThread)?;
 
         // Delivery workers, and the digests on their schedule.
         let outbox = opts.deliver.then(|| {
@@ -174,13 +173,13 @@ impl Daemon {
         } else {
             let listener = tokio::net::TcpListener::bind(&config.daemon.listen)
                 .await
-                .with_context(|| {
-                    format!(
-                        "cannot listen on {} ([daemon] listen)",
-                        config.daemon.listen
-                    )
+                .map_err(|source| super::Error::Listen {
+                    addr: config.daemon.listen.clone(),
+                    source,
                 })?;
-            info!(listen = %listener.local_addr()?, "HTTP server listening");
+            if let Ok(addr) = listener.local_addr() {
+                info!(listen = %addr, "HTTP server listening");
+            }
             let app = crate::api::router(crate::api::ApiState {
                 websub: websub.clone(),
                 index: index.clone(),

@@ -747,3 +747,67 @@ async fn lemmy_phrases_are_sent_without_quotes() {
     assert!(sent.contains("acme corp"), "{sent:?}");
     assert!(sent.iter().all(|q| !q.contains('"')), "{sent:?}");
 }
+
+/// A server that hands back the same page whatever page is asked for (seen in the wild:
+/// a proxy caching without the query string, a token the API repeats) costs one more
+/// request, not the page limit: a page token already fetched in the walk, or a page of
+/// nothing new, ends it. With the page limit of 5, YouTube's 100 quota units per search
+/// made a repeating answer cost 500 units per poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_repeating_a_page_costs_one_more_request_not_the_page_limit() {
+    let srv = FeedServer::start().await;
+    let yt = "/youtube/v3/search";
+    srv.json(yt, json!({"kind": "youtube#searchListResponse", "nextPageToken": "PAGE2", "items": [video("v1", "Acme review", 5)]}));
+    let hn = "/api/v1/search_by_date";
+    srv.json(hn, json!({"hits": [hit(1, Some("Acme raises prices"), None, epoch(5))], "nbHits": 5000, "page": 0, "nbPages": 50, "hitsPerPage": 100}));
+    srv.json(
+        "/xrpc/com.atproto.server.createSession",
+        json!({"accessJwt": "jwt", "refreshJwt": "r", "handle": "me", "did": "did:plc:me"}),
+    );
+    let bsky = "/xrpc/app.bsky.feed.searchPosts";
+    srv.json(
+        bsky,
+        json!({"posts": [post_view("3k1", "did:plc:zoe", "Acme encore", 5)], "cursor": "3"}),
+    );
+    srv.json("/xrpc/app.bsky.actor.getProfiles", json!({"profiles": []}));
+    let setup = Setup::new();
+    setup.secret("yt", "AIza-secret-key\n");
+    setup.secret("bsky", "app-pass-word\n");
+    let base = srv.url("/");
+    let sources = [
+        format!(
+            "id = \"yt\"\nkind = \"youtube\"\nbase_url = \"{base}\"\nkey_file = \"secrets/yt\"\nbrands = [\"acme\"]"
+        ),
+        format!("id = \"hn\"\nkind = \"hackernews\"\nbase_url = \"{base}\"\nbrands = [\"acme\"]"),
+        format!(
+            "id = \"bsky\"\nkind = \"bluesky\"\nbase_url = \"{base}\"\nidentifier = \"me.bsky.social\"\napp_password_file = \"secrets/bsky\"\nquery = \"acme\""
+        ),
+    ];
+    // One config, three sources: the first through `with_source`, the others appended.
+    let mut config = with_source(&sources[0]);
+    for s in &sources[1..] {
+        config.push_str(&format!("\n[[source]]\n{s}\nallow_private = true\n"));
+    }
+    setup.write(&config);
+    let r = run_once(setup.load()).await;
+    assert_eq!((r.failures, r.new_mentions), (0, 3), "{r:?}");
+    for (path, what) in [(yt, "YouTube"), (bsky, "Bluesky")] {
+        let asked = srv.requests(path).len();
+        assert_eq!(asked, 2, "{what}: {asked} requests for one repeated page");
+    }
+    // Hacker News searches each of the brand's terms apart: two requests for each.
+    let mut per_term: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in srv.requests(hn) {
+        *per_term.entry(r.query["query"].to_string()).or_default() += 1;
+    }
+    assert!(
+        !per_term.is_empty() && per_term.values().all(|&n| n == 2),
+        "Hacker News requests per term: {per_term:?}"
+    );
+    let yt_tokens: Vec<_> = srv
+        .requests(yt)
+        .iter()
+        .map(|q| q.query.get("pageToken").cloned())
+        .collect();
+    assert_eq!(yt_tokens[1].as_deref(), Some("PAGE2"));
+}

@@ -11,8 +11,8 @@ use url::Url;
 
 // Every API source takes its cursors and its query loop from here too.
 pub use super::paging::{
-    Cursor, Cursors, MAX_PAGES, OVERLAP_SECS, SEEN_CAP, Walk, Walker, cursors, each_query, save,
-    walk_queries,
+    Cursor, Cursors, MAX_PAGES, OVERLAP_SECS, Pages, SEEN_CAP, Walk, Walker, cursors, each_query,
+    save, walk_queries,
 };
 
 use crate::crawl::{AllowPrivate, FetchError, Http};

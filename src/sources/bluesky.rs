@@ -294,7 +294,12 @@ impl Bluesky {
             .unwrap_or(now)
             .to_rfc3339_opts(SecondsFormat::Secs, true);
         let (mut page_cursor, mut newest) = cursor.start_walk();
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            if !pages.first_time(page_cursor.as_deref()) {
+                page_cursor = None;
+                break;
+            }
             let mut url = api::endpoint(&self.base, "xrpc/app.bsky.feed.searchPosts");
             {
                 let mut qp = url.query_pairs_mut();
@@ -312,6 +317,7 @@ impl Bluesky {
             let (resp, rate) = self.get(source, http, &url, now).await?;
             poll.bytes += resp.body.len();
             let page: SearchPage = resp.json()?;
+            let before = poll.mentions.len();
             for p in &page.posts {
                 let item = post_item(p);
                 if let Some(t) = item.published_at {
@@ -322,7 +328,9 @@ impl Bluesky {
                         .push(item.into_mention(&source.id, "bluesky", now));
                 }
             }
-            page_cursor = page.cursor.filter(|_| !page.posts.is_empty());
+            page_cursor = page
+                .cursor
+                .filter(|_| api::Pages::worth_following(poll.mentions.len() - before));
             if let Some(w) = rate.wait(now) {
                 poll.retry_after = Some(w);
                 break;

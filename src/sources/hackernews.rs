@@ -198,6 +198,7 @@ impl HackerNews {
             }
             poll.bytes += resp.body.len();
             let p: Page = resp.json()?;
+            let before = poll.mentions.len();
             for h in &p.hits {
                 newest = Some(newest.map_or(h.created_at_i, |n| n.max(h.created_at_i)));
                 if cursor.remember(&h.object_id) {
@@ -205,7 +206,11 @@ impl HackerNews {
                         .push(hit_item(h).into_mention(&source.id, "hackernews", now));
                 }
             }
-            if p.page + 1 >= p.nb_pages {
+            // The last page, or one that brought nothing new (a server repeating a page
+            // would otherwise be asked for every page up to the limit).
+            if p.page + 1 >= p.nb_pages
+                || !api::Pages::worth_following(poll.mentions.len() - before)
+            {
                 next = None;
                 break;
             }

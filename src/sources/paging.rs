@@ -122,6 +122,29 @@ impl Cursor {
     }
 }
 
+/// The pages one walk has asked for. A server that hands back a page token this walk
+/// already fetched, or a page that brings nothing new, ends the walk there: a repeating
+/// or stuck server then costs one more request, not [`MAX_PAGES`] per query and poll
+/// (quota-metered APIs such as YouTube's count every one).
+#[derive(Debug, Default)]
+pub struct Pages {
+    asked: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    /// Records that the page at `token` (`None`: the first page) is about to be fetched;
+    /// false if this walk fetched it already, and the walk should stop.
+    pub fn first_time(&mut self, token: Option<&str>) -> bool {
+        self.asked.insert(token.unwrap_or_default().to_string())
+    }
+
+    /// Whether a page that added `new` items (after dropping those already seen) is worth
+    /// following: a page of nothing new means the walk reached what was read before.
+    pub fn worth_following(new: usize) -> bool {
+        new > 0
+    }
+}
+
 /// One cursor per query of a source, saved in its state.
 pub type Cursors = BTreeMap<String, Cursor>;
 

@@ -206,7 +206,12 @@ impl YouTube {
             .unwrap_or(now)
             .to_rfc3339_opts(SecondsFormat::Secs, true);
         let (mut token, mut newest) = cursor.start_walk();
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            if !pages.first_time(token.as_deref()) {
+                token = None;
+                break;
+            }
             let mut url = api::endpoint(&self.base, "youtube/v3/search");
             {
                 let mut qp = url.query_pairs_mut();
@@ -254,6 +259,7 @@ impl YouTube {
             }
             poll.bytes += resp.body.len();
             let list: SearchList = resp.json()?;
+            let before = poll.mentions.len();
             for r in &list.items {
                 let Some(item) = video_item(r) else { continue };
                 if let Some(t) = item.published_at {
@@ -264,7 +270,9 @@ impl YouTube {
                         .push(item.into_mention(&source.id, "youtube", now));
                 }
             }
-            token = list.next_page_token;
+            token = list
+                .next_page_token
+                .filter(|_| api::Pages::worth_following(poll.mentions.len() - before));
             if token.is_none() {
                 break;
             }

@@ -770,9 +770,12 @@ async fn a_server_repeating_a_page_costs_one_more_request_not_the_page_limit() {
         json!({"posts": [post_view("3k1", "did:plc:zoe", "Acme encore", 5)], "cursor": "3"}),
     );
     srv.json("/xrpc/app.bsky.actor.getProfiles", json!({"profiles": []}));
+    let se = "/2.3/search/advanced";
+    srv.json(se, json!({"items": [question(1, "Acme on Windows", 5)], "has_more": true, "quota_max": 10000, "quota_remaining": 9990}));
     let setup = Setup::new();
     setup.secret("yt", "AIza-secret-key\n");
     setup.secret("bsky", "app-pass-word\n");
+    setup.secret("se", "app-key\n");
     let base = srv.url("/");
     let sources = [
         format!(
@@ -780,18 +783,21 @@ async fn a_server_repeating_a_page_costs_one_more_request_not_the_page_limit() {
         ),
         format!("id = \"hn\"\nkind = \"hackernews\"\nbase_url = \"{base}\"\nbrands = [\"acme\"]"),
         format!(
+            "id = \"so\"\nkind = \"stackexchange\"\nbase_url = \"{base}\"\nsite = \"stackoverflow\"\nquery = \"acme\"\nkey_file = \"secrets/se\""
+        ),
+        format!(
             "id = \"bsky\"\nkind = \"bluesky\"\nbase_url = \"{base}\"\nidentifier = \"me.bsky.social\"\napp_password_file = \"secrets/bsky\"\nquery = \"acme\""
         ),
     ];
-    // One config, three sources: the first through `with_source`, the others appended.
+    // One config, four sources: the first through `with_source`, the others appended.
     let mut config = with_source(&sources[0]);
     for s in &sources[1..] {
         config.push_str(&format!("\n[[source]]\n{s}\nallow_private = true\n"));
     }
     setup.write(&config);
     let r = run_once(setup.load()).await;
-    assert_eq!((r.failures, r.new_mentions), (0, 3), "{r:?}");
-    for (path, what) in [(yt, "YouTube"), (bsky, "Bluesky")] {
+    assert_eq!((r.failures, r.new_mentions), (0, 4), "{r:?}");
+    for (path, what) in [(yt, "YouTube"), (bsky, "Bluesky"), (se, "Stack Exchange")] {
         let asked = srv.requests(path).len();
         assert_eq!(asked, 2, "{what}: {asked} requests for one repeated page");
     }

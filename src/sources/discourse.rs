@@ -301,7 +301,12 @@ impl Discourse {
         let (resume, mut newest) = cursor.start_walk();
         let mut before: Option<i64> = resume.and_then(|b| b.parse().ok());
         let mut done = false;
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            if !pages.first_time(before.map(|b| b.to_string()).as_deref()) {
+                done = true;
+                break;
+            }
             let mut url = api::endpoint(&self.base, "posts.json");
             if let Some(b) = before {
                 url.query_pairs_mut().append_pair("before", &b.to_string());

@@ -231,7 +231,11 @@ impl Flarum {
             qp.append_pair("page[limit]", "50");
         }
         let mut bumped: Vec<(Resource, i64)> = Vec::new();
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            if !pages.first_time(Some(url.as_str())) {
+                break;
+            }
             let doc = self.get(source, http, &url, now).await?;
             let mut reached_floor = false;
             for d in doc.data.into_iter().filter(|d| d.kind == "discussions") {
@@ -280,7 +284,11 @@ impl Flarum {
             .append_pair("sort", "-createdAt")
             .append_pair("page[limit]", "50");
         // Newest first, page after page, until a post read before.
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            if !pages.first_time(Some(url.as_str())) {
+                return Ok(());
+            }
             let doc = self.get(source, http, &url, now).await?;
             if self.posts_page(source, d, &doc, floor, cursor, now, poll) {
                 return Ok(());

@@ -279,6 +279,7 @@ impl Lemmy {
             items.extend(r.comments.iter().map(comment_item));
             let mut older = 0;
             let total = items.len();
+            let before = poll.mentions.len();
             for item in items {
                 let t = item
                     .published_at
@@ -295,7 +296,9 @@ impl Lemmy {
                 }
             }
             // Sorted by New: a page reaching past the watermark is the last one needed.
-            if total == 0 || older > 0 {
+            // A page of nothing new: what follows was read before (or the server repeats).
+            if total == 0 || older > 0 || !api::Pages::worth_following(poll.mentions.len() - before)
+            {
                 next = None;
                 break;
             }

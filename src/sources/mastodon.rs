@@ -272,7 +272,13 @@ impl Mastodon {
             p => p.clone(),
         };
         let mut truncated = true;
+        let mut pages = api::Pages::default();
         for _ in 0..MAX_PAGES {
+            // The same `min_id` again (a server repeating its page): nothing more to read.
+            if !pages.first_time(from.as_deref()) {
+                truncated = false;
+                break;
+            }
             let mut url = api::endpoint(base, path);
             {
                 let mut q = url.query_pairs_mut();

@@ -228,6 +228,7 @@ impl StackExchange {
                 )));
             }
             poll.bytes += resp.body.len();
+            let before = poll.mentions.len();
             for item in &w.items {
                 newest = Some(newest.map_or(item.creation_date, |n| n.max(item.creation_date)));
                 let it = question_item(&self.site, item);
@@ -253,7 +254,9 @@ impl StackExchange {
                 poll.retry_after = (midnight - now).to_std().ok();
                 break;
             }
-            if !w.has_more {
+            // A page of nothing new: what follows was read before (or the server repeats).
+            if !w.has_more || !api::Pages::worth_following(poll.mentions.len() - before) {
+                next = None;
                 break;
             }
         }

@@ -342,8 +342,11 @@ impl Flarum {
             let user = p.rel_id("user").and_then(|u| users.get(u));
             let item = Item {
                 key: key.clone(),
-                url: api::endpoint(&self.base, &format!("d/{}-{}/{number}", d.id, slug))
-                    .to_string(),
+                url: api::endpoint(
+                    &self.base,
+                    &format!("d/{}/{number}", discussion_path(&d.id, slug)),
+                )
+                .to_string(),
                 title: text::collapse_whitespace(title),
                 text: text::html_to_text_without(
                     p.attr("contentHtml").unwrap_or_default(),
@@ -425,5 +428,40 @@ impl Flarum {
             &mut poll,
         );
         Ok(poll.mentions)
+    }
+}
+
+/// The discussion's part of a Flarum URL, `ID-SLUG`: Flarum 1.x's `slug` attribute already
+/// starts with the id (`3187-acme-panne`, the default slug driver), older versions give the
+/// bare slug (`acme-panne`); an empty slug (or one made of the id alone) gives the id.
+fn discussion_path(id: &str, slug: &str) -> String {
+    let with_id = slug == id
+        || slug
+            .strip_prefix(id)
+            .is_some_and(|rest| rest.starts_with('-'));
+    match (slug.is_empty(), with_id) {
+        (true, _) => id.to_string(),
+        (false, true) => slug.to_string(),
+        (false, false) => format!("{id}-{slug}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::discussion_path;
+
+    #[test]
+    fn discussion_urls_carry_the_id_once_in_every_flarum_version() {
+        // 1.x: the slug starts with the id.
+        assert_eq!(
+            discussion_path("3187", "3187-acme-panne"),
+            "3187-acme-panne"
+        );
+        // Beta versions: the bare slug.
+        assert_eq!(discussion_path("3187", "acme-panne"), "3187-acme-panne");
+        // A slug that only looks like it starts with the id.
+        assert_eq!(discussion_path("31", "3187-acme"), "31-3187-acme");
+        assert_eq!(discussion_path("3187", ""), "3187");
+        assert_eq!(discussion_path("3187", "3187"), "3187");
     }
 }

@@ -399,10 +399,17 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             rust_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
+        } else if p.extension().is_some_and(|e| e == "rs") && !is_unit_test_file(&p) {
             out.push(p);
         }
     }
+}
+
+/// A module's unit tests kept in their own file (`#[cfg(test)] #[path = "x_tests.rs"] mod
+/// tests;`, or `tests.rs` beside a `mod.rs`): skipped like `#[cfg(test)]` items inside a file.
+fn is_unit_test_file(p: &Path) -> bool {
+    let name = p.file_name().unwrap_or_default().to_string_lossy();
+    name == "tests.rs" || name.ends_with("_tests.rs")
 }
 
 /// The top-level module a file belongs to (`src/notify/chat/slack.rs` → notify).

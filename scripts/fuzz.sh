@@ -56,7 +56,15 @@ for t in "${targets[@]}"; do
     # libFuzzer adds what it finds to the corpus folder it is given: a copy, so that the
     # committed seeds stay the small, reviewed set.
     mkdir -p "$work/$t"
-    cp fuzz/corpus/"$t"/* "$work/$t/"
+    if [ -d fuzz/corpus/"$t" ]; then
+        cp fuzz/corpus/"$t"/* "$work/$t/"
+    fi
+    # The forum target's seeds are the forum test pages (one copy in the repository).
+    if [ "$t" = forum ]; then
+        find tests/data/forums -name '*.html' | while read -r f; do
+            cp "$f" "$work/$t/$(echo "${f#tests/data/forums/}" | tr / _)"
+        done
+    fi
     echo "== $t: ${secs}s"
     if ! cargo fuzz run "${fuzz_flags[@]}" "$t" "$work/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \

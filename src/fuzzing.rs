@@ -328,23 +328,24 @@ mod tests {
     /// source reads posts from a seed page of its engine (the suite's fixture pages).
     #[test]
     fn every_forum_preset_reads_posts_from_a_seed_of_its_engine() {
-        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/forum");
+        // The forum target's seeds are the forum test pages themselves.
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/forums");
         let page = Url::parse("https://forum.example.org/t/1").unwrap();
         let seeded = [
-            ("phpbb2", "phpbb2_topic.html"),
-            ("phpbb30", "phpbb30_topic.html"),
+            ("phpbb2", "phpbb2/topic.html"),
+            ("phpbb30", "phpbb30/topic.html"),
             ("phpbb3", "phpbb_topic_10.html"),
-            ("xenforo1", "xenforo1_topic.html"),
+            ("xenforo1", "xenforo1/topic.html"),
             ("xenforo2", "xenforo_thread.html"),
-            ("vbulletin3", "vbulletin3_topic.html"),
+            ("vbulletin3", "vbulletin3/topic.html"),
             ("vbulletin4", "vb4_thread.html"),
             ("vbulletin5", "vb5_thread.html"),
-            ("smf2", "smf2_topic.html"),
-            ("mybb", "mybb_topic.html"),
-            ("invision", "invision_topic.html"),
-            ("nodebb", "nodebb_topic.html"),
-            ("discourse", "discourse_topic.html"),
-            ("custom", "custom_thread.html"),
+            ("smf2", "smf2/topic.html"),
+            ("mybb", "mybb/topic.html"),
+            ("invision", "invision/topic.html"),
+            ("nodebb", "nodebb/topic.html"),
+            ("discourse", "discourse/topic.html"),
+            ("custom", "custom/thread.html"),
         ];
         for engine in crate::sources::forum::engine_names().split(", ") {
             assert!(

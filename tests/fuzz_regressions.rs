@@ -54,26 +54,52 @@ fn run_case(target_name: &str, case: &str, data: Vec<u8>) {
     }
 }
 
-/// Runs every file of `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/`.
-fn run_files(target_name: &str) -> usize {
-    let mut n = 0;
-    for dir in ["corpus", "regressions"] {
-        let Ok(entries) = std::fs::read_dir(fuzz_dir().join(dir).join(target_name)) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for f in files {
-            let name = f.file_name().unwrap().to_string_lossy().to_string();
-            run_case(
-                target_name,
-                &format!("{dir}/{name}"),
-                std::fs::read(&f).unwrap(),
-            );
-            n += 1;
+/// Where a target's seeds are: `fuzz/corpus/<target>/`, and for `forum` the forum test
+/// pages of `tests/data/forums/` (one copy of each page, read by both).
+fn seed_dirs(target_name: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![fuzz_dir().join("corpus").join(target_name)];
+    if target_name == "forum" {
+        dirs.push(fuzz_dir().join("../tests/data/forums"));
+    }
+    dirs
+}
+
+/// Every file under `dir` (recursively) whose name ends with `ext` (any when empty).
+fn files_under(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for p in entries.map(|e| e.unwrap().path()) {
+        if p.is_dir() {
+            files_under(&p, ext, out);
+        } else if p.to_string_lossy().ends_with(ext) {
+            out.push(p);
         }
     }
-    n
+}
+
+/// Runs every seed of a target (see [`seed_dirs`]) and every file of
+/// `fuzz/regressions/<target>/`.
+fn run_files(target_name: &str) -> usize {
+    let mut files = Vec::new();
+    for dir in seed_dirs(target_name) {
+        let ext = if dir.ends_with("forums") { ".html" } else { "" };
+        files_under(&dir, ext, &mut files);
+    }
+    files_under(
+        &fuzz_dir().join("regressions").join(target_name),
+        "",
+        &mut files,
+    );
+    files.sort();
+    for f in &files {
+        run_case(
+            target_name,
+            &f.display().to_string(),
+            std::fs::read(f).unwrap(),
+        );
+    }
+    files.len()
 }
 
 fn regression(path: &str) -> Vec<u8> {
@@ -99,12 +125,11 @@ fn nest(open: &str, close: &str, depth: usize, inner: &str) -> String {
 #[test]
 fn every_corpus_folder_is_a_target_and_every_target_has_a_corpus() {
     for (name, _) in veille::fuzzing::TARGETS {
-        let dir = fuzz_dir().join("corpus").join(name);
-        assert!(
-            std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()),
-            "no seed corpus in {}",
-            dir.display()
-        );
+        let mut seeds = Vec::new();
+        for dir in seed_dirs(name) {
+            files_under(&dir, "", &mut seeds);
+        }
+        assert!(!seeds.is_empty(), "no seed corpus for {name}");
         let source = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
         assert!(source.exists(), "no fuzz target {}", source.display());
     }

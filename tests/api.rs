@@ -4,57 +4,12 @@ mod common;
 
 use std::time::Duration;
 
+use common::api::{Api, wait_ready};
 use common::*;
 use serde_json::Value;
 
 const READ: &str = "read-token-0123456789abcdef0123456789abcdef";
 const ADMIN: &str = "admin-token-0123456789abcdef0123456789abcdef";
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, String) {
-        let mut r = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap())
-    }
-
-    async fn json(&self, method: &str, path: &str, token: &str) -> Value {
-        let (status, body) = self.call(method, path, Some(token), None).await;
-        assert_eq!(status, 200, "{method} {path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-}
-
-async fn wait_ready(api: &Api) {
-    for _ in 0..200 {
-        if let Ok(r) = api.http.get(format!("{}/readyz", api.base)).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the daemon never became ready");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_search_lists_acks_silences_metrics_and_openapi() {
@@ -358,108 +313,4 @@ fn api_tokens_come_from_files_and_must_be_long() {
         e.contains("unknown field `token`"),
         "no secret in the main file: {e}"
     );
-}
-
-/// Every series the configuration names is exported from the start, at zero, before
-/// anything happened (`rate()` and absence alerts need it); and the example alerting
-/// rules and Grafana dashboard in deploy/ name only series veille exports.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_exist_from_start_and_deploy_examples_name_only_them() {
-    let feeds = FeedServer::start().await;
-    // A source that fails: it never succeeds, so its health series say so.
-    feeds.set("/down.xml", Route::status(500));
-    let s = Setup::new();
-    let port = free_port();
-    let cfg = base_config().replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\""))
-        + &rss_source("down", &feeds.url("/down.xml"))
-        + "\n[notifier.pager]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nallow_private = true\n";
-    s.write(&cfg);
-    s.rules(
-        "r.toml",
-        "[[rule]]\nid = \"quiet\"\nbrand = \"globex\"\nkind = \"match\"\nquery = \"never-said\"\nnotify = [\"pager\"]\n",
-    );
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let daemon = tokio::spawn(veille::daemon::run(
-        s.load(),
-        veille::daemon::RunOptions::default(),
-        stop_rx,
-    ));
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::new(),
-    };
-    wait_ready(&api).await;
-    let (st, m) = api.call("GET", "/metrics", None, None).await;
-    assert_eq!(st, 200);
-    for needle in [
-        "veille_alerts_total{rule=\"quiet\",status=\"new\",state=\"pending\"} 0",
-        "veille_alerts_total{rule=\"quiet\",status=\"resolved\",state=\"silenced\"} 0",
-        "veille_delivery_attempts_total{notifier=\"pager\",rule=\"quiet\",outcome=\"delivered\"} 0",
-        "veille_delivery_attempts_total{notifier=\"pager\",rule=\"quiet\",outcome=\"failed\"} 0",
-        "veille_items_failed_total{source=\"down\",stage=\"parse\"} ",
-        "veille_mentions_ingested_total{brand=\"globex\"} ",
-        "veille_fetches_total{kind=\"rss\",outcome=\"not_modified\"} ",
-        "veille_source_up{source=\"down\",kind=\"rss\"} 0",
-        "veille_source_last_success_timestamp_seconds{source=\"down\"} 0",
-        &format!(
-            "veille_build_info{{version=\"{}\",commit=\"",
-            env!("CARGO_PKG_VERSION")
-        ),
-    ] {
-        assert!(m.contains(needle), "missing {needle} in\n{m}");
-    }
-    let commit = m
-        .split("veille_build_info{")
-        .nth(1)
-        .and_then(|r| r.split("commit=\"").nth(1))
-        .and_then(|r| r.split('"').next())
-        .unwrap();
-    assert!(!commit.is_empty(), "{m}");
-
-    // The names in the examples, each a sample exported above.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let rules = std::fs::read_to_string(root.join("prometheus/veille-alerts.yml")).unwrap();
-    let dashboard = std::fs::read_to_string(root.join("grafana/veille-dashboard.json")).unwrap();
-    let dash: Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
-    let exprs: Vec<String> = dash["panels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["targets"].as_array().unwrap().iter())
-        .map(|t| t["expr"].as_str().unwrap().to_string())
-        .collect();
-    assert!(exprs.len() >= 10, "{exprs:?}");
-    let mut named = std::collections::BTreeSet::new();
-    for text in exprs.iter().map(String::as_str).chain([rules.as_str()]) {
-        let mut rest = text;
-        while let Some(at) = rest.find("veille_") {
-            let tail = &rest[at..];
-            let end = tail
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(tail.len());
-            named.insert(tail[..end].to_string());
-            rest = &tail[end..];
-        }
-    }
-    let exported: std::collections::BTreeSet<&str> = m
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(['{', ' ']).next())
-        .collect();
-    let missing: Vec<&String> = named
-        .iter()
-        .filter(|n| !exported.contains(n.as_str()))
-        .collect();
-    assert!(missing.is_empty(), "not exported: {missing:?}\n{m}");
-    // Both examples cover the health series this issue added.
-    for n in [
-        "veille_source_up",
-        "veille_source_last_success_timestamp_seconds",
-        "veille_delivery_attempts_total",
-        "veille_outbox_oldest_age_seconds",
-    ] {
-        assert!(named.contains(n), "{n} is in neither example");
-    }
-    stop.send(true).unwrap();
-    daemon.await.unwrap().unwrap();
 }

@@ -254,9 +254,10 @@ enum Command {
         /// .html (charts inline), anything else as text.
         #[arg(long, num_args = 0..=1, default_missing_value = "-", requires = "now")]
         dry_run: Option<PathBuf>,
-        /// Language of a dry run: en or fr.
-        #[arg(long, default_value = "en")]
-        locale: String,
+        /// Language of a dry run: en or fr (default: that of the digest's first
+        /// notifier that has one, else en).
+        #[arg(long)]
+        locale: Option<String>,
         name: Option<String>,
     },
     /// Run the whole pipeline offline on bundled samples: a local feed server, a local
@@ -638,10 +639,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));
             };
-            let locale = match locale.as_str() {
-                "fr" => veille::notify::view::Locale::Fr,
-                "en" => veille::notify::view::Locale::En,
-                other => {
+            let locale = match locale.as_deref() {
+                None => None,
+                Some("fr") => Some(veille::notify::view::Locale::Fr),
+                Some("en") => Some(veille::notify::view::Locale::En),
+                Some(other) => {
                     eprintln!("--locale {other}: expected en or fr");
                     return Ok(ExitCode::from(2));
                 }

@@ -141,11 +141,30 @@ async fn digest_now_sends_by_mail_chat_and_webhook() {
         msg.subject()
     );
     let text = msg.body_text(0).unwrap();
-    assert!(text.contains("4 mentions"), "{text}");
+    // The key figures first, then the details; French typography (no-break spaces
+    // before ":" and "%"), sites and people apart, adjectives agreeing with their count.
+    let first_lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(3).collect();
+    assert!(first_lines[2].starts_with("4 mentions ("), "{text}");
+    assert!(first_lines[2].contains(" négatives"), "{text}");
+    assert!(first_lines[2].ends_with(" · 0 incident ouvert"), "{text}");
     assert!(
-        text.contains("Part de voix : Acme 80 %, Globex 20 %"),
+        text.contains("Part de voix\u{a0}: Acme 80\u{202f}%, Globex 20\u{202f}%"),
         "{text}"
     );
+    assert!(text.contains("Nouveaux sites\u{a0}: "), "{text}");
+    assert!(!text.contains("Nouvelles sources"), "{text}");
+    let sentiment = text.lines().find(|l| l.starts_with("Tonalité")).unwrap();
+    let agrees = |word_one: &str, word_many: &str| {
+        sentiment.split(", ").any(|part| {
+            let part = part.trim_start_matches("Tonalité\u{a0}: ");
+            let (n, word) = part.split_once(' ').unwrap();
+            let n: u64 = n.parse().unwrap();
+            word == if n <= 1 { word_one } else { word_many }
+        })
+    };
+    assert!(agrees("négative", "négatives"), "{sentiment}");
+    assert!(agrees("neutre", "neutres"), "{sentiment}");
+    assert!(agrees("positive", "positives"), "{sentiment}");
     let html = msg.body_html(0).unwrap();
     let cid = html
         .split("src=\"cid:")
@@ -159,6 +178,9 @@ async fn digest_now_sends_by_mail_chat_and_webhook() {
         .find(|p| p.content_id() == Some(cid.as_str()))
         .expect("the chart part");
     assert!(png.contents().starts_with(b"\x89PNG"));
+    // The key figures large, the chart described for readers who block images.
+    assert!(html.contains("font-size:32px"), "{html}");
+    assert!(html.contains("alt=\"Mentions par "), "{html}");
     assert!(msg.header("List-Id").is_some());
 
     // Slack: Block Kit within its limits.
@@ -249,13 +271,14 @@ async fn dry_run_writes_text_html_or_eml_and_sends_nothing() {
     .await
     .unwrap();
     assert!(text.starts_with("Synthèse yearly"), "{text}");
-    assert!(text.contains("Tonalité : "), "{text}");
+    assert!(text.contains("Tonalité\u{a0}: "), "{text}");
     assert!(
         html.contains("data:image/png;base64,iVBORw0KGgo"),
         "chart inline"
     );
+    // Without --locale, the language of the digest's notifier (French here).
     let m = mail_parser::MessageParser::default().parse(&eml).unwrap();
-    assert!(m.subject().unwrap().starts_with("Digest yearly"));
+    assert!(m.subject().unwrap().starts_with("Synthèse yearly"));
     assert!(hooks.received().is_empty(), "a dry run sends nothing");
 }
 

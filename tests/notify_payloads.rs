@@ -375,6 +375,7 @@ fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::model::dig
                 count: 40,
                 stories: 25,
                 previous: 10,
+                previous_negative: 2,
                 change: Some(300.0),
                 negative: 20,
                 neutral: 15,
@@ -411,6 +412,10 @@ fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::model::dig
                     rule: format!("{HOSTILE_TITLE} rule"),
                     opened_at: at - chrono::Duration::hours(3),
                     alerts: 4,
+                    title: format!("{HOSTILE_TITLE} incident"),
+                    severity: veille::model::Severity::Critical,
+                    acked_by: Some(HOSTILE_TEXT.into()),
+                    latest: None,
                 }],
                 buckets: (0..24).collect(),
                 bucket: "1h".into(),
@@ -481,9 +486,9 @@ fn digest_payloads_are_escaped_and_fit() {
         if size == "huge" {
             // What was cut is said, not silently dropped.
             let s = slack::digest_payload(&d, Locale::En).to_string();
-            assert!(s.contains("more brand(s)"), "slack");
+            assert!(s.contains("more brands"), "slack");
             let g = googlechat::digest_payload(&d, Locale::En).to_string();
-            assert!(g.contains("more brand(s)"), "googlechat");
+            assert!(g.contains("more brands"), "googlechat");
         }
     }
 }

@@ -61,7 +61,7 @@ pub async fn digest_now(
     c: Config,
     name: &str,
     dry_run: Option<std::path::PathBuf>,
-    locale: crate::notify::view::Locale,
+    locale: Option<crate::notify::view::Locale>,
 ) -> anyhow::Result<ExitCode> {
     let Some(d) = c.digests.iter().find(|d| d.name == name) else {
         eprintln!(
@@ -80,6 +80,14 @@ pub async fn digest_now(
     let installation = st.installation_id()?;
     drop(st);
     if let Some(path) = dry_run {
+        // The language the digest's readers get, unless asked otherwise.
+        let locale = locale
+            .or_else(|| {
+                d.notify
+                    .iter()
+                    .find_map(|n| c.notifiers.get(n).and_then(|n| n.locale()))
+            })
+            .unwrap_or_default();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         // The first e-mail notifier of the digest gives sender, recipients and templates.
         let email = d

@@ -32,6 +32,22 @@ fn ranked(counts: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     v
 }
 
+fn incident_line(st: &State, i: &crate::model::Incident) -> Result<IncidentLine> {
+    let latest = st.incident_latest_alert(i.id)?;
+    Ok(IncidentLine {
+        id: i.id,
+        rule: i.rule.clone(),
+        opened_at: i.opened_at,
+        alerts: i.alerts,
+        title: latest
+            .as_ref()
+            .map_or_else(|| i.rule.clone(), |a| a.summary.clone()),
+        severity: latest.as_ref().map(|a| a.severity).unwrap_or_default(),
+        acked_by: i.acked_by.clone(),
+        latest: latest.map(Box::new),
+    })
+}
+
 pub fn compute(
     digest: &Digest,
     brands: &[Brand],
@@ -71,6 +87,13 @@ pub fn compute(
             ..Default::default()
         })? as u64;
         let previous = count(index, &b.id, prev_start, start)?;
+        let previous_negative = index.count(&SearchRequest {
+            brand: Some(b.id.clone()),
+            label: Some("negative".into()),
+            since: Some(prev_start),
+            until: Some(start),
+            ..Default::default()
+        })? as u64;
         let (mut neg, mut neu, mut pos) = (0, 0, 0);
         let mut sites: HashMap<String, u64> = HashMap::new();
         let mut authors: HashMap<String, u64> = HashMap::new();
@@ -139,6 +162,7 @@ pub fn compute(
             count: total,
             stories,
             previous,
+            previous_negative,
             change: (previous > 0)
                 .then(|| (total as f64 - previous as f64) * 100.0 / previous as f64),
             negative: neg,
@@ -153,13 +177,8 @@ pub fn compute(
             incidents: open
                 .iter()
                 .filter(|i| i.brand == b.id)
-                .map(|i| IncidentLine {
-                    id: i.id,
-                    rule: i.rule.clone(),
-                    opened_at: i.opened_at,
-                    alerts: i.alerts,
-                })
-                .collect(),
+                .map(|i| incident_line(st, i))
+                .collect::<Result<_>>()?,
             buckets,
             bucket: bucket.into(),
         });

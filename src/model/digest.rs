@@ -39,6 +39,15 @@ pub struct IncidentLine {
     pub rule: String,
     pub opened_at: DateTime<Utc>,
     pub alerts: i64,
+    /// What its latest alert said (the rule engine's one-line summary, in English); the
+    /// rule id when no alert of it is kept.
+    pub title: String,
+    pub severity: crate::model::Severity,
+    /// Who acknowledged it, when someone did.
+    pub acked_by: Option<String>,
+    /// That latest alert, which messages put into their own language.
+    #[serde(skip)]
+    pub latest: Option<Box<crate::model::Alert>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +58,9 @@ pub struct BrandDigest {
     /// Distinct stories among them (syndicated copies of one article count once).
     pub stories: u64,
     pub previous: u64,
+    /// Negative mentions in the previous period (the change of the negative share).
+    #[serde(default)]
+    pub previous_negative: u64,
     /// Change against the previous period, in percent (None when it had none).
     pub change: Option<f64>,
     pub negative: u64,

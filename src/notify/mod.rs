@@ -69,6 +69,17 @@ pub enum NotifierKind {
 }
 
 impl Notifier {
+    /// The language of its messages; None for a webhook, which sends data.
+    pub fn locale(&self) -> Option<view::Locale> {
+        match &self.kind {
+            NotifierKind::Email(e) => Some(e.parts().2.locale),
+            NotifierKind::Chat(c) => Some(c.locale()),
+            NotifierKind::Telegram(t) => Some(t.locale()),
+            NotifierKind::Ntfy(n) => Some(n.locale()),
+            NotifierKind::Webhook(_) => None,
+        }
+    }
+
     /// Its `kind = "..."`, as registered in [`KINDS`].
     pub fn kind_name(&self) -> &'static str {
         self.kind_name

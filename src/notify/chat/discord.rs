@@ -163,6 +163,7 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
         .zip(digest::formatted(d, l, |line| match line {
             digest::Line::Heading(_) => String::new(),
             digest::Line::Text(t) => escape(t),
+            digest::Line::Key(t) => format!("**{}**", escape(t)),
             digest::Line::Link(t, u, m) => format!(
                 "• [{}]({}) — {}",
                 escape(&clip(t, 150)),

@@ -58,7 +58,7 @@ pub fn payload(v: &View, locale: Locale, username: Option<&str>, channel: Option
             let facts: Vec<String> = v
                 .facts
                 .iter()
-                .map(|(k, val)| format!("{}: **{}**", escape(k), escape(val)))
+                .map(|(k, val)| format!("{}{}**{}**", escape(k), locale.colon(), escape(val)))
                 .collect();
             text.push('\n');
             text.push_str(&facts.join(" · "));
@@ -121,6 +121,7 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     let body = digest::formatted(d, l, |line| match line {
         digest::Line::Heading(h) => format!("#### {}", escape(h)),
         digest::Line::Text(t) => escape(t),
+        digest::Line::Key(t) => format!("**{}**", escape(t)),
         digest::Line::Link(t, u, m) => format!(
             "- [{}]({}) — {}",
             escape(&clip(t, 150)),

@@ -113,6 +113,13 @@ impl std::fmt::Debug for Chat {
     }
 }
 
+impl Chat {
+    /// The language of its messages.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+}
+
 impl ChatConfig {
     pub fn build(
         self,

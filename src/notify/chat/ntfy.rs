@@ -67,6 +67,13 @@ impl std::fmt::Debug for Ntfy {
     }
 }
 
+impl Ntfy {
+    /// The language of its messages.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+}
+
 impl NtfyConfig {
     pub fn build(
         self,

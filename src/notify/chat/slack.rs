@@ -162,6 +162,7 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
     for text in digest::formatted(d, l, |line| match line {
         digest::Line::Heading(h) => format!("*{}*", escape(h)),
         digest::Line::Text(t) => escape(t),
+        digest::Line::Key(t) => format!("*{}*", escape(t)),
         digest::Line::Link(t, u, m) => format!(
             "• <{}|{}> — {}",
             super::link_url(u),

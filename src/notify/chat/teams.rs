@@ -43,7 +43,7 @@ pub fn payload(v: &View, locale: Locale) -> Value {
                 ))),
             }]}),
             json!({"type": "RichTextBlock", "inlines": [
-                {"type": "TextRun", "weight": "Bolder", "text": format!("{}: ", plain(&v.rule))},
+                {"type": "TextRun", "weight": "Bolder", "text": format!("{}{}", plain(&v.rule), locale.colon())},
                 run(&plain(&v.why)),
             ]}),
         ];
@@ -148,6 +148,8 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
                 digest::Line::Heading(h) => json!({"type": "RichTextBlock", "separator": true, "inlines": [
                     {"type": "TextRun", "weight": "Bolder", "size": "Medium", "text": super::literal(&h)}]}),
                 digest::Line::Text(t) => json!({"type": "RichTextBlock", "inlines": [run(&t)]}),
+                digest::Line::Key(t) => json!({"type": "RichTextBlock", "inlines": [
+                    {"type": "TextRun", "weight": "Bolder", "text": super::literal(&t)}]}),
                 digest::Line::Link(t, u, m) => json!({"type": "RichTextBlock", "inlines": [
                     {"type": "TextRun", "color": "Accent", "text": super::literal(&clip(&t, 150)),
                      "selectAction": {"type": "Action.OpenUrl", "url": super::link_url(&u)}},

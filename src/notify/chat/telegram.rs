@@ -66,6 +66,13 @@ impl std::fmt::Debug for Telegram {
     }
 }
 
+impl Telegram {
+    /// The language of its messages.
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+}
+
 impl TelegramConfig {
     pub fn build(
         self,
@@ -139,7 +146,7 @@ pub fn payload(v: &View, locale: Locale, chat_id: &str) -> Value {
             let facts: Vec<String> = v
                 .facts
                 .iter()
-                .map(|(k, val)| format!("{}: <b>{}</b>", escape(k), escape(val)))
+                .map(|(k, val)| format!("{}{}<b>{}</b>", escape(k), locale.colon(), escape(val)))
                 .collect();
             text.push('\n');
             text.push_str(&facts.join(" · "));
@@ -241,6 +248,7 @@ pub fn digest_payload(d: &DigestData, l: Locale, chat_id: &str) -> Value {
     let body = digest::formatted(d, l, |line| match line {
         digest::Line::Heading(h) => format!("<b>{}</b>", escape(h)),
         digest::Line::Text(t) => escape(t),
+        digest::Line::Key(t) => format!("<b>{}</b>", escape(t)),
         digest::Line::Link(t, u, m) => format!(
             "• <a href=\"{}\">{}</a> — {}",
             escape(u),

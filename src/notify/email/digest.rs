@@ -62,12 +62,18 @@ pub fn render_digest(
     let mut images = Vec::new();
     for b in &d.brands {
         let cid = format!("chart-{}@veille", crate::mention::hash_id("chart", &b.id));
-        images.push((cid.clone(), crate::notify::chart::bars(&b.buckets)?));
-        let lines: Vec<minijinja::Value> = render::brand_lines(b, l)
+        let chart = crate::notify::chart::Chart::of(b, d.start, l);
+        images.push((cid.clone(), chart.png()?));
+        let lines: Vec<minijinja::Value> = render::detail_lines(b, l)
             .into_iter()
             .map(|line| match line {
-                Line::Heading(h) => minijinja::context! { heading => true, text => h },
-                Line::Text(t) => minijinja::context! { text => t },
+                // A text line ending with a colon heads the list below it.
+                Line::Text(t) if t.ends_with(':') => {
+                    minijinja::context! { section => true, text => t }
+                }
+                Line::Heading(t) | Line::Text(t) | Line::Key(t) => {
+                    minijinja::context! { text => t }
+                }
                 Line::Link(t, u, m) => {
                     minijinja::context! { link => true, text => t, url => u, meta => m }
                 }
@@ -75,9 +81,10 @@ pub fn render_digest(
             .collect();
         brands.push(minijinja::context! {
             data => minijinja::Value::from(minijinja::value::Serde(b)),
+            figures => minijinja::Value::from(minijinja::value::Serde(render::figures(b, l))),
             lines => lines,
             cid => cid,
-            max => b.buckets.iter().max().copied().unwrap_or(0),
+            chart_alt => chart.alt(),
         });
     }
     let title = render::title(d, l);

@@ -381,9 +381,9 @@ pub fn subject(alert: &Alert, locale: Locale) -> String {
     let status = match (alert.status, locale) {
         (crate::model::Status::New, _) => "",
         (crate::model::Status::Update, Locale::En) => "Update: ",
-        (crate::model::Status::Update, Locale::Fr) => "Mise à jour : ",
+        (crate::model::Status::Update, Locale::Fr) => "Mise à jour\u{a0}: ",
         (crate::model::Status::Resolved, Locale::En) => "Resolved: ",
-        (crate::model::Status::Resolved, Locale::Fr) => "Résolu : ",
+        (crate::model::Status::Resolved, Locale::Fr) => "Résolu\u{a0}: ",
     };
     let clean: String = format!("{status}{}", v.headline)
         .chars()
@@ -437,6 +437,7 @@ pub fn render(alert: &Alert, style: &Style) -> Result<(String, String), minijinj
         subject => subject(alert, style.locale),
         color => severity_color(alert.severity),
         more_line => v.more_line(style.locale, v.mentions.len()),
+        colon => style.locale.colon(),
     };
     let html = style.env.get_template("alert.html")?.render(&ctx)?;
     let txt = style.env.get_template("alert.txt")?.render(&ctx)?;

@@ -53,6 +53,9 @@ pub struct View {
     /// Where the rest is: a `veille search` command line.
     pub more_hint: String,
     pub date: String,
+    /// What the reader can do about it (label, command): acknowledge the incident,
+    /// silence the rule for the brand. None for a resolution.
+    pub actions: Vec<(String, String)>,
 }
 
 impl View {
@@ -130,6 +133,18 @@ impl View {
             .map(|s| s.window.clone())
             .unwrap_or_else(|| "1d".into());
         let more_hint = format!("veille search --brand {} --since {since}", alert.brand);
+        let mut actions = Vec::new();
+        if alert.status != Status::Resolved {
+            if alert.incident > 0 {
+                let ack = format!("veille incidents ack {}", alert.incident);
+                actions.push((t.acknowledge.to_string(), ack));
+            }
+            let silence = format!(
+                "veille silence add --rule {} --brand {} --for 1d",
+                alert.rule, alert.brand
+            );
+            actions.push((t.silence_for_a_day.to_string(), silence));
+        }
         View {
             status: alert.status,
             status_text: status_text.to_string(),
@@ -138,8 +153,10 @@ impl View {
             brand: alert.brand_name.clone(),
             rule: alert.rule.clone(),
             headline: format!(
-                "[{severity_text}] {} · {}: {why}",
-                alert.brand_name, alert.rule
+                "[{severity_text}] {} · {}{}{why}",
+                alert.brand_name,
+                alert.rule,
+                locale.colon()
             ),
             why,
             facts,
@@ -148,6 +165,7 @@ impl View {
             more,
             more_hint,
             date: fmt_date(alert.created_at),
+            actions,
         }
     }
 
@@ -163,10 +181,12 @@ impl View {
 fn why(a: &Alert, locale: Locale) -> String {
     let b = &a.brand_name;
     let fr = locale == Locale::Fr;
+    // "de Globex", "d’Acme".
+    let of_b = locale.of(b);
     if a.status == Status::Resolved {
         return if fr {
             format!(
-                "incident résolu : la condition de la règle {} ne tient plus",
+                "incident résolu\u{a0}: la condition de la règle {} ne tient plus",
                 a.rule
             )
         } else {
@@ -179,16 +199,16 @@ fn why(a: &Alert, locale: Locale) -> String {
     let Some(s) = &a.stats else {
         return match (a.rule_kind.as_str(), fr) {
             ("match", true) if a.total_mentions == 1 => format!(
-                "nouvelle mention de {b} : {}",
+                "nouvelle mention {of_b}\u{a0}: {}",
                 a.mentions.first().map_or("", |m| m.title.as_str())
             ),
-            ("match", true) => format!("{} nouvelles mentions de {b}", a.total_mentions),
+            ("match", true) => format!("{} nouvelles mentions {of_b}", a.total_mentions),
             ("new_source", true) => match &a.group {
                 Some(g) if g.starts_with("site:") => {
-                    format!("un nouveau site parle de {b} : {}", &g[5..])
+                    format!("un nouveau site parle {of_b}\u{a0}: {}", &g[5..])
                 }
                 _ => format!(
-                    "un nouvel auteur parle de {b} : {}",
+                    "un nouvel auteur parle {of_b}\u{a0}: {}",
                     a.mentions
                         .first()
                         .and_then(|m| m.author_name.clone().or(m.author.clone()))
@@ -201,7 +221,7 @@ fn why(a: &Alert, locale: Locale) -> String {
     let n = s.count;
     let w = &s.window;
     match (a.rule_kind.as_str(), fr) {
-        ("threshold", true) => format!("{n} mentions de {b} sur {w}"),
+        ("threshold", true) => format!("{n} mentions {of_b} sur {w}"),
         ("threshold", false) => format!("{n} mentions of {b} in the last {w}"),
         ("spike", _) => {
             let e = s.expected.unwrap_or(0.0);
@@ -214,7 +234,7 @@ fn why(a: &Alert, locale: Locale) -> String {
             };
             if fr {
                 format!(
-                    "pic : {n} mentions de {b} sur {w}, {times} la normale ({})",
+                    "pic\u{a0}: {n} mentions {of_b} sur {w}, {times} la normale ({})",
                     number((e * 10.0).round() / 10.0, locale)
                 )
             } else {
@@ -225,15 +245,21 @@ fn why(a: &Alert, locale: Locale) -> String {
             }
         }
         ("sentiment_shift", true) => format!(
-            "{} des mentions de {b} sont négatives sur {w} ({n} mentions)",
+            "{} des mentions {of_b} sont négatives sur {w} ({n} mentions)",
             percent(s.negative_share.unwrap_or(0.0), locale)
         ),
         ("sentiment_shift", false) => format!(
             "{} of the mentions of {b} are negative in the last {w} ({n} mentions)",
             percent(s.negative_share.unwrap_or(0.0), locale)
         ),
-        ("flatline", true) => format!("seulement {n} mention(s) de {b} sur {w}"),
-        ("flatline", false) => format!("only {n} mention(s) of {b} in the last {w}"),
+        ("flatline", true) => format!(
+            "seulement {n} {} {of_b} sur {w}",
+            locale.plural(n, "mention", "mentions")
+        ),
+        ("flatline", false) => format!(
+            "only {n} {} of {b} in the last {w}",
+            locale.plural(n, "mention", "mentions")
+        ),
         _ => a.summary.clone(),
     }
 }
@@ -264,7 +290,7 @@ mod tests {
         let fr = View::new(&a, Locale::Fr);
         assert_eq!(
             fr.why,
-            "pic : 30 mentions de Acme sur 1h, 10× la normale (3)"
+            "pic\u{a0}: 30 mentions d\u{2019}Acme sur 1h, 10× la normale (3)"
         );
         let en = View::new(&a, Locale::En);
         assert_eq!(
@@ -272,7 +298,7 @@ mod tests {
             "spike: 30 mentions of Acme in the last 1h, 10× the usual 3"
         );
         assert!(fr.facts.contains(&("Seuil".into(), "15".into())));
-        assert_eq!(fr.mentions[0].reach.as_deref(), Some("12,5 k"));
+        assert_eq!(fr.mentions[0].reach.as_deref(), Some("12,5\u{a0}k"));
         assert_eq!(fr.mentions[0].sentiment_text.as_deref(), Some("négatif"));
     }
 }

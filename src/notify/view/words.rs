@@ -59,6 +59,30 @@ pub struct Texts {
     pub none: &'static str,
     /// The chart's caption.
     pub volume: &'static str,
+    /// Under the key figures: "mention" / "mentions".
+    pub mention_one: &'static str,
+    pub negative_share_label: &'static str,
+    pub open_incident_one: &'static str,
+    pub open_incident_many: &'static str,
+    /// "vs the previous period", short, under a key figure.
+    pub vs_previous_short: &'static str,
+    /// Percentage points: "pts".
+    pub points_unit: &'static str,
+    pub new_sites: &'static str,
+    pub new_authors: &'static str,
+    pub no_new_sources: &'static str,
+    /// An incident's state: "open since" / "acknowledged by".
+    pub open_since: &'static str,
+    pub acked_by: &'static str,
+    pub alert_one: &'static str,
+    pub alert_many: &'static str,
+    /// Sentiment adjectives agreeing with one mention (French: feminine singular).
+    pub negative_one: &'static str,
+    pub neutral_one: &'static str,
+    pub positive_one: &'static str,
+    /// How to act on an alert: acknowledge, silence.
+    pub acknowledge: &'static str,
+    pub silence_for_a_day: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -88,7 +112,7 @@ pub const EN: Texts = Texts {
     mentions_count: "mentions",
     stories: "stories",
     vs_previous: "vs the previous period",
-    no_previous: "none the period before",
+    no_previous: "none in the previous period",
     sentiment_heading: "Sentiment",
     negative_mentions: "negative",
     neutral_mentions: "neutral",
@@ -101,6 +125,24 @@ pub const EN: Texts = Texts {
     open_incidents: "Open incidents",
     none: "none",
     volume: "Volume",
+    mention_one: "mention",
+    negative_share_label: "negative",
+    open_incident_one: "open incident",
+    open_incident_many: "open incidents",
+    vs_previous_short: "vs previous period",
+    points_unit: "pts",
+    new_sites: "New sites",
+    new_authors: "New authors",
+    no_new_sources: "No new site or author",
+    open_since: "open since",
+    acked_by: "acknowledged by",
+    alert_one: "alert",
+    alert_many: "alerts",
+    negative_one: "negative",
+    neutral_one: "neutral",
+    positive_one: "positive",
+    acknowledge: "Acknowledge",
+    silence_for_a_day: "Silence for a day",
 };
 
 pub const FR: Texts = Texts {
@@ -125,12 +167,12 @@ pub const FR: Texts = Texts {
     negative_share: "Négatives",
     threshold: "Seuil",
     window: "Fenêtre",
-    footer: "Envoyé par veille. Les mentions sont citées telles que publiées ; les liens mènent aux pages d'origine.",
+    footer: "Envoyé par veille. Les mentions sont citées telles que publiées\u{202f}; les liens mènent aux pages d’origine.",
     digest: "Synthèse",
     mentions_count: "mentions",
     stories: "sujets",
     vs_previous: "par rapport à la période précédente",
-    no_previous: "aucune la période précédente",
+    no_previous: "aucune sur la période précédente",
     sentiment_heading: "Tonalité",
     negative_mentions: "négatives",
     neutral_mentions: "neutres",
@@ -143,6 +185,24 @@ pub const FR: Texts = Texts {
     open_incidents: "Incidents ouverts",
     none: "aucun",
     volume: "Volume",
+    mention_one: "mention",
+    negative_share_label: "négatives",
+    open_incident_one: "incident ouvert",
+    open_incident_many: "incidents ouverts",
+    vs_previous_short: "par rapport à la période précédente",
+    points_unit: "pts",
+    new_sites: "Nouveaux sites",
+    new_authors: "Nouveaux auteurs",
+    no_new_sources: "Aucun nouveau site ni auteur",
+    open_since: "ouvert depuis le",
+    acked_by: "pris en charge par",
+    alert_one: "alerte",
+    alert_many: "alertes",
+    negative_one: "négative",
+    neutral_one: "neutre",
+    positive_one: "positive",
+    acknowledge: "Prendre en charge",
+    silence_for_a_day: "Mettre en sourdine pour une journée",
 };
 
 impl Locale {
@@ -153,11 +213,31 @@ impl Locale {
         }
     }
 
-    /// ": " in English, " : " in French typography.
+    /// ": " in English; in French typography a no-break space before the colon, so a
+    /// line never starts with it.
     pub fn colon(self) -> &'static str {
         match self {
             Locale::En => ": ",
-            Locale::Fr => " : ",
+            Locale::Fr => "\u{a0}: ",
+        }
+    }
+
+    /// `one` or `many` after the count `n`: French takes the singular for 0 and 1
+    /// ("0 mention", "1 mention"), English only for 1.
+    pub fn plural<'a>(self, n: u64, one: &'a str, many: &'a str) -> &'a str {
+        let singular = match self {
+            Locale::En => n == 1,
+            Locale::Fr => n <= 1,
+        };
+        if singular { one } else { many }
+    }
+
+    /// "of Acme" / "d’Acme", "de Globex": French elides "de" before a vowel.
+    pub fn of(self, name: &str) -> String {
+        match self {
+            Locale::En => format!("of {name}"),
+            Locale::Fr if elides(name) => format!("d\u{2019}{name}"),
+            Locale::Fr => format!("de {name}"),
         }
     }
 
@@ -172,8 +252,10 @@ impl Locale {
     /// "and 12 more mention(s): HINT" — what a cut alert points to.
     pub fn more_mentions(self, n: usize, hint: &str) -> String {
         match self {
-            Locale::En => format!("and {n} more mention(s): {hint}"),
-            Locale::Fr => format!("et {n} autre(s) mention(s) : {hint}"),
+            Locale::En if n == 1 => format!("and 1 more mention: {hint}"),
+            Locale::En => format!("and {n} more mentions: {hint}"),
+            Locale::Fr if n == 1 => format!("et 1 autre mention\u{a0}: {hint}"),
+            Locale::Fr => format!("et {n} autres mentions\u{a0}: {hint}"),
         }
     }
 
@@ -182,10 +264,12 @@ impl Locale {
     pub fn more_brands(self, n: usize, digest: &str) -> String {
         match self {
             Locale::Fr => {
-                format!("… et {n} marque(s) de plus : veille digest --now {digest} --dry-run")
+                let marques = if n <= 1 { "marque" } else { "marques" };
+                format!("… et {n} {marques} de plus\u{a0}: veille digest --now {digest} --dry-run")
             }
             Locale::En => {
-                format!("… and {n} more brand(s): veille digest --now {digest} --dry-run")
+                let brands = if n == 1 { "brand" } else { "brands" };
+                format!("… and {n} more {brands}: veille digest --now {digest} --dry-run")
             }
         }
     }
@@ -205,8 +289,34 @@ pub fn compact(n: u64, locale: Locale) -> String {
     };
     match locale {
         Locale::En => format!("{s}{unit}"),
-        Locale::Fr => format!("{} {unit}", s.replace('.', ",")),
+        Locale::Fr => format!("{}\u{a0}{unit}", s.replace('.', ",")),
     }
+}
+
+/// Whether French elides "de" before `name`: a vowel, accented or not. Not before an h
+/// or a y: brand names split there ("d'Hermès" but "de Huawei", "de Yahoo"), and "de"
+/// is never wrong enough to mislead.
+fn elides(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| {
+        matches!(
+            c.to_lowercase().next().unwrap_or(c),
+            'a' | 'e'
+                | 'i'
+                | 'o'
+                | 'u'
+                | 'à'
+                | 'â'
+                | 'é'
+                | 'è'
+                | 'ê'
+                | 'ë'
+                | 'î'
+                | 'ï'
+                | 'ô'
+                | 'û'
+                | 'ù'
+        )
+    })
 }
 
 pub fn number(x: f64, locale: Locale) -> String {
@@ -229,7 +339,8 @@ pub fn percent(share: f64, locale: Locale) -> String {
 pub fn points(x: f64, locale: Locale) -> String {
     match locale {
         Locale::En => format!("{x:.0}%"),
-        Locale::Fr => format!("{x:.0} %"),
+        // A narrow no-break space, as French typography puts before "%".
+        Locale::Fr => format!("{x:.0}\u{202f}%"),
     }
 }
 
@@ -250,10 +361,27 @@ mod tests {
     #[test]
     fn numbers_in_both_languages() {
         assert_eq!(compact(12_500, Locale::En), "12.5k");
-        assert_eq!(compact(12_500, Locale::Fr), "12,5 k");
+        assert_eq!(compact(12_500, Locale::Fr), "12,5\u{a0}k");
         assert_eq!(compact(2_400_000, Locale::En), "2.4M");
         assert_eq!(compact(999, Locale::Fr), "999");
-        assert_eq!(percent(0.456, Locale::Fr), "46 %");
+        assert_eq!(percent(0.456, Locale::Fr), "46\u{202f}%");
+    }
+
+    #[test]
+    fn french_elides_and_agrees() {
+        assert_eq!(Locale::Fr.of("Acme"), "d\u{2019}Acme");
+        assert_eq!(Locale::Fr.of("Huawei"), "de Huawei");
+        assert_eq!(Locale::Fr.of("Écho"), "d\u{2019}Écho");
+        assert_eq!(Locale::Fr.of("Globex"), "de Globex");
+        assert_eq!(Locale::En.of("Acme"), "of Acme");
+        assert_eq!(Locale::Fr.plural(0, "mention", "mentions"), "mention");
+        assert_eq!(Locale::Fr.plural(1, "mention", "mentions"), "mention");
+        assert_eq!(Locale::Fr.plural(2, "mention", "mentions"), "mentions");
+        assert_eq!(Locale::En.plural(0, "mention", "mentions"), "mentions");
+        assert_eq!(
+            Locale::Fr.more_mentions(1, "x"),
+            "et 1 autre mention\u{a0}: x"
+        );
     }
 
     #[test]

@@ -84,4 +84,19 @@ impl State {
         )?;
         Ok(())
     }
+
+    /// The latest alert of an incident, as a digest lists open incidents by what they
+    /// are about rather than by number. None when no alert of it is kept or its payload
+    /// cannot be read (the digest then names the rule).
+    pub fn incident_latest_alert(&self, incident: i64) -> Result<Option<crate::model::Alert>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT payload FROM alerts WHERE incident = ?1 ORDER BY seq DESC LIMIT 1",
+                params![incident],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|p| serde_json::from_str(&p).ok()))
+    }
 }

@@ -4,7 +4,7 @@
 //! `embedded-graphics`, large enough to read once a phone has shrunk the image.
 
 use chrono::{DateTime, Duration, Utc};
-use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1::FONT_9X18};
+use embedded_graphics::mono_font::{MonoFont, MonoTextStyle, iso_8859_1::FONT_10X20};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
@@ -22,12 +22,12 @@ const LABEL: Rgb888 = Rgb888::new(0x3c, 0x46, 0x50);
 const BAR: Rgb888 = Rgb888::new(0x1a, 0x73, 0xe8);
 const PEAK: Rgb888 = Rgb888::new(0xd9, 0x30, 0x25);
 
-const FONT: &MonoFont<'static> = &FONT_9X18;
+const FONT: &MonoFont<'static> = &FONT_10X20;
 /// Room for the value labels on the left, the times below, the peak's value above.
-const LEFT: i32 = 48;
+const LEFT: i32 = 56;
 const RIGHT: i32 = 8;
-const TOP: i32 = 22;
-const BOTTOM: i32 = 24;
+const TOP: i32 = 24;
+const BOTTOM: i32 = 28;
 
 /// A brand's mentions per bucket over a digest's period, ready to draw.
 #[derive(Debug, Clone)]
@@ -146,11 +146,14 @@ impl Chart {
         let label_w = FONT.character_size.width as i32 * 6;
         let fit = (plot_w / (label_w + 16)).max(1) as usize;
         let every = n.div_ceil(fit).max(1);
+        // Days name their bar (under its middle); hours name the instant a bar starts.
+        let days = self.step >= Duration::days(1);
         for i in (0..n).step_by(every) {
-            let x = (LEFT as f64 + i as f64 * slot) as i32;
+            let offset = if days { 0.5 } else { 0.0 };
+            let x = (LEFT as f64 + (i as f64 + offset) * slot) as i32;
             canvas.vline(x, base, base + 4, AXIS);
             let label = self.time_label(self.start + self.step * i as i32);
-            let align = if i == 0 {
+            let align = if i == 0 && !days {
                 Alignment::Left
             } else {
                 Alignment::Center

@@ -34,6 +34,9 @@ pub fn title(d: &DigestData, l: Locale) -> String {
     )
 }
 
+/// Open incidents listed in full; a digest is read, not searched.
+const MAX_INCIDENTS: usize = 5;
+
 /// One of the three figures a digest opens with, for a brand.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
@@ -212,8 +215,14 @@ pub fn detail_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
             w.open_incidents,
             colon.trim_end()
         )));
-        for i in &b.incidents {
+        // The most severe first, then the most recent; the rest is one command away.
+        let mut open: Vec<&IncidentLine> = b.incidents.iter().collect();
+        open.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.id.cmp(&a.id)));
+        for i in open.iter().take(MAX_INCIDENTS) {
             out.push(Line::Text(incident_line(i, l)));
+        }
+        if open.len() > MAX_INCIDENTS {
+            out.push(Line::Text(l.more_incidents(open.len() - MAX_INCIDENTS)));
         }
     }
     out

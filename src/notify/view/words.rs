@@ -259,6 +259,15 @@ impl Locale {
         }
     }
 
+    /// "… and 4 more: veille incidents --open" — what a cut incident list points to.
+    pub fn more_incidents(self, n: usize) -> String {
+        match self {
+            Locale::En => format!("… and {n} more: veille incidents --open"),
+            Locale::Fr if n == 1 => "… et 1 autre\u{a0}: veille incidents --open".to_string(),
+            Locale::Fr => format!("… et {n} autres\u{a0}: veille incidents --open"),
+        }
+    }
+
     /// "… and 3 more brand(s): veille digest --now NAME --dry-run" — what a cut digest
     /// points to.
     pub fn more_brands(self, n: usize, digest: &str) -> String {

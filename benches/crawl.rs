@@ -217,6 +217,7 @@ fn main() {
                                 last_modified: None,
                             },
                             cursor: None,
+                            quota: None,
                         },
                     )
                 })
@@ -258,6 +259,7 @@ fn main() {
                 first_due: Vec::new(),
                 drain_timeout: Duration::from_secs(10),
                 after_poll: None,
+                budgets: Default::default(),
             };
             sched.run(Mode::Once, stop_rx).await;
             consumer.await.unwrap()

@@ -30,6 +30,7 @@ use crate::crawl::{CrawlConfig, FetchError, Http};
 use crate::ingest::Message;
 use crate::model::{Event, Poll, SharedStates, SourceState};
 use crate::sources::Source;
+use crate::sources::quota::{Budgets, Metered, Spend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -85,6 +86,9 @@ pub struct Scheduler {
     /// Optional hook after a successful poll; may return a minimum interval before the
     /// next poll (a source pushed through WebSub is only polled as a safety net).
     pub after_poll: Option<AfterPoll>,
+    /// Daily budgets of the metered APIs: their polls are spaced so that each lasts the
+    /// day, and stop until the API's reset once it is spent.
+    pub budgets: Budgets,
 }
 
 /// Interval with ±10 % jitter, so sources configured alike do not fire together.
@@ -400,6 +404,15 @@ impl Scheduler {
         let tx = self.tx.clone();
         let clock = self.clock.clone();
         let after_poll = self.after_poll.clone();
+        let budgets = self.budgets.clone();
+        let metered = Metered::of(&source);
+        // The other sources sharing this one's quota.
+        let peers: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|s| s.id != source.id && metered.is_some() && Metered::of(s) == metered)
+            .map(|s| s.id.clone())
+            .collect();
         async move {
             let state = states
                 .lock()
@@ -407,6 +420,36 @@ impl Scheduler {
                 .get(&source.id)
                 .cloned()
                 .unwrap_or_default();
+            // What the kind spent today, this source's share given as `own`.
+            let spent = |m: Metered, own: Option<Spend>| {
+                let day = m.day(clock.now());
+                let states = states
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Spend::on(own, day)
+                    + peers
+                        .iter()
+                        .map(|p| Spend::on(states.get(p).and_then(|s| s.quota), day))
+                        .sum::<u64>()
+            };
+            // A spent budget is not overrun by a poll made before the reset (after a
+            // restart, for instance): the API is not called.
+            if let Some(m) = metered
+                && let Some(b) = budgets.of(m)
+                && spent(m, state.quota) >= b.daily
+            {
+                let now = clock.now();
+                let wait = budgets.wait(m, 0, b.daily, now);
+                info!(source = %source.id, quota = m.name(), daily = b.daily, reset = %m.next_reset(now), "daily quota spent: no call before the reset");
+                let _ = done.send(Done {
+                    idx,
+                    outcome: Outcome::Ok {
+                        item_dates: None,
+                        min_next: wait,
+                    },
+                });
+                return;
+            }
             let started = std::time::Instant::now();
             let result = poller.poll(&source, &state, clock.now()).await;
             let elapsed = started.elapsed();
@@ -433,10 +476,15 @@ impl Scheduler {
                     }
                     let pushed = after_poll.as_ref().and_then(|f| f(&source, &poll));
                     // An API that said its quota is spent is not called before it resets.
-                    let min_next = match (pushed, poll.retry_after) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+                    // A metered API's budget is spread over the day.
+                    let quota_wait = metered.and_then(|m| {
+                        let spent = spent(m, poll.state.quota);
+                        budgets.wait(m, poll.quota_units, spent, clock.now())
+                    });
+                    let min_next = [pushed, poll.retry_after, quota_wait]
+                        .into_iter()
+                        .flatten()
+                        .max();
                     // Undated items carry their fetch time: they say nothing of the rate.
                     let dated: Vec<DateTime<Utc>> = poll
                         .mentions

@@ -237,6 +237,7 @@ async fn a_panicking_poll_shows_its_source_unhealthy_with_the_error() {
         first_due: Vec::new(),
         drain_timeout: Duration::from_secs(5),
         after_poll: None,
+        budgets: Default::default(),
     };
     sched.run(Mode::Once, stop_rx).await;
     let mut events = Vec::new();

@@ -132,6 +132,7 @@ async fn run(
         first_due: Vec::new(),
         drain_timeout: Duration::from_secs(5),
         after_poll: None,
+        budgets: Default::default(),
     };
     let task = tokio::spawn(sched.run(mode, stop_rx));
     if mode == Mode::Forever {
@@ -348,6 +349,7 @@ async fn a_saved_wait_survives_a_restart() {
         first_due: vec![Some(Duration::from_secs(1800)), None],
         drain_timeout: Duration::from_secs(5),
         after_poll: None,
+        budgets: Default::default(),
     };
     let task = tokio::spawn(sched.run(Mode::Forever, stop_rx));
     tokio::time::sleep(Duration::from_secs(1900)).await;
@@ -396,4 +398,190 @@ async fn auto_interval_ignores_undated_items() {
     );
     // Nothing new each time: 10, 15, 22.5, 33.75, 50.6 min… — a handful.
     assert!(count("quiet") <= 7, "{}", count("quiet"));
+}
+
+/// Sources of a metered kind, as the config makes them.
+fn youtube_sources(n: usize) -> (tempfile::TempDir, Vec<Arc<Source>>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("secrets/yt"), "test-key-0123456789").unwrap();
+    let mut text = String::from(
+        "[daemon]\ndata_dir = \"data\"\nrules_dir = \"rules\"\nlisten = \"\"\n\n\
+         [[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = \"acme\"\n\n[quota]\nyoutube = 600\n",
+    );
+    for i in 0..n {
+        text += &format!(
+            "\n[[source]]\nid = \"yt{i}\"\nkind = \"youtube\"\nbase_url = \"http://yt{i}.example/\"\nkey_file = \"secrets/yt\"\nevery = \"10m\"\n"
+        );
+    }
+    let c = veille::config::Config::from_str(&dir.path().join("veille.toml"), &text)
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(c.quota.youtube, Some(600));
+    let sources = c.sources.into_iter().map(Arc::new).collect();
+    (dir, sources)
+}
+
+/// A YouTube search costs 100 units: with 600 a day for two sources, each may search
+/// three times a day, so its polls are 8 hours apart whatever its `every`; once the
+/// budget is spent, the next poll waits for the API's reset (midnight Pacific time).
+#[tokio::test(start_paused = true)]
+async fn a_daily_quota_is_spread_over_the_day_and_never_overrun() {
+    use veille::model::QuotaSpend;
+    use veille::sources::quota::{Budgets, Metered, QuotaConfig};
+
+    struct Metering {
+        log: Mutex<Vec<(String, Instant)>>,
+        spent: Mutex<HashMap<String, u64>>,
+    }
+    impl Poller for Metering {
+        fn poll<'a>(
+            &'a self,
+            source: &'a Source,
+            _state: &'a SourceState,
+            now: DateTime<Utc>,
+        ) -> BoxFuture<'a, Result<Poll, FetchError>> {
+            Box::pin(async move {
+                self.log
+                    .lock()
+                    .unwrap()
+                    .push((source.id.clone(), Instant::now()));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let mut spent = self.spent.lock().unwrap();
+                let units = spent.entry(source.id.clone()).or_default();
+                *units += 100;
+                // As `Source::poll` records it for a real YouTube source.
+                let mut poll = Poll {
+                    quota_units: 100,
+                    ..Default::default()
+                };
+                poll.state.quota = Some(QuotaSpend {
+                    day: Metered::YouTube.day(now),
+                    units: *units,
+                });
+                Ok(poll)
+            })
+        }
+    }
+
+    let (_dir, sources) = youtube_sources(2);
+    let budgets = Budgets::new(
+        &QuotaConfig {
+            youtube: Some(600),
+            stackexchange: None,
+        },
+        sources.iter().map(|s| &**s),
+    );
+    let poller = Arc::new(Metering {
+        log: Mutex::default(),
+        spent: Mutex::default(),
+    });
+    let states: veille::model::SharedStates = Arc::default();
+    let saved_states = states.clone();
+    let (tx, mut rx) = mpsc::channel(1024);
+    // The ingest stage's part: each poll's state saved for the scheduler to read.
+    let saved = states.clone();
+    let scheduled = Arc::new(Mutex::new(Vec::new()));
+    let sched_log = scheduled.clone();
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            match m {
+                veille::ingest::Message::Event(veille::model::Event::Polled { source, poll }) => {
+                    saved.lock().unwrap().insert(source, poll.state);
+                }
+                veille::ingest::Message::Event(veille::model::Event::Scheduled {
+                    source,
+                    next_due,
+                    ..
+                }) => sched_log.lock().unwrap().push((source, next_due)),
+                _ => {}
+            }
+        }
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sched = Scheduler {
+        sources,
+        poller: poller.clone(),
+        // One poll at a time: each sees the spend of the one before.
+        limits: limits(1, 1, 0),
+        states,
+        tx,
+        clock: Arc::new(SystemClock),
+        failures: vec![0; 2],
+        auto_every: vec![None; 2],
+        first_due: Vec::new(),
+        drain_timeout: Duration::from_secs(5),
+        after_poll: None,
+        budgets,
+    };
+    let t0 = Instant::now();
+    let task = tokio::spawn(sched.run(Mode::Forever, stop_rx));
+    // 17 hours: three polls each (at about 0, 8 and 16 h), the budget then spent.
+    tokio::time::sleep(Duration::from_secs(17 * 3600)).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+
+    let log = poller.log.lock().unwrap().clone();
+    for id in ["yt0", "yt1"] {
+        let times: Vec<Duration> = log
+            .iter()
+            .filter(|(s, _)| s == id)
+            .map(|(_, t)| *t - t0)
+            .collect();
+        assert_eq!(times.len(), 3, "{id}: {times:?}");
+        for w in times.windows(2) {
+            // 86,400 s × 100 units / 300 units a source a day, after a poll of 1 s.
+            let gap = (w[1] - w[0]).as_secs();
+            assert!((8 * 3600..8 * 3600 + 5).contains(&gap), "{id}: {times:?}");
+        }
+    }
+    // The poll that spent the budget's last units puts the next one at the reset.
+    let now = Utc::now();
+    let reset = Metered::YouTube.next_reset(now);
+    let last_poller = log.last().map(|(s, _)| s.clone()).unwrap();
+    let last = scheduled
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(s, _)| *s == last_poller)
+        .map(|(_, d)| *d)
+        .unwrap();
+    assert!(
+        (last - reset).num_seconds().abs() < 120,
+        "next poll {last}, reset {reset}"
+    );
+
+    // A restart before the reset, told to poll at once: the spent budget (in the saved
+    // states) keeps the API from being called.
+    let (_dir, sources) = youtube_sources(2);
+    let polls_before = poller.log.lock().unwrap().len();
+    let (tx, mut rx) = mpsc::channel(1024);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sched = Scheduler {
+        budgets: Budgets::new(
+            &QuotaConfig {
+                youtube: Some(600),
+                stackexchange: None,
+            },
+            sources.iter().map(|s| &**s),
+        ),
+        sources,
+        poller: poller.clone(),
+        limits: limits(4, 1, 0),
+        states: saved_states,
+        tx,
+        clock: Arc::new(SystemClock),
+        failures: vec![0; 2],
+        auto_every: vec![None; 2],
+        first_due: vec![Some(Duration::ZERO); 2],
+        drain_timeout: Duration::from_secs(5),
+        after_poll: None,
+    };
+    let task = tokio::spawn(sched.run(Mode::Forever, stop_rx));
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+    assert_eq!(poller.log.lock().unwrap().len(), polls_before);
 }

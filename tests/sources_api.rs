@@ -690,6 +690,22 @@ async fn youtube_pages_and_quota_exceeded() {
     assert_eq!(setup.load().sources[0].every.to_string(), "1h");
     let r = run_once(setup.load()).await;
     assert_eq!((r.failures, r.new_mentions), (0, 2), "{r:?}");
+    // Two searches, 100 units each, counted in the source's saved state by YouTube's
+    // day, and shown against the default budget (9,000 of the free 10,000).
+    let spend = source_row(&setup, "yt")
+        .state
+        .quota
+        .expect("quota spend saved");
+    assert_eq!(spend.units, 200);
+    let listing = std::process::Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(["sources", "--config", setup.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("quota: 200 units today by this source, 200 of 9000"),
+        "{listing}"
+    );
     let m = indexed(&setup);
     let v = by_title(&m, "kettle");
     assert_eq!(v.title, "Acme kettle: it's a \"scam\"");

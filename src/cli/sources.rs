@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{Duration, redact};
+use crate::sources::quota::{Budgets, Metered, Spend};
 use crate::store::state::State;
 use crate::text;
 
@@ -38,6 +39,7 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
     let rows = state.sources()?;
     let now = Utc::now();
     let unhealthy_after = c.crawl.unhealthy_after.chrono();
+    let budgets = Budgets::new(&c.quota, &c.sources);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -95,6 +97,32 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
                 ))
                 .unwrap_or_default()
         )?;
+        // A metered API: what the kind spent of its daily budget, and when it resets.
+        if let Some(m) = Metered::of(s)
+            && let Some(b) = budgets.of(m)
+        {
+            let day = m.day(now);
+            let spent: u64 = c
+                .sources
+                .iter()
+                .filter(|p| Metered::of(p) == Some(m))
+                .filter_map(|p| rows.iter().find(|r| r.id == p.id))
+                .map(|r| Spend::on(r.state.quota, day))
+                .sum();
+            let mine = Spend::on(row.state.quota, day);
+            writeln!(
+                out,
+                "{:<20} quota: {mine} {unit} today by this source, {spent} of {} for {} source(s) of the kind; resets {}",
+                "",
+                b.daily,
+                b.sources,
+                relative(Some(m.next_reset(now)), now),
+                unit = match m {
+                    Metered::YouTube => "units",
+                    Metered::StackExchange => "requests",
+                },
+            )?;
+        }
         // Items dropped by a failure: the source goes on, the last one is shown.
         if let Some(e) = &row.last_item_error {
             writeln!(
@@ -146,6 +174,14 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         poll.bytes,
         started.elapsed().as_millis()
     )?;
+    if let Some(m) = Metered::of(source) {
+        writeln!(
+            out,
+            "this test spent {} of the daily {} quota",
+            poll.quota_units,
+            m.name()
+        )?;
+    }
     if let Some((hub, topic)) = &poll.hub {
         writeln!(out, "WebSub hub {hub} for {topic}")?;
     }

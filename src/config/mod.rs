@@ -78,10 +78,12 @@ pub struct Config {
     pub api_tokens: Vec<crate::api::Token>,
     /// Scheduled summaries (`[digest.NAME]`).
     pub digests: Vec<crate::digest::Digest>,
+    /// Daily budgets of the metered APIs (`[quota]`).
+    pub quota: crate::sources::quota::QuotaConfig,
 }
 
 const SECTIONS: &[&str] = &[
-    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest",
+    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest", "quota",
 ];
 
 impl Config {
@@ -249,6 +251,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     };
     let mut daemon = DaemonConfig::default();
     let mut crawl = CrawlConfig::default();
+    let mut quota = crate::sources::quota::QuotaConfig::default();
     let mut enrich = crate::enrich::EnrichConfig::default();
     let mut brand_cfgs: Vec<BrandConfig> = Vec::new();
     let mut sources: Vec<Source> = Vec::new();
@@ -285,6 +288,15 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                             Err(e) => file.error(t.name.span(), e),
                         }
                     }
+                }
+            }
+            "quota" => {
+                let span = value.span();
+                if let Some(q) = file.de::<crate::sources::quota::QuotaConfig>(value) {
+                    if q.youtube == Some(0) || q.stackexchange == Some(0) {
+                        file.error(span, "a daily quota must be at least 1 (to stop a source, set `enabled = false` on it)");
+                    }
+                    quota = q;
                 }
             }
             "crawl" => {
@@ -497,6 +509,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             routes,
             api_tokens,
             digests,
+            quota,
         },
         declared,
     ))

@@ -87,6 +87,7 @@ impl Daemon {
             clock: self.opts.clock.clone(),
             drain_timeout: self.opts.drain_timeout,
             after_poll: self.after_poll.clone(),
+            budgets: crate::sources::quota::Budgets::new(&self.config.quota, &self.config.sources),
         }
     }
 

@@ -20,4 +20,6 @@ pub use event::Event;
 pub use incident::{Incident, Silence};
 pub use secret::{Secret, SecretRef};
 pub use size::ByteSize;
-pub use source::{ItemFailure, Poll, SharedStates, SourceState, Validators, panic_message};
+pub use source::{
+    ItemFailure, Poll, QuotaSpend, SharedStates, SourceState, Validators, panic_message,
+};

@@ -24,6 +24,35 @@ pub struct SourceState {
     pub validators: Validators,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<serde_json::Value>,
+    /// What the source spent of its API's daily quota (metered APIs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaSpend>,
+}
+
+/// Units of a metered API's quota spent on one quota day (the API's own day: YouTube's
+/// starts at midnight Pacific time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaSpend {
+    pub day: chrono::NaiveDate,
+    pub units: u64,
+}
+
+impl QuotaSpend {
+    /// `previous` plus `units` spent on `day` (a new day starts from zero).
+    pub fn add(previous: Option<QuotaSpend>, day: chrono::NaiveDate, units: u64) -> QuotaSpend {
+        match previous {
+            Some(p) if p.day == day => QuotaSpend {
+                day,
+                units: p.units.saturating_add(units),
+            },
+            _ => QuotaSpend { day, units },
+        }
+    }
+
+    /// Units spent on `day` (none when the record is of another day).
+    pub fn on(spend: Option<QuotaSpend>, day: chrono::NaiveDate) -> u64 {
+        spend.filter(|s| s.day == day).map_or(0, |s| s.units)
+    }
 }
 
 /// The result of one poll.
@@ -46,6 +75,9 @@ pub struct Poll {
     pub failed_pages: usize,
     /// Items the source could not map (a bug met on them); the others are in `mentions`.
     pub failed: Vec<ItemFailure>,
+    /// Units of a metered API's daily quota this poll spent (YouTube units, Stack
+    /// Exchange requests).
+    pub quota_units: u64,
 }
 
 /// An item that could not be processed: it alone is dropped (and counted, logged and

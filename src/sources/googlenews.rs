@@ -251,6 +251,7 @@ impl GoogleNews {
             state: SourceState {
                 validators,
                 cursor: None,
+                quota: None,
             },
             bytes: bytes.len(),
             ..Poll::default()

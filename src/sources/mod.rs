@@ -16,6 +16,7 @@ pub mod hackernews;
 pub mod lemmy;
 pub mod mastodon;
 pub mod paging;
+pub mod quota;
 pub mod reddit;
 pub mod rss;
 pub mod stackexchange;
@@ -155,6 +156,15 @@ macro_rules! source_kinds {
                 let mut poll = match &self.kind {
                     $(SourceKind::$variant(k) => k.poll(self, http, state, now).await),*
                 }?;
+                // What a metered API's calls cost is kept in the state it saves, by the
+                // API's own day, so the budget survives restarts.
+                if let Some(m) = quota::Metered::of(self) {
+                    poll.state.quota = Some(quota::Spend::add(
+                        state.quota,
+                        m.day(now),
+                        poll.quota_units,
+                    ));
+                }
                 // Normalization: no stage after this sees more than `[crawl] max_text`.
                 let max_text = http.limits.max_text();
                 for m in &mut poll.mentions {

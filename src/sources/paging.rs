@@ -160,6 +160,8 @@ pub fn save(state: &SourceState, cursors: &Cursors) -> SourceState {
     SourceState {
         validators: state.validators.clone(),
         cursor: serde_json::to_value(cursors).ok(),
+        // Kept: `Source::poll` adds this poll's spend to it.
+        quota: state.quota,
     }
 }
 

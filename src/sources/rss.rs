@@ -127,6 +127,7 @@ impl Rss {
                     state: SourceState {
                         validators,
                         cursor: None,
+                        quota: None,
                     },
                     not_modified: false,
                     bytes: bytes.len(),
@@ -135,6 +136,7 @@ impl Rss {
                     retry_after: None,
                     failed_pages: 0,
                     failed: parsed.failed,
+                    quota_units: 0,
                 })
             }
         }

@@ -46,6 +46,14 @@ pub struct StackExchange {
     pub search: SearchTerms,
 }
 
+impl StackExchange {
+    /// Whether an app key is configured (it raises the daily quota from 300 requests
+    /// to 10,000).
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
 impl StackExchangeConfig {
     pub fn build(
         self,
@@ -195,6 +203,8 @@ impl StackExchange {
                     qp.append_pair("key", k.expose());
                 }
             }
+            // Stack Exchange counts every request against the day's quota.
+            poll.quota_units += super::quota::STACKEXCHANGE_REQUEST_UNITS;
             let resp = api::send(http, source.allow_private, &url, |c| c.get(url.clone())).await?;
             let w: Wrapper = resp.json()?;
             if let Some(id) = w.error_id {

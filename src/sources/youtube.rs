@@ -232,6 +232,8 @@ impl YouTube {
                 }
                 qp.append_pair("key", self.key.expose());
             }
+            // The call is charged whatever it answers.
+            poll.quota_units += super::quota::YOUTUBE_SEARCH_UNITS;
             let resp = api::send(http, source.allow_private, &url, |c| c.get(url.clone())).await?;
             if !resp.ok() {
                 let err: Option<ErrorBody> = serde_json::from_slice(&resp.body).ok();

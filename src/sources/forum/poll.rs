@@ -454,6 +454,7 @@ impl Forum {
         run.poll.state = SourceState {
             validators: state.validators.clone(),
             cursor: serde_json::to_value(&run.saved).ok(),
+            quota: None,
         };
         Ok(run.poll)
     }

@@ -208,6 +208,7 @@ mod tests {
                 last_modified: None,
             },
             cursor: None,
+            quota: None,
         };
         let b = s.batch().unwrap();
         b.source_success("feed", &st, 3, now).unwrap();

@@ -50,6 +50,7 @@ fn described(which: Deliveries<'_>) -> String {
     match which {
         Deliveries::Alert { seq, notifier } => format!("alert #{seq}{}", to(notifier)),
         Deliveries::AllFailed { notifier } => format!("failed deliveries{}", to(notifier)),
+        Deliveries::Waiting { notifier } => format!("deliveries waiting for {notifier}"),
     }
 }
 

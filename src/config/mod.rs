@@ -78,10 +78,12 @@ pub struct Config {
     pub api_tokens: Vec<crate::api::Token>,
     /// Scheduled summaries (`[digest.NAME]`).
     pub digests: Vec<crate::digest::Digest>,
+    /// veille's alerts about itself (`[ops]`).
+    pub ops: crate::ops::Ops,
 }
 
 const SECTIONS: &[&str] = &[
-    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest",
+    "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest", "ops",
 ];
 
 impl Config {
@@ -258,6 +260,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     let mut api_tokens = Vec::new();
     let mut digest_tables = Vec::new();
     let mut source_tables = Vec::new();
+    let mut ops = crate::ops::OpsConfig::default();
     let mut declared = Declared::default();
 
     for (key, value) in root.into_inner() {
@@ -351,6 +354,11 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                             Err((at, msg)) => file.error(at, msg),
                         }
                     }
+                }
+            }
+            "ops" => {
+                if let Some(o) = file.de::<crate::ops::OpsConfig>(value) {
+                    ops = o;
                 }
             }
             other => file.error(
@@ -478,6 +486,18 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             digests.push(d);
         }
     }
+    for n in &ops.notify {
+        if !declared.notifiers.contains(n.get_ref()) {
+            file.error(
+                n.span(),
+                format!(
+                    "unknown notifier `{}` in [ops] notify: expected one of the configured notifiers ({})",
+                    n.get_ref(),
+                    list(declared.notifiers.iter().map(String::as_str))
+                ),
+            );
+        }
+    }
     let mut seen = HashSet::new();
     for s in &sources {
         if !seen.insert(s.id.clone()) {
@@ -497,6 +517,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             routes,
             api_tokens,
             digests,
+            ops: ops.build(),
         },
         declared,
     ))

@@ -163,6 +163,11 @@ impl View {
 fn why(a: &Alert, locale: Locale) -> String {
     let b = &a.brand_name;
     let fr = locale == Locale::Fr;
+    // An alert about veille itself ([ops]) says what happened in its summary, recovery
+    // included.
+    if a.rule_kind == "ops" {
+        return a.summary.clone();
+    }
     if a.status == Status::Resolved {
         return if fr {
             format!(

@@ -25,6 +25,15 @@ pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
             text::single_line(&text::truncate(&a.summary, 100))
         )?;
         for (notifier, state, attempts, err) in &row.deliveries {
+            // Waiting for a notifier removed from the config: it would wait forever.
+            let orphaned;
+            let state = if state == "pending" && !c.notifiers.contains_key(notifier) {
+                orphaned =
+                    format!("orphaned: notifier {notifier} removed from the config, pending");
+                &orphaned
+            } else {
+                state
+            };
             // Errors recorded by an older veille may hold a secret or a line break.
             let err = err
                 .as_deref()
@@ -69,6 +78,48 @@ pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitC
         "{}: {n} delivery(ies) re-queued; the daemon sends them within 30 s",
         described(which)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The deliveries waiting (pending or failed) for notifiers no longer in the config.
+pub fn orphaned(c: &Config) -> anyhow::Result<Vec<String>> {
+    let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    Ok(state
+        .pending_notifiers()?
+        .into_iter()
+        .filter(|n| !c.notifiers.contains_key(n))
+        .collect())
+}
+
+/// `veille alerts retry ID|--all-failed|--all-orphaned --to NOTIFIER`: deliveries moved to
+/// another notifier (the old ones show as dropped, "re-routed to …").
+pub fn alerts_reroute(c: &Config, which: &[Deliveries<'_>], to: &str) -> anyhow::Result<ExitCode> {
+    if !c.notifiers.contains_key(to) {
+        let mut known: Vec<&str> = c.notifiers.keys().map(String::as_str).collect();
+        known.sort();
+        eprintln!(
+            "--to {to}: no such notifier (configured: {})",
+            known.join(", ")
+        );
+        // Something the user named does not exist (shared exit codes).
+        return Ok(ExitCode::from(3));
+    }
+    let mut state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let mut total = 0;
+    for w in which {
+        let n = state.reroute_deliveries(*w, to, chrono::Utc::now())?;
+        if n > 0 {
+            println!("{}: {n} delivery(ies) re-routed to {to}", described(*w));
+        }
+        total += n;
+    }
+    if total == 0 {
+        eprintln!(
+            "nothing to re-route (no pending, failed or dropped delivery): see `veille alerts`"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    println!("the daemon sends them within 30 s");
     Ok(ExitCode::SUCCESS)
 }
 

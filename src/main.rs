@@ -681,7 +681,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config.config) else {
                 return Ok(ExitCode::from(2));
             };
-            rt.block_on(veille::cli::notify_test(&c, &notifier))
+            rt.block_on(veille::cli::notify_test(c, &notifier))
         }
         Command::Digest {
             config,

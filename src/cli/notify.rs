@@ -44,7 +44,9 @@ pub fn test_alert(notifier: &str, now: chrono::DateTime<Utc>) -> Alert {
     }
 }
 
-pub async fn notify_test(c: &Config, name: &str) -> anyhow::Result<ExitCode> {
+/// Takes the config by value: an e-mail notifier's connection pool must be dropped inside
+/// the runtime (lettre spawns a task when it closes).
+pub async fn notify_test(c: Config, name: &str) -> anyhow::Result<ExitCode> {
     let Some(n) = c.notifiers.get(name) else {
         let mut known: Vec<&str> = c.notifiers.keys().map(String::as_str).collect();
         known.sort();

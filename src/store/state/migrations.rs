@@ -195,7 +195,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "#,
     // 11: what veille has told about itself ([ops]): one row per condition (a notifier
     // failing for good, a late queue, deliveries for a removed notifier), so each is told
-    // once, not at every look
+    // once, not at every look; since when a delivery re-queued, released from a silence
+    // or re-routed has been pending (NULL: since its alert was raised), so a queue is
+    // "late" by how long it has really been waiting
     r#"
     CREATE TABLE ops_conditions (
         what TEXT PRIMARY KEY,
@@ -203,6 +205,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL,
         raised_at INTEGER
     ) WITHOUT ROWID;
+    ALTER TABLE deliveries ADD COLUMN pending_since INTEGER;
     "#,
 ];
 

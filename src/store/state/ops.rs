@@ -15,7 +15,8 @@ pub struct Waiting {
     pub notifier: String,
     /// Deliveries pending.
     pub pending: u64,
-    /// When the oldest pending alert was raised.
+    /// Since when the longest-waiting delivery has been pending: since its alert was
+    /// raised, or since it was re-queued, released from a silence or re-routed.
     pub oldest: DateTime<Utc>,
 }
 
@@ -91,10 +92,11 @@ impl State {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every notifier with deliveries pending: how many, and the oldest alert's time.
+    /// Every notifier with deliveries pending: how many, and since when the longest one
+    /// has waited.
     pub fn waiting(&self) -> Result<Vec<Waiting>> {
         let mut stmt = self.conn.prepare(
-            "SELECT d.notifier, COUNT(*), MIN(a.created_at)
+            "SELECT d.notifier, COUNT(*), MIN(COALESCE(d.pending_since, a.created_at))
              FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq
              WHERE d.state = 'pending' GROUP BY d.notifier ORDER BY d.notifier",
         )?;
@@ -164,9 +166,10 @@ impl State {
         };
         for s in &moved {
             b.tx.execute(
-                "INSERT INTO deliveries (alert_seq, notifier, state, next_attempt_at)
-                 VALUES (?1, ?2, 'pending', ?3)
-                 ON CONFLICT (alert_seq, notifier) DO UPDATE SET state = 'pending', next_attempt_at = ?3
+                "INSERT INTO deliveries (alert_seq, notifier, state, next_attempt_at, pending_since)
+                 VALUES (?1, ?2, 'pending', ?3, ?3)
+                 ON CONFLICT (alert_seq, notifier) DO UPDATE SET state = 'pending',
+                     next_attempt_at = ?3, pending_since = ?3
                  WHERE state IN ('failed', 'dropped')",
                 params![s, to, ms(now)],
             )?;
@@ -259,5 +262,23 @@ mod tests {
             ("dropped", Some("re-routed to new"))
         );
         assert_eq!(s.undelivered_since(t0).unwrap(), (2, 0));
+    }
+
+    /// A week-old alert re-queued by hand has waited since then, not for a week: its
+    /// queue is not "late" at once.
+    #[test]
+    fn a_requeued_delivery_waits_from_its_requeue() {
+        let mut s = State::open_in_memory().unwrap();
+        let now = Utc::now();
+        let mut a = alert("old");
+        a.created_at = now - chrono::Duration::days(7);
+        let b = s.batch().unwrap();
+        b.enqueue_alert(&a, &["hook".into()], false).unwrap();
+        b.commit().unwrap();
+        assert_eq!(s.waiting().unwrap()[0].oldest, from_ms(ms(a.created_at)));
+        s.mark_failed(1, "hook", now, "HTTP 404", None).unwrap();
+        let which = Deliveries::AllFailed { notifier: None };
+        assert_eq!(s.requeue_deliveries(which, now).unwrap(), 1);
+        assert_eq!(s.waiting().unwrap()[0].oldest, from_ms(ms(now)));
     }
 }

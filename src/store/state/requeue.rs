@@ -32,18 +32,20 @@ impl State {
     pub fn requeue_deliveries(&self, which: Deliveries<'_>, now: DateTime<Utc>) -> Result<usize> {
         Ok(match which {
             Deliveries::Alert { seq, notifier } => self.conn.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3,
+                     pending_since = CASE WHEN state = 'pending' THEN pending_since ELSE ?3 END
                  WHERE alert_seq = ?1 AND state IN ('pending', 'failed', 'dropped')
                    AND (?2 IS NULL OR notifier = ?2)",
                 params![seq, notifier, ms(now)],
             )?,
             Deliveries::AllFailed { notifier } => self.conn.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, pending_since = ?2
                  WHERE state = 'failed' AND (?1 IS NULL OR notifier = ?1)",
                 params![notifier, ms(now)],
             )?,
             Deliveries::Waiting { notifier } => self.conn.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2,
+                     pending_since = CASE WHEN state = 'pending' THEN pending_since ELSE ?2 END
                  WHERE state IN ('pending', 'failed') AND notifier = ?1",
                 params![notifier, ms(now)],
             )?,

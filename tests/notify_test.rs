@@ -60,10 +60,9 @@ async fn notify_test_delivers_a_labelled_message_by_webhook_and_email() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("hook: delivered"),
-        "{}",
-        text(&out.stdout)
+    assert_eq!(
+        text(&out.stdout),
+        "hook (webhook): sending a test message…\nhook: delivered\n"
     );
     let got = hooks.received();
     assert_eq!(got.len(), 1);

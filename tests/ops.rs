@@ -294,3 +294,163 @@ async fn deliveries_for_a_removed_notifier_are_told_shown_rerouted_and_dropped()
     );
     assert!(!list.contains("orphaned"), "{list}");
 }
+
+/// A notifier answering 503 for longer than `outbox_max_age`: its queue is told late,
+/// once, to the [ops] notifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_waiting_past_outbox_max_age_is_told_once() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[(
+            "Boycott Acme",
+            "https://b.example/1",
+            "x",
+            &ago(2),
+        )])),
+    );
+    let down = WebhookReceiver::start().await;
+    down.state
+        .fail_when
+        .lock()
+        .unwrap()
+        .push((String::new(), 503));
+    let pager = WebhookReceiver::start().await;
+    let setup = Setup::new();
+    setup.write(
+        &(base_config()
+            + &rss_source("f", &feeds.url("/f.xml"))
+            + &webhook("team", &down.url("/team"))
+            + &webhook("pager", &pager.url("/pager"))
+            + "\n[ops]\nnotify = [\"pager\"]\noutbox_max_age = \"30m\"\n"),
+    );
+    setup.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"team\"]\n",
+    );
+    let t0 = Utc::now();
+    let clock = ManualClock::new(t0);
+    let run = |clock: &ManualClock| {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let opts = veille::daemon::RunOptions {
+            mode: veille::scheduler::Mode::Once,
+            clock: Arc::new(clock.clone()),
+            // The channel keeps answering 503: wait a moment, not 20 s.
+            outbox_timeout: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let config = setup.load();
+        async move { veille::daemon::run(config, opts, rx).await.unwrap() }
+    };
+    let r = run(&clock).await;
+    assert_eq!((r.alerts.len(), r.pending_at_exit), (1, 1));
+    clock.set(t0 + chrono::Duration::minutes(20));
+    run(&clock).await;
+    assert!(pager.received().is_empty(), "20 min: not late yet");
+    for minutes in [31, 45] {
+        clock.set(t0 + chrono::Duration::minutes(minutes));
+        run(&clock).await;
+    }
+    let told = alerts_on(&pager, "/pager");
+    assert_eq!(told.len(), 1, "{told:#?}");
+    let summary = told[0]["summary"].as_str().unwrap();
+    assert_eq!(
+        summary,
+        "1 alert(s) wait for notifier team, the oldest for 31 min (limit 30 min)"
+    );
+}
+
+const ADMIN: &str = "admin-token-0123456789abcdef0123456789abcdef";
+
+/// Through the API: a delivery for a removed notifier is marked orphaned, and
+/// `POST /api/alerts/{id}/retry?to=NOTIFIER` re-routes it (404 for a notifier that does
+/// not exist); the daemon sends it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_shows_orphaned_deliveries_and_reroutes_them() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[(
+            "Boycott Acme",
+            "https://b.example/1",
+            "x",
+            &ago(2),
+        )])),
+    );
+    let hooks = WebhookReceiver::start().await;
+    let setup = Setup::new();
+    setup.secret("admin", ADMIN);
+    let port = free_port();
+    let base = base_config().replace("listen = \"\"", &format!("listen = \"127.0.0.1:{port}\""))
+        + &rss_source("f", &feeds.url("/f.xml"))
+        + &webhook("pager", &hooks.url("/pager"))
+        + "\n[[api.token]]\nname = \"alice\"\nscope = \"admin\"\nfile = \"secrets/admin\"\n";
+    let rule = |to: &str| {
+        format!(
+            "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"{to}\"]\n"
+        )
+    };
+    setup.write(
+        &(base.replace(&format!("127.0.0.1:{port}"), "") + &webhook("old", &hooks.url("/old"))),
+    );
+    setup.rules("r.toml", &rule("old"));
+    let clock = ManualClock::new(Utc::now());
+    once_at(&setup, &clock, false).await;
+    setup.write(&base);
+    setup.rules("r.toml", &rule("pager"));
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let daemon = tokio::spawn(veille::daemon::run(
+        setup.load(),
+        veille::daemon::RunOptions::default(),
+        stop_rx,
+    ));
+    let http = reqwest::Client::new();
+    let call = |method: &str, path: &str| {
+        let req = http
+            .request(
+                method.parse().unwrap(),
+                format!("http://127.0.0.1:{port}{path}"),
+            )
+            .bearer_auth(ADMIN);
+        async move {
+            for _ in 0..200 {
+                if let Ok(r) = req.try_clone().unwrap().send().await {
+                    let status = r.status().as_u16();
+                    let body: serde_json::Value =
+                        serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default();
+                    return (status, body);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the API did not answer");
+        }
+    };
+    let (st, list) = call("GET", "/api/alerts").await;
+    assert_eq!(st, 200);
+    let d = &list["items"][0]["deliveries"][0];
+    assert_eq!(
+        (&d["notifier"], &d["state"], &d["orphaned"]),
+        (&"old".into(), &"pending".into(), &true.into()),
+        "{list}"
+    );
+    let seq = list["items"][0]["seq"].as_i64().unwrap();
+    let (st, _) = call("POST", &format!("/api/alerts/{seq}/retry?to=nowhere")).await;
+    assert_eq!(st, 404);
+    let (st, body) = call("POST", &format!("/api/alerts/{seq}/retry?to=pager")).await;
+    assert_eq!((st, body["requeued"].as_u64()), (200, Some(1)), "{body}");
+    for _ in 0..200 {
+        if !hooks.on("/pager").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = alerts_on(&hooks, "/pager");
+    assert_eq!(
+        got.len(),
+        1,
+        "sent at once, not at the next look in 30 s: {got:#?}"
+    );
+    assert_eq!(got[0]["rule"], "crisis");
+    stop.send(true).unwrap();
+    daemon.await.unwrap().unwrap();
+}

@@ -126,6 +126,8 @@ impl Daemon {
             .spawn(move || ingest.run(rx))
             .map_err(super::Error::IngestThread)?;
 
+        // What the API sees, before the notifiers move to their workers.
+        let live = Arc::new(std::sync::RwLock::new(live_of(&config)));
         // Delivery workers, and the digests on their schedule.
         let outbox = opts.deliver.then(|| {
             let mut o = start_outbox(
@@ -170,7 +172,6 @@ impl Daemon {
         });
 
         // HTTP server (health, metrics, API, WebSub callbacks).
-        let live = Arc::new(std::sync::RwLock::new(live_of(&config)));
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (api_stop, api_stop_rx) = watch::channel(false);
         let api_task = if config.daemon.listen.is_empty() {

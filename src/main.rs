@@ -664,7 +664,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let Some(c) = load(&config.config) else {
                     return Ok(ExitCode::from(2));
                 };
-                alerts_action(
+                veille::cli::alerts_act(
                     &c,
                     drop,
                     id,
@@ -721,44 +721,3 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `veille run --once` left alerts pending or failed (shared exit codes: 0 ok, 1 runtime
 /// failure, 2 usage or configuration, 3 not found, 4 this).
 const EXIT_UNDELIVERED: u8 = 4;
-
-/// `veille alerts retry|drop`: which deliveries, then re-queue, re-route or drop them.
-fn alerts_action(
-    c: &Config,
-    drop: bool,
-    id: Option<i64>,
-    notifier: Option<&str>,
-    all_failed: bool,
-    all_orphaned: bool,
-    to: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    use veille::store::state::Deliveries;
-    let orphaned = if all_orphaned {
-        veille::cli::orphaned(c)?
-    } else {
-        Vec::new()
-    };
-    let which: Vec<Deliveries<'_>> = match id {
-        _ if all_orphaned => orphaned
-            .iter()
-            .map(|n| Deliveries::Waiting { notifier: n })
-            .collect(),
-        Some(seq) if !all_failed => vec![Deliveries::Alert { seq, notifier }],
-        _ => vec![Deliveries::AllFailed { notifier }],
-    };
-    if which.is_empty() {
-        eprintln!("no delivery waits for a notifier removed from the config");
-        return Ok(ExitCode::from(2));
-    }
-    match (drop, to) {
-        (_, Some(to)) => veille::cli::alerts_reroute(c, &which, &to),
-        (true, None) => {
-            let mut code = ExitCode::SUCCESS;
-            for w in which {
-                code = veille::cli::alerts_drop(c, w)?;
-            }
-            Ok(code)
-        }
-        (false, None) => veille::cli::alerts_requeue(c, which[0]),
-    }
-}

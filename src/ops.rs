@@ -243,9 +243,8 @@ fn late_alert(w: &Waiting, max_age: chrono::Duration, now: DateTime<Utc>) -> Ale
             w.notifier,
             max_age.num_minutes()
         ),
-        format!(
-            "`veille alerts` shows why (the last error of each delivery); they keep being retried."
-        ),
+        "`veille alerts` shows why (the last error of each delivery); they keep being retried."
+            .into(),
         now,
     )
 }

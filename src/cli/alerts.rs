@@ -137,3 +137,44 @@ pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode
     println!("{}: {n} delivery(ies) dropped", described(which));
     Ok(ExitCode::SUCCESS)
 }
+
+/// `veille alerts retry|drop`: which deliveries, then re-queue, re-route or drop them.
+#[allow(clippy::too_many_arguments)]
+pub fn alerts_act(
+    c: &Config,
+    drop: bool,
+    id: Option<i64>,
+    notifier: Option<&str>,
+    all_failed: bool,
+    all_orphaned: bool,
+    to: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let orphaned = if all_orphaned {
+        orphaned(c)?
+    } else {
+        Vec::new()
+    };
+    let which: Vec<Deliveries<'_>> = match id {
+        _ if all_orphaned => orphaned
+            .iter()
+            .map(|n| Deliveries::Waiting { notifier: n })
+            .collect(),
+        Some(seq) if !all_failed => vec![Deliveries::Alert { seq, notifier }],
+        _ => vec![Deliveries::AllFailed { notifier }],
+    };
+    if which.is_empty() {
+        eprintln!("no delivery waits for a notifier removed from the config");
+        return Ok(ExitCode::from(2));
+    }
+    match (drop, to) {
+        (_, Some(to)) => alerts_reroute(c, &which, &to),
+        (true, None) => {
+            let mut code = ExitCode::SUCCESS;
+            for w in which {
+                code = alerts_drop(c, w)?;
+            }
+            Ok(code)
+        }
+        (false, None) => alerts_requeue(c, which[0]),
+    }
+}

@@ -10,7 +10,9 @@ mod rules;
 mod search;
 mod sources;
 
-pub use alerts::{alerts, alerts_drop, alerts_requeue, alerts_reroute, alerts_retry, orphaned};
+pub use alerts::{
+    alerts, alerts_act, alerts_drop, alerts_requeue, alerts_reroute, alerts_retry, orphaned,
+};
 pub use digest::{digest_now, digests};
 pub use notify::notify_test;
 pub use rules::{SilenceCmd, rules_test, silence};

@@ -146,6 +146,7 @@ pub fn run_test(
         report: report.clone(),
         keep_unmatched: false,
         unhealthy_after: chrono::Duration::hours(1),
+        ops: Default::default(),
         stage_hook: None,
     };
     let mut spec = test.mentions.clone();

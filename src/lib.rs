@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! (e) edges        config · daemon · api · cli · demo · fuzzing
-//! (d) stages       scheduler · websub · ingest · outbox · digest · backtest
+//! (d) stages       scheduler · websub · ingest · ops · outbox · digest · backtest
 //! (c) adapters     crawl · sources · store · notify · systemd
 //! (b) pure logic   text · matching · enrich · rules · backoff
 //! (a) model        model · mention · clock · metrics · testutil
@@ -57,6 +57,7 @@
 //! - [`websub`]: [`websub::Registry`] subscribes, renews and takes pushed feeds.
 //! - [`ingest`]: [`ingest::Ingest::run`], the ingest thread — dedup, match, enrich, index,
 //!   rules, outbox, in that order; a failure on one mention fails that mention only.
+//! - [`ops`]: veille's alerts about itself (`[ops]`), raised by ingest and the outbox.
 //! - [`outbox`]: [`outbox::Outbox::run`], one delivery worker per notifier.
 //! - [`digest`]: [`digest::Runner::run`] sends scheduled summaries.
 //! - [`backtest`]: [`backtest::run_test`] replays a rule over the index's history.
@@ -86,6 +87,7 @@ pub mod mention;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+pub mod ops;
 pub mod outbox;
 pub mod rules;
 pub mod scheduler;

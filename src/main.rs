@@ -54,18 +54,30 @@ enum AlertsAction {
     /// Re-queue deliveries: those of one alert (its number in `veille alerts`) that are
     /// pending (sent now, without waiting for their backoff), failed or dropped; or, with
     /// --all-failed, every failed one. The running daemon sends them within half a minute.
+    /// With --to, they go to another notifier instead (re-routed); --all-orphaned
+    /// --to NOTIFIER re-routes every delivery waiting for a notifier no longer configured.
     Retry {
         #[command(flatten)]
         config: ConfigArg,
         /// The alert's number (#N in `veille alerts`).
-        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        #[arg(
+            required_unless_present_any = ["all_failed", "all_orphaned"],
+            conflicts_with_all = ["all_failed", "all_orphaned"]
+        )]
         id: Option<i64>,
         /// Only this notifier (default: every notifier of the alert).
         #[arg(long)]
         notifier: Option<String>,
         /// Every failed delivery (of --notifier, or of all notifiers).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all_orphaned")]
         all_failed: bool,
+        /// Every delivery waiting for a notifier removed from the config (needs --to).
+        #[arg(long, requires = "to")]
+        all_orphaned: bool,
+        /// Send them to this notifier instead (the old deliveries show as dropped,
+        /// "re-routed to NOTIFIER").
+        #[arg(long, value_name = "NOTIFIER")]
+        to: Option<String>,
     },
     /// Give deliveries up for good: those of one alert that are pending, held by a
     /// silence or failed; or, with --all-failed, every failed one. They are never sent and
@@ -74,14 +86,34 @@ enum AlertsAction {
         #[command(flatten)]
         config: ConfigArg,
         /// The alert's number (#N in `veille alerts`).
-        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        #[arg(
+            required_unless_present_any = ["all_failed", "all_orphaned"],
+            conflicts_with_all = ["all_failed", "all_orphaned"]
+        )]
         id: Option<i64>,
         /// Only this notifier (default: every notifier of the alert).
         #[arg(long)]
         notifier: Option<String>,
         /// Every failed delivery (of --notifier, or of all notifiers).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all_orphaned")]
         all_failed: bool,
+        /// Every delivery waiting for a notifier removed from the config.
+        #[arg(long)]
+        all_orphaned: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NotifyAction {
+    /// Send a clearly labelled test message through NOTIFIER, as an alert goes (its
+    /// templates and language, its HTTP or SMTP connection), and print the outcome:
+    /// delivered, or the error and whether the outbox would retry it. Exit status 0 when
+    /// delivered, 1 when not, 3 when there is no such notifier.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The notifier's name ([notifier.NAME]).
+        notifier: String,
     },
 }
 
@@ -157,7 +189,8 @@ enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArg,
-        /// Poll every source once, deliver the alerts, then exit.
+        /// Poll every source once, deliver the alerts, then exit. Exit status 4 when
+        /// alerts are still pending or failed at exit (`veille alerts` shows them).
         #[arg(long)]
         once: bool,
     },
@@ -241,6 +274,11 @@ enum Command {
         limit: usize,
         #[command(subcommand)]
         action: Option<AlertsAction>,
+    },
+    /// Notifiers: `veille notify test NOTIFIER` sends a test message.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
     },
     /// Digests: list them with their next run; `--now NAME` computes one for the period
     /// up to now and sends it (or, with `--dry-run`, writes it instead).
@@ -410,6 +448,7 @@ fn main() -> ExitCode {
             | Command::Check { .. }
             | Command::Sources { .. }
             | Command::Alerts { .. }
+            | Command::Notify { .. }
             | Command::Authors { .. }
             | Command::Rules { .. }
             | Command::Silence { .. }
@@ -473,7 +512,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             };
             init_logging(&c.daemon.log_level, cli.log_format);
-            rt.block_on(async {
+            let report = rt.block_on(async {
                 let shutdown = veille::daemon::signal_shutdown();
                 let opts = veille::daemon::RunOptions {
                     reload: Some(veille::daemon::signal_reload()),
@@ -491,6 +530,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // ingest commit cut short) must not hold the exit: what it had not committed
             // is fetched again at the next start.
             rt.shutdown_timeout(std::time::Duration::from_millis(500));
+            if once && (report.pending_at_exit > 0 || report.failed_at_exit > 0) {
+                // cron sees it: alerts that did not reach anyone (shared exit codes).
+                eprintln!(
+                    "{} alert delivery(ies) still pending and {} failed: see `veille alerts`",
+                    report.pending_at_exit, report.failed_at_exit
+                );
+                return Ok(ExitCode::from(EXIT_UNDELIVERED));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Search {
@@ -598,37 +645,45 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Some(a) => {
-                let (drop, config, id, notifier, all_failed) = match a {
+                let (drop, config, id, notifier, all_failed, all_orphaned, to) = match a {
                     AlertsAction::Retry {
                         config,
                         id,
                         notifier,
                         all_failed,
-                    } => (false, config, id, notifier, all_failed),
+                        all_orphaned,
+                        to,
+                    } => (false, config, id, notifier, all_failed, all_orphaned, to),
                     AlertsAction::Drop {
                         config,
                         id,
                         notifier,
                         all_failed,
-                    } => (true, config, id, notifier, all_failed),
+                        all_orphaned,
+                    } => (true, config, id, notifier, all_failed, all_orphaned, None),
                 };
                 let Some(c) = load(&config.config) else {
                     return Ok(ExitCode::from(2));
                 };
-                let notifier = notifier.as_deref();
-                let which = match id {
-                    Some(seq) if !all_failed => {
-                        veille::store::state::Deliveries::Alert { seq, notifier }
-                    }
-                    _ => veille::store::state::Deliveries::AllFailed { notifier },
-                };
-                if drop {
-                    veille::cli::alerts_drop(&c, which)
-                } else {
-                    veille::cli::alerts_requeue(&c, which)
-                }
+                veille::cli::alerts_act(
+                    &c,
+                    drop,
+                    id,
+                    notifier.as_deref(),
+                    all_failed,
+                    all_orphaned,
+                    to,
+                )
             }
         },
+        Command::Notify {
+            action: NotifyAction::Test { config, notifier },
+        } => {
+            let Some(c) = load(&config.config) else {
+                return Ok(ExitCode::from(2));
+            };
+            rt.block_on(veille::cli::notify_test(c, &notifier))
+        }
         Command::Digest {
             config,
             now,
@@ -664,3 +719,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// `veille run --once` left alerts pending or failed (shared exit codes: 0 ok, 1 runtime
+/// failure, 2 usage or configuration, 3 not found, 4 this).
+const EXIT_UNDELIVERED: u8 = 4;

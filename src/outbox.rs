@@ -6,6 +6,10 @@
 //! incident), not per channel: among the first pending delivery of each incident, the
 //! worker takes the oldest alert that is due (or waits for the soonest), so an alert
 //! waiting out its backoff never holds back the alerts of other incidents.
+//!
+//! With `[ops]`, a notifier that fails for good raises an alert about veille itself (to
+//! the other notifiers), and a watcher looks at the queues every minute for late and
+//! orphaned deliveries (see [`crate::ops`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,12 +69,19 @@ pub struct Outbox {
     /// This installation's id (see [`State::installation_id`]), part of every delivery key.
     pub installation: String,
     pub clock: Arc<dyn Clock>,
+    /// `[ops]`: who is told when a notifier fails for good or a queue is late.
+    pub ops: crate::ops::Ops,
 }
 
 impl Outbox {
-    /// Runs one worker per notifier until `shutdown` turns true.
+    /// Runs one worker per notifier, and the ops watcher, until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let mut tasks = Vec::new();
+        {
+            let me = self.clone();
+            let sd = shutdown.clone();
+            tasks.push(tokio::spawn(async move { me.watch(sd).await }));
+        }
         for name in self.notifiers.keys() {
             let me = self.clone();
             let name = name.clone();
@@ -137,6 +148,53 @@ impl Outbox {
         }
     }
 
+    /// The notifiers configured, by name.
+    fn configured(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.notifiers.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// One look at the queues for `[ops]` (late, orphaned); wakes the workers when it
+    /// enqueued an alert.
+    pub fn check_queues(&self) {
+        let now = self.clock.now();
+        let told = self
+            .ops
+            .check_outbox(&mut self.state.lock().unwrap(), &self.configured(), now);
+        match told {
+            Ok(true) => self.wake.wake(),
+            Ok(false) => {}
+            Err(e) => warn!(error = %e, "cannot look at the outbox for [ops]"),
+        }
+    }
+
+    /// The ops watcher: the queues every [`crate::ops::CHECK_EVERY`] (the first look is
+    /// made by whoever starts the outbox, before anything is polled).
+    async fn watch(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(crate::ops::CHECK_EVERY) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            let me = (self.state.clone(), self.ops.clone(), self.configured());
+            let now = self.clock.now();
+            let told = tokio::task::spawn_blocking(move || {
+                me.1.check_outbox(&mut me.0.lock().unwrap(), &me.2, now)
+            })
+            .await
+            .expect("ops watcher task");
+            match told {
+                Ok(true) => self.wake.wake(),
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "cannot look at the outbox for [ops]"),
+            }
+        }
+    }
+
     async fn attempt(&self, notifier: &Notifier, d: PendingDelivery) {
         let result = notifier
             .deliver(&d.alert, &self.http, &self.installation)
@@ -173,23 +231,58 @@ impl Outbox {
         let name = notifier.name.clone();
         let seq = d.alert_seq;
         let attempts = d.attempts;
-        let write = tokio::task::spawn_blocking(move || {
+        // Who hears of this notifier failing for good, when [ops] watches notifiers.
+        let ops_targets = (self.ops.notifiers && !self.ops.notify.is_empty()).then(|| {
+            self.ops
+                .targets(Some(&notifier.name), self.notifiers.keys())
+        });
+        let write = tokio::task::spawn_blocking(move || -> crate::store::Result<bool> {
+            // One lock for the attempt and what [ops] makes of it: `run --once` waiting for
+            // an empty outbox never sees the gap between them.
             let mut st = st.lock().unwrap();
+            let condition = format!("notifier-failed:{name}");
             match result {
-                Ok(()) => st.mark_delivered(seq, &name, now),
+                Ok(()) => {
+                    st.mark_delivered(seq, &name, now)?;
+                    if ops_targets.is_some() {
+                        st.clear_condition(&condition)?;
+                    }
+                    Ok(false)
+                }
                 Err(e) => {
                     let next = e.retryable.then(|| {
                         let wait = BACKOFF.delay(attempts + 1, e.retry_after);
                         now + chrono::Duration::from_std(wait).unwrap_or_default()
                     });
-                    st.mark_failed(seq, &name, now, &e.message, next)
+                    st.mark_failed(seq, &name, now, &e.message, next)?;
+                    match ops_targets {
+                        Some(targets) if next.is_none() => {
+                            let alert = crate::ops::notifier_failed(&name, &e.message, now);
+                            let raised = st.raise_condition(
+                                &condition,
+                                now,
+                                crate::ops::HOLD,
+                                &alert,
+                                &targets,
+                            )?;
+                            Ok(raised == crate::store::state::Raised::Told)
+                        }
+                        _ => Ok(false),
+                    }
                 }
             }
         })
         .await
         .expect("outbox write task");
-        if let Err(e) = write {
-            warn!(notifier = %notifier.name, error = %e, "cannot record a delivery attempt");
+        match write {
+            Ok(true) => {
+                warn!(notifier = %notifier.name, "notifier failed for good: [ops] told");
+                self.wake.wake();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                warn!(notifier = %notifier.name, error = %e, "cannot record a delivery attempt")
+            }
         }
         if let Some(tx) = &self.events {
             let _ = tx.send(DeliveryEvent {

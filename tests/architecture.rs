@@ -42,6 +42,7 @@ const LAYERS: &[(&str, char)] = &[
     ("scheduler", 'd'),
     ("websub", 'd'),
     ("ingest", 'd'),
+    ("ops", 'd'),
     ("outbox", 'd'),
     ("digest", 'd'),
     ("backtest", 'd'),

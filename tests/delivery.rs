@@ -575,3 +575,40 @@ async fn message_ids_are_unique_per_installation_and_notifier_and_stable_on_rese
     }
     assert_ne!(updates[0].1, updates[1].1, "one thread per notifier");
 }
+
+/// Issue 14 point 5: an outbox retry (the relay answered 451, try again later) sends the
+/// same Message-ID as the refused attempt: a relay that kept the first copy after all
+/// drops the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_retry_after_a_451_sends_the_same_message_id() {
+    let feeds = FeedServer::start().await;
+    feeds.set(
+        "/f.xml",
+        Route::rss(rss(&[(
+            "Boycott Acme",
+            "https://b.example/1",
+            "x",
+            &ago(2),
+        )])),
+    );
+    let smtp = SmtpServer::start_flaky();
+    let setup = Setup::new();
+    setup.write(
+        &(base_config() + &rss_source("f", &feeds.url("/f.xml")) + &email("mail", smtp.port, "en")),
+    );
+    setup.rules(
+        "r.toml",
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"mail\"]\n",
+    );
+    // The backoff after a first failure is about 2 s (real time: the system clock).
+    run_once_with(setup.load(), true, Duration::from_secs(20)).await;
+    let refused =
+        String::from_utf8_lossy(&smtp.rejected().expect("a first, refused attempt")).into_owned();
+    let accepted = smtp.messages();
+    assert_eq!(accepted.len(), 1, "delivered on the retry");
+    let accepted = String::from_utf8_lossy(&accepted[0]).into_owned();
+    let id = header(&refused, "Message-ID").unwrap();
+    assert_eq!(header(&accepted, "Message-ID"), Some(id));
+    let d = deliveries(&setup);
+    assert_eq!((d[0].3.as_str(), d[0].4), ("delivered", 2), "{d:#?}");
+}

@@ -283,6 +283,7 @@ fn ingest_for(cfg: &veille::config::Config) -> veille::ingest::Ingest {
         report: Arc::default(),
         keep_unmatched: false,
         unhealthy_after: cfg.crawl.unhealthy_after.chrono(),
+        ops: cfg.ops.clone(),
         stage_hook: None,
     }
 }

@@ -43,6 +43,7 @@ impl Harness {
             report: Arc::new(Mutex::new(Report::default())),
             keep_unmatched: false,
             unhealthy_after: chrono::Duration::hours(1),
+            ops: cfg.ops.clone(),
             stage_hook: None,
         };
         Harness {

@@ -1,5 +1,8 @@
 """A real SMTP server for the integration tests: aiosmtpd, storing each message in a
-directory as NNNN.eml. Usage: smtp_server.py PORT MAILDIR accept|refuse [plain|starttls|implicit]
+directory as NNNN.eml. Usage: smtp_server.py PORT MAILDIR accept|refuse|flaky [plain|starttls|implicit]
+
+flaky: the first message is answered 451 (a temporary failure, to be retried) and kept as
+0000.rejected, the next ones are accepted.
 
 starttls and implicit use the test certificate in tests/data/tls/ (STARTTLS is then
 required before MAIL FROM)."""
@@ -13,9 +16,10 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, maildir, refuse):
+    def __init__(self, maildir, refuse, flaky=False):
         self.maildir = maildir
         self.refuse = refuse
+        self.flaky = flaky
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -25,6 +29,11 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.flaky:
+            self.flaky = False
+            with open(os.path.join(self.maildir, "0000.rejected"), "wb") as f:
+                f.write(envelope.original_content or envelope.content)
+            return "451 4.3.0 Try again later"
         self.count += 1
         path = os.path.join(self.maildir, "%04d.eml" % self.count)
         tmp = path + ".tmp"
@@ -37,7 +46,7 @@ class Handler:
 def main():
     port, maildir, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     tls = sys.argv[4] if len(sys.argv) > 4 else "plain"
-    handler = Handler(maildir, mode == "refuse")
+    handler = Handler(maildir, mode == "refuse", mode == "flaky")
     if tls == "plain":
         controller = Controller(handler, hostname="127.0.0.1", port=port)
     else:

@@ -40,6 +40,8 @@ pub struct Live {
     pub tokens: Vec<Token>,
     /// (id, kind) of the configured sources.
     pub sources: Vec<(String, String)>,
+    /// Names of the configured notifiers (re-routing checks its target).
+    pub notifiers: Vec<String>,
 }
 
 #[derive(Clone)]

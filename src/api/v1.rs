@@ -144,6 +144,7 @@ pub async fn alerts(
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let state = st.state.clone();
     let rows = blocking(move || state.lock().unwrap().alerts(limit)).await?;
+    let configured = st.live.read().unwrap().notifiers.clone();
     let items: Vec<Value> = rows
         .into_iter()
         .map(|r| {
@@ -152,6 +153,8 @@ pub async fn alerts(
                 "alert": r.alert,
                 "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
                     "notifier": notifier, "state": state, "attempts": attempts,
+                    // Pending for a notifier removed from the config: it waits forever.
+                    "orphaned": state == "pending" && !configured.contains(notifier),
                     // Errors recorded by an older veille may hold a secret.
                     "last_error": error.as_deref().map(redact::scrub),
                 })).collect::<Vec<_>>(),
@@ -166,6 +169,8 @@ pub async fn alerts(
 pub struct DeliveryQuery {
     /// Only the deliveries to this notifier.
     notifier: Option<String>,
+    /// Re-route them to this notifier (`retry` only).
+    to: Option<String>,
 }
 
 /// Re-queues (`drop = false`) or drops deliveries; 404 when there was nothing to do.
@@ -175,8 +180,16 @@ async fn act_on_deliveries(
     seq: Option<i64>,
     notifier: Option<String>,
     drop: bool,
+    to: Option<String>,
 ) -> ApiResult {
     let who = check(st, headers, Scope::Admin)?;
+    if let Some(to) = &to
+        && (drop || !st.live.read().unwrap().notifiers.contains(to))
+    {
+        return Err(ApiError::not_found(format!(
+            "to={to}: no such notifier to re-route to"
+        )));
+    }
     let state = st.state.clone();
     let n2 = notifier.clone();
     let now = st.clock.now();
@@ -186,11 +199,11 @@ async fn act_on_deliveries(
             Some(seq) => Deliveries::Alert { seq, notifier: n2 },
             None => Deliveries::AllFailed { notifier: n2 },
         };
-        let st = state.lock().unwrap();
-        if drop {
-            st.drop_deliveries(which, &format!("dropped through the API by {who}"))
-        } else {
-            st.requeue_deliveries(which, now)
+        let mut st = state.lock().unwrap();
+        match (drop, &to) {
+            (true, _) => st.drop_deliveries(which, &format!("dropped through the API by {who}")),
+            (false, Some(to)) => st.reroute_deliveries(which, to, now),
+            (false, None) => st.requeue_deliveries(which, now),
         }
     })
     .await?;
@@ -214,14 +227,14 @@ async fn act_on_deliveries(
 }
 
 /// `POST /api/alerts/{id}/retry`: the alert's pending, failed or dropped deliveries are
-/// due now.
+/// due now; with `?to=NOTIFIER`, moved to that notifier (re-routed).
 pub async fn retry_alert(
     State(st): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult {
-    act_on_deliveries(&st, &headers, Some(id), q.notifier, false).await
+    act_on_deliveries(&st, &headers, Some(id), q.notifier, false, q.to).await
 }
 
 /// `POST /api/alerts/{id}/drop`: the alert's pending, held or failed deliveries are
@@ -232,7 +245,7 @@ pub async fn drop_alert(
     Path(id): Path<i64>,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult {
-    act_on_deliveries(&st, &headers, Some(id), q.notifier, true).await
+    act_on_deliveries(&st, &headers, Some(id), q.notifier, true, q.to).await
 }
 
 /// `POST /api/alerts/retry-failed`: every failed delivery is due now.
@@ -241,7 +254,7 @@ pub async fn retry_failed(
     headers: HeaderMap,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult {
-    act_on_deliveries(&st, &headers, None, q.notifier, false).await
+    act_on_deliveries(&st, &headers, None, q.notifier, false, q.to).await
 }
 
 /// `POST /api/alerts/drop-failed`: every failed delivery is given up.
@@ -250,7 +263,7 @@ pub async fn drop_failed(
     headers: HeaderMap,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult {
-    act_on_deliveries(&st, &headers, None, q.notifier, true).await
+    act_on_deliveries(&st, &headers, None, q.notifier, true, q.to).await
 }
 
 pub async fn incidents(

@@ -5,12 +5,16 @@
 
 mod alerts;
 mod digest;
+mod notify;
 mod rules;
 mod search;
 mod sources;
 
-pub use alerts::{alerts, alerts_drop, alerts_requeue, alerts_retry};
+pub use alerts::{
+    alerts, alerts_act, alerts_drop, alerts_requeue, alerts_reroute, alerts_retry, orphaned,
+};
 pub use digest::{digest_now, digests};
+pub use notify::notify_test;
 pub use rules::{SilenceCmd, rules_test, silence};
 pub use search::{Filters, authors, search};
 pub use sources::{source_test, sources};

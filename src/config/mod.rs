@@ -80,10 +80,13 @@ pub struct Config {
     pub digests: Vec<crate::digest::Digest>,
     /// Daily budgets of the metered APIs (`[quota]`).
     pub quota: crate::sources::quota::QuotaConfig,
+    /// veille's alerts about itself (`[ops]`).
+    pub ops: crate::ops::Ops,
 }
 
 const SECTIONS: &[&str] = &[
     "daemon", "crawl", "enrich", "brand", "source", "notifier", "route", "api", "digest", "quota",
+    "ops",
 ];
 
 impl Config {
@@ -261,6 +264,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     let mut api_tokens = Vec::new();
     let mut digest_tables = Vec::new();
     let mut source_tables = Vec::new();
+    let mut ops = crate::ops::OpsConfig::default();
     let mut declared = Declared::default();
 
     for (key, value) in root.into_inner() {
@@ -363,6 +367,11 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                             Err((at, msg)) => file.error(at, msg),
                         }
                     }
+                }
+            }
+            "ops" => {
+                if let Some(o) = file.de::<crate::ops::OpsConfig>(value) {
+                    ops = o;
                 }
             }
             other => file.error(
@@ -490,6 +499,18 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             digests.push(d);
         }
     }
+    for n in &ops.notify {
+        if !declared.notifiers.contains(n.get_ref()) {
+            file.error(
+                n.span(),
+                format!(
+                    "unknown notifier `{}` in [ops] notify: expected one of the configured notifiers ({})",
+                    n.get_ref(),
+                    list(declared.notifiers.iter().map(String::as_str))
+                ),
+            );
+        }
+    }
     let mut seen = HashSet::new();
     for s in &sources {
         if !seen.insert(s.id.clone()) {
@@ -510,6 +531,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             api_tokens,
             digests,
             quota,
+            ops: ops.build(),
         },
         declared,
     ))

@@ -345,3 +345,38 @@ fn duplicate_ids() {
         "{m:?}"
     );
 }
+
+/// `[ops]`: off by default; its notifiers must exist, named at their line; its keys are
+/// checked like every section's.
+#[test]
+fn ops_section_is_checked() {
+    let d = Dir::new();
+    let off = d.load(GOOD).unwrap_or_else(|e| panic!("{e}"));
+    assert!(off.ops.notify.is_empty() && !off.ops.watches_sources());
+    let on = d
+        .load(
+            &(GOOD.to_string()
+                + "\n[ops]\nnotify = [\"team-chat\"]\noutbox_max_age = \"2h\"\nsources = false\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(on.ops.notify, ["team-chat"]);
+    assert_eq!(on.ops.outbox_max_age, chrono::Duration::hours(2));
+    assert!(!on.ops.watches_sources() && on.ops.notifiers && on.ops.outbox);
+    let text = GOOD.to_string() + "\n[ops]\nnotify = [\"pager\"]\noutbox_max_age = \"soon\"\n";
+    let m = messages(&d.load(&text).unwrap_err());
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("notify = [\"pager\"]"))
+        .unwrap()
+        + 1;
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with(&format!("{}:", line + 1)), "{m:?}");
+    let text = GOOD.to_string() + "\n[ops]\nnotify = [\"pager\"]\n";
+    let m = messages(&d.load(&text).unwrap_err());
+    assert_eq!(
+        m,
+        [format!(
+            "{line}:11:unknown notifier `pager` in [ops] notify: expected one of the configured notifiers (crisis-mail, team-chat)"
+        )]
+    );
+}

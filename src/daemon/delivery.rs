@@ -59,6 +59,7 @@ pub(super) fn start_outbox(
     wake: &Wake,
     events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
     clock: &Arc<dyn Clock>,
+    ops: &crate::ops::Ops,
 ) -> RunningOutbox {
     let (stop, stop_rx) = watch::channel(false);
     let installation = state.lock().unwrap().installation_id().unwrap_or_else(|e| {
@@ -74,13 +75,17 @@ pub(super) fn start_outbox(
         events,
         installation,
         clock: clock.clone(),
+        ops: ops.clone(),
     });
-    // Deliveries for notifiers no longer configured stay in the outbox, said once.
+    // Deliveries for notifiers no longer configured stay in the outbox, said once here,
+    // shown by `veille alerts` as orphaned, and told by [ops].
     if let Ok(names) = state.lock().unwrap().pending_notifiers() {
         for n in names.iter().filter(|n| !outbox.notifiers.contains_key(*n)) {
-            warn!(notifier = %n, "alerts wait for a notifier that is no longer configured");
+            warn!(notifier = %n, "alerts wait for a notifier that is no longer configured: `veille alerts retry --all-orphaned --to NOTIFIER` re-routes them");
         }
     }
+    // The first look now, before anything is polled: `run --once` delivers what it raises.
+    outbox.check_queues();
     RunningOutbox {
         notifiers: outbox.notifiers.clone(),
         stop,
@@ -113,15 +118,17 @@ pub(super) fn start_digests(
     )
 }
 
-/// In `Once` mode: waits (at most `timeout`) for the outbox to empty.
+/// In `Once` mode: waits (at most `timeout`) for the outbox of the configured notifiers
+/// to empty (deliveries for a removed notifier would wait forever).
 pub(super) async fn wait_for_outbox(
     state: &Arc<Mutex<State>>,
+    notifiers: &[String],
     timeout: StdDuration,
     shutdown: &mut watch::Receiver<bool>,
 ) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let pending = state.lock().unwrap().pending_count().unwrap_or(0);
+        let pending = state.lock().unwrap().pending_for(notifiers).unwrap_or(0);
         if pending == 0 || *shutdown.borrow() || tokio::time::Instant::now() >= deadline {
             if pending > 0 {
                 info!(
@@ -147,5 +154,6 @@ pub(super) fn live_of(c: &Config) -> crate::api::Live {
             .iter()
             .map(|s| (s.id.clone(), s.kind_name().to_string()))
             .collect(),
+        notifiers: c.notifiers.keys().cloned().collect(),
     }
 }

@@ -135,6 +135,7 @@ impl Daemon {
                     enrich: new.enrich.clone(),
                     keep_unmatched: new.daemon.keep_unmatched,
                     unhealthy_after: new.crawl.unhealthy_after.chrono(),
+                    ops: new.ops.clone(),
                 },
             )))
             .await;
@@ -149,6 +150,7 @@ impl Daemon {
                 &self.wake,
                 self.opts.events.clone(),
                 &self.opts.clock,
+                &new.ops,
             );
             o.digests = Some(start_digests(
                 &o,

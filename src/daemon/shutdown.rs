@@ -31,6 +31,7 @@ impl Daemon {
             api_task,
             timers,
             stopping_since,
+            started_at,
             ..
         } = self;
         ready.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -71,13 +72,21 @@ impl Daemon {
 
         if let Some(o) = outbox {
             if opts.mode == Mode::Once {
-                wait_for_outbox(&state, opts.outbox_timeout, shutdown).await;
+                let names: Vec<String> = o.notifiers.keys().cloned().collect();
+                wait_for_outbox(&state, &names, opts.outbox_timeout, shutdown).await;
             }
             // An attempt cut short stays pending and is made again at the next start.
             o.stop(left().max(StdDuration::from_millis(500))).await;
         }
+        let mut r = report.lock().unwrap().clone();
+        if opts.mode == Mode::Once {
+            // What this run leaves undelivered: `veille run --once` exits 4 on it.
+            match state.lock().unwrap().undelivered_since(started_at) {
+                Ok((pending, failed)) => (r.pending_at_exit, r.failed_at_exit) = (pending, failed),
+                Err(e) => warn!(error = %e, "cannot count the deliveries left in the outbox"),
+            }
+        }
         info!("veille stopped");
-        let r = report.lock().unwrap().clone();
         Ok(r)
     }
 }

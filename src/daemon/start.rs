@@ -49,6 +49,8 @@ pub(super) struct Daemon {
     pub(super) carry: HashMap<String, Carry>,
     /// When SIGTERM came: every stage of the shutdown shares `drain_timeout` from there.
     pub(super) stopping_since: Option<tokio::time::Instant>,
+    /// When this run started (failed deliveries since then are this run's).
+    pub(super) started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Daemon {
@@ -57,6 +59,7 @@ impl Daemon {
         opts: RunOptions,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<Daemon, super::Error> {
+        let started_at = opts.clock.now();
         let index = Arc::new(MentionIndex::open(&config.index_dir())?);
         let writer = index.writer()?;
         let state = State::open(&config.state_path())?;
@@ -115,6 +118,7 @@ impl Daemon {
             report: report.clone(),
             keep_unmatched: config.daemon.keep_unmatched,
             unhealthy_after: config.crawl.unhealthy_after.chrono(),
+            ops: config.ops.clone(),
             stage_hook: opts.stage_hook.clone(),
         };
         let ingest_thread = std::thread::Builder::new()
@@ -122,6 +126,8 @@ impl Daemon {
             .spawn(move || ingest.run(rx))
             .map_err(super::Error::IngestThread)?;
 
+        // What the API sees, before the notifiers move to their workers.
+        let live = Arc::new(std::sync::RwLock::new(live_of(&config)));
         // Delivery workers, and the digests on their schedule.
         let outbox = opts.deliver.then(|| {
             let mut o = start_outbox(
@@ -131,6 +137,7 @@ impl Daemon {
                 &wake,
                 opts.events.clone(),
                 &opts.clock,
+                &config.ops,
             );
             if opts.mode == Mode::Forever {
                 o.digests = Some(start_digests(
@@ -165,7 +172,6 @@ impl Daemon {
         });
 
         // HTTP server (health, metrics, API, WebSub callbacks).
-        let live = Arc::new(std::sync::RwLock::new(live_of(&config)));
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (api_stop, api_stop_rx) = watch::channel(false);
         let api_task = if config.daemon.listen.is_empty() {
@@ -259,6 +265,7 @@ impl Daemon {
             timers,
             carry,
             stopping_since: None,
+            started_at,
         })
     }
 }

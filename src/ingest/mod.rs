@@ -83,6 +83,7 @@ pub struct Reloaded {
     pub enrich: crate::enrich::EnrichConfig,
     pub keep_unmatched: bool,
     pub unhealthy_after: chrono::Duration,
+    pub ops: crate::ops::Ops,
 }
 
 impl std::fmt::Debug for Reloaded {
@@ -116,6 +117,10 @@ pub struct Report {
     pub per_brand: BTreeMap<String, u64>,
     pub per_source: BTreeMap<String, SourceReport>,
     pub alerts: Vec<Alert>,
+    /// `run --once`: deliveries still pending at exit, and those that failed for good
+    /// during the run (`veille run --once` exits 4 when either is not zero).
+    pub pending_at_exit: u64,
+    pub failed_at_exit: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -146,6 +151,8 @@ pub struct Ingest {
     pub keep_unmatched: bool,
     /// A source failing without interruption this long is marked unhealthy.
     pub unhealthy_after: chrono::Duration,
+    /// `[ops]`: who is told when a source becomes unhealthy and when it recovers.
+    pub ops: crate::ops::Ops,
     /// Test hook, see [`StageHook`]; `None` in the daemon.
     pub stage_hook: Option<StageHook>,
 }
@@ -214,6 +221,7 @@ impl Ingest {
         self.enricher.reconfigure(&r.enrich);
         self.keep_unmatched = r.keep_unmatched;
         self.unhealthy_after = r.unhealthy_after;
+        self.ops = r.ops;
         info!(
             rules = self.evaluator.rules().len(),
             "ingest: new brands and rules in force"
@@ -321,6 +329,9 @@ impl Ingest {
             .cloned()
             .collect();
         let mut released = false;
+        // Alerts about veille itself, in the transaction that records the transition:
+        // one per transition, and a redone batch finds its key already there.
+        let mut told_ops = false;
         let firings = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.batch()?;
@@ -328,8 +339,12 @@ impl Ingest {
                 match e {
                     Event::Polled { source, poll } => {
                         let new = new_per_source.get(source.as_str()).copied().unwrap_or(0);
-                        if tx.source_success(source, &poll.state, new, now)? {
+                        if let Some(since) = tx.source_success(source, &poll.state, new, now)? {
                             info!(source = %source, "source recovered");
+                            if self.ops.watches_sources() {
+                                let a = crate::ops::source_recovered(source, since, now);
+                                told_ops |= tx.enqueue_alert(&a, &self.ops.notify, false)?;
+                            }
                         }
                     }
                     Event::Failed {
@@ -343,8 +358,12 @@ impl Ingest {
                         } else {
                             self.unhealthy_after
                         };
-                        if tx.source_failure(source, error, now, after)? {
+                        if let Some(since) = tx.source_failure(source, error, now, after)? {
                             warn!(source = %source, error = %error, "source unhealthy: failing for a long time");
+                            if self.ops.watches_sources() {
+                                let a = crate::ops::source_unhealthy(source, error, since, now);
+                                told_ops |= tx.enqueue_alert(&a, &self.ops.notify, false)?;
+                            }
                         }
                     }
                     Event::Scheduled {
@@ -441,7 +460,7 @@ impl Ingest {
                 }
             }
         }
-        if !firings.is_empty() || released {
+        if !firings.is_empty() || released || told_ops {
             self.wake.wake();
         }
         for f in &firings {

@@ -355,16 +355,31 @@ impl SmtpServer {
         Self::start_with(port, refuse, "plain")
     }
 
+    /// Answers 451 (try again later) to the first message, kept as [`Self::rejected`],
+    /// then accepts.
+    pub fn start_flaky() -> SmtpServer {
+        Self::start_mode(free_port(), "flaky", "plain")
+    }
+
+    /// The message refused by a flaky server, raw.
+    pub fn rejected(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.maildir.path().join("0000.rejected")).ok()
+    }
+
     /// `tls`: "plain", "starttls" (required before MAIL) or "implicit", with the test
     /// certificate of tests/data/tls/ (signed by the private CA `ca.pem`).
     pub fn start_with(port: u16, refuse: bool, tls: &str) -> SmtpServer {
+        Self::start_mode(port, if refuse { "refuse" } else { "accept" }, tls)
+    }
+
+    fn start_mode(port: u16, mode: &str, tls: &str) -> SmtpServer {
         let maildir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
         let mut child = Command::new(python())
             .arg(&script)
             .arg(port.to_string())
             .arg(maildir.path())
-            .arg(if refuse { "refuse" } else { "accept" })
+            .arg(mode)
             .arg(tls)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

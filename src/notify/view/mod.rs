@@ -183,6 +183,11 @@ fn why(a: &Alert, locale: Locale) -> String {
     let fr = locale == Locale::Fr;
     // "de Globex", "d’Acme".
     let of_b = locale.of(b);
+    // An alert about veille itself ([ops]) says what happened in its summary, recovery
+    // included.
+    if a.rule_kind == "ops" {
+        return a.summary.clone();
+    }
     if a.status == Status::Resolved {
         return if fr {
             format!(

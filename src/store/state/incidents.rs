@@ -212,7 +212,7 @@ impl Batch<'_> {
             };
             if open {
                 tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3 WHERE alert_seq = ?1 AND notifier = ?2",
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, pending_since = ?3 WHERE alert_seq = ?1 AND notifier = ?2",
                 )?
                 .execute(params![seq, notifier, ms(now)])?;
                 released += 1;

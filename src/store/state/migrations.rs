@@ -193,6 +193,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     DROP TABLE IF EXISTS rule_state;
     "#,
+    // 11: what veille has told about itself ([ops]): one row per condition (a notifier
+    // failing for good, a late queue, deliveries for a removed notifier), so each is told
+    // once, not at every look; since when a delivery re-queued, released from a silence
+    // or re-routed has been pending (NULL: since its alert was raised), so a queue is
+    // "late" by how long it has really been waiting
+    r#"
+    CREATE TABLE ops_conditions (
+        what TEXT PRIMARY KEY,
+        active INTEGER NOT NULL,
+        since INTEGER NOT NULL,
+        raised_at INTEGER
+    ) WITHOUT ROWID;
+    ALTER TABLE deliveries ADD COLUMN pending_since INTEGER;
+    "#,
 ];
 
 /// Brings the database to the latest schema, inside one write transaction: the daemon and

@@ -6,6 +6,7 @@
 //! - [`seen`]: items already processed (and those that failed), authors and sites met;
 //! - [`outbox`]: alerts and their deliveries, as the workers take them;
 //! - [`requeue`]: the outbox by hand (`veille alerts retry|drop`), the installation id;
+//! - [`ops`]: what veille told about itself (`[ops]`), re-routed deliveries;
 //! - [`incidents`]: incidents and silences;
 //! - [`digests`]: when each digest went out, and those to send again;
 //! - [`websub`]: WebSub subscriptions.
@@ -16,6 +17,7 @@
 mod digests;
 mod incidents;
 mod migrations;
+mod ops;
 mod outbox;
 mod requeue;
 mod seen;
@@ -29,6 +31,7 @@ use rusqlite::{Connection, Transaction};
 
 pub use super::error::{Error, ErrorKind, Result};
 pub use digests::DigestRetry;
+pub use ops::{Raised, Waiting};
 pub use outbox::{AlertRow, PendingDelivery};
 pub use requeue::Deliveries;
 pub use sources::{SourceRow, Summary};

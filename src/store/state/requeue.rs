@@ -1,5 +1,5 @@
 //! The outbox by hand — `veille alerts retry|drop` and the API re-queue or drop
-//! deliveries — and the installation's id, which every delivery key carries.
+//! deliveries (re-routing is in `ops.rs`) — and the installation's id, which every delivery key carries.
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -13,6 +13,9 @@ pub enum Deliveries<'a> {
     Alert { seq: i64, notifier: Option<&'a str> },
     /// Every failed delivery, to one notifier or all.
     AllFailed { notifier: Option<&'a str> },
+    /// Every delivery to one notifier that is pending or failed (those waiting for a
+    /// notifier removed from the config).
+    Waiting { notifier: &'a str },
 }
 
 impl State {
@@ -29,14 +32,21 @@ impl State {
     pub fn requeue_deliveries(&self, which: Deliveries<'_>, now: DateTime<Utc>) -> Result<usize> {
         Ok(match which {
             Deliveries::Alert { seq, notifier } => self.conn.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3,
+                     pending_since = CASE WHEN state = 'pending' THEN pending_since ELSE ?3 END
                  WHERE alert_seq = ?1 AND state IN ('pending', 'failed', 'dropped')
                    AND (?2 IS NULL OR notifier = ?2)",
                 params![seq, notifier, ms(now)],
             )?,
             Deliveries::AllFailed { notifier } => self.conn.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, pending_since = ?2
                  WHERE state = 'failed' AND (?1 IS NULL OR notifier = ?1)",
+                params![notifier, ms(now)],
+            )?,
+            Deliveries::Waiting { notifier } => self.conn.execute(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2,
+                     pending_since = CASE WHEN state = 'pending' THEN pending_since ELSE ?2 END
+                 WHERE state IN ('pending', 'failed') AND notifier = ?1",
                 params![notifier, ms(now)],
             )?,
         })
@@ -58,6 +68,10 @@ impl State {
             )?,
             Deliveries::AllFailed { notifier } => self.conn.execute(
                 &format!("{SET} WHERE state = 'failed' AND (?2 IS NULL OR notifier = ?2)"),
+                params![why, notifier],
+            )?,
+            Deliveries::Waiting { notifier } => self.conn.execute(
+                &format!("{SET} WHERE state IN ('pending', 'failed') AND notifier = ?2"),
                 params![why, notifier],
             )?,
         })

@@ -116,22 +116,21 @@ impl State {
 }
 
 impl Batch<'_> {
-    /// Records a successful poll (with its new validators/cursor). Returns true when the
-    /// source was unhealthy and has now recovered.
+    /// Records a successful poll (with its new validators/cursor). When the source was
+    /// unhealthy and has now recovered, returns since when it was failing.
     pub fn source_success(
         &self,
         id: &str,
         state: &SourceState,
         new_items: u64,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
+    ) -> Result<Option<DateTime<Utc>>> {
         let tx = &self.tx;
         let was_unhealthy = tx
-            .prepare_cached("SELECT unhealthy FROM sources WHERE id = ?1")?
-            .query_row(params![id], |r| r.get::<_, i64>(0))
+            .prepare_cached("SELECT failing_since FROM sources WHERE id = ?1 AND unhealthy != 0")?
+            .query_row(params![id], |r| r.get::<_, Option<i64>>(0))
             .optional()?
-            .unwrap_or(0)
-            != 0;
+            .map(|since| from_ms(since.unwrap_or_else(|| ms(now))));
         let state = serde_json::to_string(state).map_err(|source| Error::Encode {
             what: "a source state",
             source,
@@ -146,15 +145,15 @@ impl Batch<'_> {
         Ok(was_unhealthy)
     }
 
-    /// Records a failed poll. Returns true when the source has been failing for
-    /// `unhealthy_after` and this failure marks it unhealthy.
+    /// Records a failed poll. When the source has been failing for `unhealthy_after` and
+    /// this failure marks it unhealthy, returns since when it has been failing.
     pub fn source_failure(
         &self,
         id: &str,
         error: &str,
         now: DateTime<Utc>,
         unhealthy_after: chrono::Duration,
-    ) -> Result<bool> {
+    ) -> Result<Option<DateTime<Utc>>> {
         let tx = &self.tx;
         // An API may quote its key back in an error: no known secret is stored.
         let error = crate::model::redact::scrub(error);
@@ -171,9 +170,9 @@ impl Batch<'_> {
         if unhealthy == 0 && now - from_ms(since) >= unhealthy_after {
             tx.prepare_cached("UPDATE sources SET unhealthy = 1 WHERE id = ?1")?
                 .execute(params![id])?;
-            return Ok(true);
+            return Ok(Some(from_ms(since)));
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Records when a source is due next (and its adaptive interval).
@@ -230,21 +229,26 @@ mod tests {
         let t0 = Utc::now();
         let b = s.batch().unwrap();
         assert!(
-            !b.source_failure("f", "HTTP 500", t0, chrono::Duration::hours(1))
+            b.source_failure("f", "HTTP 500", t0, chrono::Duration::hours(1))
                 .unwrap()
+                .is_none()
         );
         let later = t0 + chrono::Duration::hours(2);
-        assert!(
+        let since = Some(from_ms(ms(t0)));
+        assert_eq!(
             b.source_failure("f", "HTTP 500", later, chrono::Duration::hours(1))
-                .unwrap()
+                .unwrap(),
+            since
+        );
+        assert_eq!(
+            b.source_success("f", &SourceState::default(), 0, later)
+                .unwrap(),
+            since
         );
         assert!(
             b.source_success("f", &SourceState::default(), 0, later)
                 .unwrap()
-        );
-        assert!(
-            !b.source_success("f", &SourceState::default(), 0, later)
-                .unwrap()
+                .is_none()
         );
         b.commit().unwrap();
         assert_eq!(s.summary(later).unwrap().unhealthy, 0);

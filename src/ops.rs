@@ -26,8 +26,9 @@ pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpsConfig {
-    /// Notifiers that get veille's alerts about itself; empty (the default) turns them off.
-    pub notify: Vec<Spanned<String>>,
+    /// Notifiers that get veille's alerts about itself. Absent: every notifier that
+    /// people read (e-mail and chat; webhooks feed other programs); `[]` turns them off.
+    pub notify: Option<Vec<Spanned<String>>>,
     /// A source became unhealthy (failing for `[crawl] unhealthy_after`), and recovered.
     pub sources: bool,
     /// A notifier failed for good (a revoked webhook, a refused address).
@@ -42,7 +43,7 @@ pub struct OpsConfig {
 impl Default for OpsConfig {
     fn default() -> Self {
         OpsConfig {
-            notify: Vec::new(),
+            notify: None,
             sources: true,
             notifiers: true,
             outbox: true,
@@ -52,9 +53,18 @@ impl Default for OpsConfig {
 }
 
 impl OpsConfig {
-    pub fn build(&self) -> Ops {
+    /// `[ops]` in force, `notifiers` being every configured one (by id, with its kind).
+    pub fn build<'a>(&self, notifiers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Ops {
+        let notify = match &self.notify {
+            Some(named) => named.iter().map(|n| n.get_ref().clone()).collect(),
+            None => notifiers
+                .into_iter()
+                .filter(|(_, kind)| *kind != "webhook")
+                .map(|(id, _)| id.to_string())
+                .collect(),
+        };
         Ops {
-            notify: self.notify.iter().map(|n| n.get_ref().clone()).collect(),
+            notify,
             sources: self.sources,
             notifiers: self.notifiers,
             outbox: self.outbox,
@@ -63,7 +73,7 @@ impl OpsConfig {
     }
 }
 
-/// `[ops]` as the stages use it. The default sends nothing.
+/// `[ops]` as the stages use it. `Ops::default()` sends nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Ops {
     pub notify: Vec<String>,

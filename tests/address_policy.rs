@@ -257,10 +257,23 @@ async fn webhooks_are_held_to_the_same_policy() {
         "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"redirected\", \"direct\", \"fine\"]\n",
     );
     run_once(setup.load()).await;
-    assert_eq!(hooks.on("/h").len(), 1, "the allowed webhook got the alert");
+    // The brand's alert; beside it, `[ops]` tells that `direct` failed for good (to the
+    // other notifiers, `direct` being the only one it would use by default).
+    let got = hooks.on("/h");
+    let crisis: Vec<_> = got
+        .iter()
+        .filter(|h| h.json()["alert"]["rule"] == "crisis")
+        .collect();
+    assert_eq!(crisis.len(), 1, "the allowed webhook got the alert");
+    assert!(
+        got.iter().any(|h| h.json()["alert"]["rule"] == "ops"
+            && h.body.contains("notifier direct failed for good")),
+        "{got:?}"
+    );
     let st = State::open(&setup.path().join("data/state.sqlite")).unwrap();
     let rows = st.alerts(10).unwrap();
-    let deliveries: HashMap<String, (String, Option<String>)> = rows[0]
+    let crisis = rows.iter().find(|r| r.alert.rule == "crisis").unwrap();
+    let deliveries: HashMap<String, (String, Option<String>)> = crisis
         .deliveries
         .iter()
         .map(|(n, state, _, err)| (n.clone(), (state.clone(), err.clone())))

@@ -499,7 +499,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             digests.push(d);
         }
     }
-    for n in &ops.notify {
+    for n in ops.notify.iter().flatten() {
         if !declared.notifiers.contains(n.get_ref()) {
             file.error(
                 n.span(),
@@ -517,6 +517,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             file.error(s.id_span.clone(), format!("duplicate source id `{}`", s.id));
         }
     }
+    let ops = ops.build(notifiers.iter().map(|(id, n)| (id.as_str(), n.kind_name())));
     Some((
         Config {
             path: file.path.to_path_buf(),
@@ -531,7 +532,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
             api_tokens,
             digests,
             quota,
-            ops: ops.build(),
+            ops,
         },
         declared,
     ))

@@ -346,12 +346,25 @@ fn duplicate_ids() {
     );
 }
 
-/// `[ops]`: off by default; its notifiers must exist, named at their line; its keys are
-/// checked like every section's.
+/// `[ops]`: on by default, to the notifiers people read (not webhooks); `notify = []`
+/// turns it off; its notifiers must exist, named at their line; its keys are checked
+/// like every section's.
 #[test]
 fn ops_section_is_checked() {
     let d = Dir::new();
-    let off = d.load(GOOD).unwrap_or_else(|e| panic!("{e}"));
+    let default = d.load(GOOD).unwrap_or_else(|e| panic!("{e}"));
+    let readers: Vec<&String> = default
+        .notifiers
+        .iter()
+        .filter(|(_, n)| n.kind_name() != "webhook")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!readers.is_empty());
+    assert_eq!(default.ops.notify.iter().collect::<Vec<_>>(), readers);
+    assert!(default.ops.watches_sources());
+    let off = d
+        .load(&(GOOD.to_string() + "\n[ops]\nnotify = []\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(off.ops.notify.is_empty() && !off.ops.watches_sources());
     let on = d
         .load(

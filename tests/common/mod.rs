@@ -557,3 +557,10 @@ pub fn with_source(body: &str) -> String {
         body.trim()
     )
 }
+
+/// Whether a webhook delivery is one of veille's alerts about itself (`[ops]`, on by
+/// default), not a brand's.
+pub fn is_ops(h: &Hook) -> bool {
+    serde_json::from_str::<serde_json::Value>(&h.body)
+        .is_ok_and(|j| j["alert"]["rule_kind"] == "ops")
+}

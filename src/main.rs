@@ -530,6 +530,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // ingest commit cut short) must not hold the exit: what it had not committed
             // is fetched again at the next start.
             rt.shutdown_timeout(std::time::Duration::from_millis(500));
+            if once && report.ingest_unfinished {
+                // Stopped before everything fetched was ingested: not a clean run.
+                eprintln!(
+                    "stopped before every fetched item was ingested: {} new mention(s) committed; the rest is fetched again at the next run",
+                    report.new_mentions
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             if once && (report.pending_at_exit > 0 || report.failed_at_exit > 0) {
                 // cron sees it: alerts that did not reach anyone (shared exit codes).
                 eprintln!(

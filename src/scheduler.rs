@@ -200,7 +200,6 @@ impl Scheduler {
             if !s.enabled {
                 continue;
             }
-            // First polls spread over a few seconds at start, not all at the same instant.
             let saved = self.first_due.get(i).copied().flatten();
             let delay = match mode {
                 Mode::Once => StdDuration::ZERO,
@@ -213,12 +212,9 @@ impl Scheduler {
                         .unwrap_or_default()
                         .min(if failing { MAX_DELAY } else { s.every.std() })
                 }
-                Mode::Forever => s
-                    .every
-                    .std()
-                    .div_f64(10.0)
-                    .min(StdDuration::from_secs(10))
-                    .mul_f64(fastrand::f64()),
+                // Due now: the concurrency and per-host limits pace the first round, and
+                // the jitter of later intervals spreads the rounds after it.
+                Mode::Forever => StdDuration::ZERO,
             };
             heap.push(Reverse((start + delay, i)));
         }

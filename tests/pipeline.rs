@@ -816,3 +816,46 @@ async fn sources_listing_shows_backoff_unhealthy_and_recovery() {
         "{flaky}"
     );
 }
+
+/// `run --once` ingests everything it fetched: the shutdown limit (here 1 ms, floored
+/// to 1 s) bounds a stopping daemon, not a run that ends by itself. 20,000 items take
+/// the ingest stage longer than that in a test build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_ingests_everything_it_fetched() {
+    let srv = FeedServer::start().await;
+    let when = ago(30);
+    let items: Vec<(String, String)> = (0..20_000)
+        .map(|i| {
+            (
+                format!("Acme item {i}: un avis sur le service client d'Acme"),
+                format!("https://big.example/{i}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str, &str)> = items
+        .iter()
+        .map(|(t, u)| {
+            (
+                t.as_str(),
+                u.as_str(),
+                "Acme, encore et toujours.",
+                when.as_str(),
+            )
+        })
+        .collect();
+    srv.set("/big.xml", Route::rss(rss(&refs)));
+    let setup = Setup::new();
+    setup.write(&(base_config() + &rss_source("big", &srv.url("/big.xml"))));
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = veille::daemon::RunOptions {
+        mode: veille::scheduler::Mode::Once,
+        drain_timeout: Duration::from_millis(1),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let r = veille::daemon::run(setup.load(), opts, rx).await.unwrap();
+    assert!(!r.ingest_unfinished, "{r:?}");
+    assert_eq!(r.new_mentions, 20_000, "{r:?}");
+    // Only meaningful if ingesting took longer than the old limit of one second.
+    eprintln!("ingested 20,000 items in {:?}", started.elapsed());
+}

@@ -57,17 +57,34 @@ impl Daemon {
         }
 
         // Every sender is gone: the ingest thread finishes what is queued and commits.
+        // `--once` ingests everything it fetched, however long that takes, unless it is
+        // asked to stop; a stopping daemon has what is left of its shutdown time.
         let join = tokio::task::spawn_blocking(move || ingest_thread.join());
-        match tokio::time::timeout(left().max(StdDuration::from_secs(1)), join).await {
+        tokio::pin!(join);
+        let joined = if opts.mode == Mode::Once && stopping_since.is_none() {
+            tokio::select! {
+                j = &mut join => Ok(j),
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    tokio::time::timeout(opts.drain_timeout, &mut join).await
+                }
+            }
+        } else {
+            tokio::time::timeout(left().max(StdDuration::from_secs(1)), &mut join).await
+        };
+        let mut unfinished = false;
+        match joined {
             Ok(joined) => {
                 joined?.map_err(|_| super::Error::IngestPanicked)?;
                 info!("ingest drained");
             }
             // Nothing is lost: a source's state only moves once its items are committed,
             // so what was not is fetched again at the next start.
-            Err(_) => warn!(
-                "ingest still busy at the shutdown limit; uncommitted items are fetched again at next start"
-            ),
+            Err(_) => {
+                unfinished = true;
+                warn!(
+                    "ingest still busy at the shutdown limit; uncommitted items are fetched again at next start"
+                )
+            }
         }
 
         if let Some(o) = outbox {
@@ -79,6 +96,7 @@ impl Daemon {
             o.stop(left().max(StdDuration::from_millis(500))).await;
         }
         let mut r = report.lock().unwrap().clone();
+        r.ingest_unfinished = unfinished;
         if opts.mode == Mode::Once {
             // What this run leaves undelivered: `veille run --once` exits 4 on it.
             match state.lock().unwrap().undelivered_since(started_at) {

@@ -121,6 +121,9 @@ pub struct Report {
     /// during the run (`veille run --once` exits 4 when either is not zero).
     pub pending_at_exit: u64,
     pub failed_at_exit: u64,
+    /// The ingest stage had not finished when the process stopped (a signal during
+    /// `run --once`, or the shutdown limit): what it had not committed is fetched again.
+    pub ingest_unfinished: bool,
 }
 
 #[derive(Debug, Clone, Default)]

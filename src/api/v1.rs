@@ -3,13 +3,14 @@
 //! agree.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Scope, authorize};
+use super::extract::{ApiJson as JsonBody, ApiPath as Path, ApiQuery as Query};
 use super::{ApiError, ApiState};
 use crate::matching::SearchRequest;
 use crate::model::redact;
@@ -37,23 +38,41 @@ fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, Api
     authorize(headers, &live.tokens, scope).map(|t| t.name.clone())
 }
 
-/// "7d" (that long ago) or an RFC 3339 date.
+/// A time expression, read as the CLI reads it (`7d`, `2026-11-01`, RFC 3339).
 fn when(
     name: &str,
     v: &Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(v) = v else { return Ok(None) };
-    if let Ok(d) = v.parse::<crate::model::Duration>() {
-        return Ok(Some(now - d.chrono()));
+    v.parse::<crate::model::When>()
+        .map(|w| Some(w.at(now)))
+        .map_err(|e| ApiError::bad_request(format!("`{name}`: {e}")))
+}
+
+/// `limit`: `default` when absent, at most `max`; 0 is refused as in the CLI.
+fn limit(v: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(0) => Err(ApiError::bad_request("`limit` = 0: give at least 1")),
+        Some(n) => Ok(n.min(max)),
     }
-    DateTime::parse_from_rfc3339(v)
-        .map(|d| Some(d.with_timezone(&Utc)))
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "`{name}` = {v:?}: expected a duration (e.g. 7d) or an RFC 3339 date"
-            ))
-        })
+}
+
+/// A filter naming a brand, source or rule that is not configured is a 404: a typo
+/// must not look like "nothing was said".
+fn known(what: &str, v: &Option<String>, ids: &[String]) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !ids.contains(x) => Err(ApiError::not_found(format!(
+            "unknown {what} `{x}`: configured are {}",
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -90,8 +109,17 @@ pub async fn mentions(
             "sentiment = {s:?}: expected negative, neutral or positive"
         )));
     }
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    {
+        let live = st.live.read().unwrap();
+        let sources: Vec<String> = live.sources.iter().map(|s| s.0.clone()).collect();
+        known("brand", &p.brand, &live.brands)?;
+        known("source", &p.source, &sources)?;
+    }
+    let limit = limit(p.limit, 50, 500)?;
     let offset = p.offset.unwrap_or(0).min(100_000);
+    let hint =
+        p.q.as_deref()
+            .and_then(crate::matching::query::operator_hint);
     let req = SearchRequest {
         query,
         label: p.sentiment.clone(),
@@ -106,12 +134,17 @@ pub async fn mentions(
     };
     let index = st.index.clone();
     let (total, items) = blocking(move || Ok((index.count(&req)?, index.search(&req)?))).await?;
-    Ok(Json(json!({
+    let mut v = json!({
         "total": total,
         "limit": limit,
         "offset": offset,
         "items": items,
-    })))
+    });
+    // Not an error: "or" is a French word; but rarely meant as one in a search box.
+    if let Some(h) = hint {
+        v["hint"] = h.into();
+    }
+    Ok(Json(v))
 }
 
 pub async fn mention(
@@ -133,6 +166,8 @@ pub async fn mention(
 pub struct ListQuery {
     limit: Option<usize>,
     state: Option<String>,
+    rule: Option<String>,
+    brand: Option<String>,
 }
 
 pub async fn alerts(
@@ -141,7 +176,12 @@ pub async fn alerts(
     Query(p): Query<ListQuery>,
 ) -> ApiResult {
     check(&st, &headers, Scope::Read)?;
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    if p.state.is_some() || p.rule.is_some() || p.brand.is_some() {
+        return Err(ApiError::bad_request(
+            "/api/alerts takes only `limit`: filter incidents with /api/incidents",
+        ));
+    }
+    let limit = limit(p.limit, 50, 500)?;
     let state = st.state.clone();
     let rows = blocking(move || state.lock().unwrap().alerts(limit)).await?;
     let items: Vec<Value> = rows
@@ -208,7 +248,15 @@ async fn act_on_deliveries(
     if !drop {
         st.wake.wake();
     }
-    tracing::info!(seq = ?seq, notifier = ?notifier, count = n, dropped = drop, "deliveries changed through the API");
+    tracing::info!(
+        seq = seq
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "all failed".into()),
+        notifier = notifier.as_deref().unwrap_or("all"),
+        count = n,
+        dropped = drop,
+        "deliveries changed through the API"
+    );
     let key = if drop { "dropped" } else { "requeued" };
     Ok(Json(json!({ "seq": seq, "notifier": notifier, key: n })))
 }
@@ -268,9 +316,23 @@ pub async fn incidents(
             )));
         }
     };
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    {
+        let live = st.live.read().unwrap();
+        known("rule", &p.rule, &live.rules)?;
+        known("brand", &p.brand, &live.brands)?;
+    }
+    let limit = limit(p.limit, 50, 500)?;
     let state = st.state.clone();
-    let items = blocking(move || state.lock().unwrap().incidents(filter.as_deref(), limit)).await?;
+    let (rule, brand) = (p.rule, p.brand);
+    let items = blocking(move || {
+        state.lock().unwrap().incidents_of(
+            filter.as_deref(),
+            rule.as_deref(),
+            brand.as_deref(),
+            limit,
+        )
+    })
+    .await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -293,7 +355,11 @@ pub async fn ack_incident(
     .await?;
     match incident {
         Some(i) => {
-            tracing::info!(incident = id, by = ?i.acked_by, "incident acknowledged");
+            tracing::info!(
+                incident = id,
+                by = i.acked_by.as_deref().unwrap_or(""),
+                "incident acknowledged"
+            );
             Ok(Json(json!(i)))
         }
         None => Err(ApiError::not_found(format!("no open incident #{id}"))),
@@ -311,7 +377,7 @@ pub async fn silences(State(st): State<ApiState>, headers: HeaderMap) -> ApiResu
             json!({
                 "id": s.id, "rule": s.rule, "brand": s.brand, "starts_at": s.starts_at,
                 "ends_at": s.ends_at, "reason": s.reason, "expired_at": s.expired_at,
-                "active": s.active(now),
+                "author": s.author, "active": s.active(now),
             })
         })
         .collect();
@@ -332,7 +398,7 @@ pub struct NewSilence {
 pub async fn add_silence(
     State(st): State<ApiState>,
     headers: HeaderMap,
-    Json(body): Json<NewSilence>,
+    JsonBody(body): JsonBody<NewSilence>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let who = check(&st, &headers, Scope::Admin)?;
     if body.rule.is_none() && body.brand.is_none() {
@@ -346,23 +412,31 @@ pub async fn add_silence(
         .map_err(|e| ApiError::bad_request(format!("duration = {:?}: {e}", body.duration)))?;
     let now = st.clock.now();
     let ends = now + d.chrono();
-    let reason = if body.reason.is_empty() {
-        format!("by {who}")
-    } else {
-        format!("{} (by {who})", body.reason)
-    };
+    {
+        let live = st.live.read().unwrap();
+        known("rule", &body.rule, &live.rules)?;
+        known("brand", &body.brand, &live.brands)?;
+    }
     let state = st.state.clone();
-    let (rule, brand) = (body.rule.clone(), body.brand.clone());
+    let (rule, brand, reason) = (body.rule.clone(), body.brand.clone(), body.reason);
+    let author = who.clone();
     let id = blocking(move || {
-        state
-            .lock()
-            .unwrap()
-            .add_silence(rule.as_deref(), brand.as_deref(), now, ends, &reason)
+        state.lock().unwrap().add_silence_by(
+            rule.as_deref(),
+            brand.as_deref(),
+            now,
+            ends,
+            &reason,
+            Some(&author),
+        )
     })
     .await?;
+    tracing::info!(silence = id, by = %who, "silence added through the API");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "rule": body.rule, "brand": body.brand, "ends_at": ends })),
+        Json(
+            json!({ "id": id, "rule": body.rule, "brand": body.brand, "ends_at": ends, "author": who }),
+        ),
     ))
 }
 

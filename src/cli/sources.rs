@@ -8,8 +8,11 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{Duration, redact};
+use crate::not_found;
 use crate::store::state::State;
 use crate::text;
+
+use super::table::{Align, Table, clean};
 
 /// "3m ago", "in 2h": short relative times for tables.
 fn relative(d: Option<chrono::DateTime<Utc>>, now: chrono::DateTime<Utc>) -> String {
@@ -32,18 +35,25 @@ fn relative(d: Option<chrono::DateTime<Utc>>, now: chrono::DateTime<Utc>) -> Str
     }
 }
 
-/// `veille sources`: every configured source with its state.
-pub fn sources(c: &Config) -> anyhow::Result<()> {
+/// `veille sources [--json]`: every configured source with its state.
+pub fn sources(c: &Config, json: bool) -> anyhow::Result<()> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
     let rows = state.sources()?;
     let now = Utc::now();
     let unhealthy_after = c.crawl.unhealthy_after.chrono();
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  last error",
-        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items", "failed"
-    )?;
+    let mut t = Table::new(&[
+        ("source", Align::Left, 32),
+        ("kind", Align::Left, 24),
+        ("health", Align::Left, 10),
+        ("every", Align::Left, 12),
+        ("last ok", Align::Left, 12),
+        ("next poll", Align::Left, 20),
+        ("failures", Align::Right, 8),
+        ("items", Align::Right, 9),
+        ("failed", Align::Right, 7),
+        ("last error", Align::Left, 100),
+    ]);
     for s in &c.sources {
         let row = rows
             .iter()
@@ -70,12 +80,31 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
             (true, None) => "auto".into(),
             _ => s.every.to_string(),
         };
-        writeln!(
-            out,
-            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  {}",
-            text::truncate(&s.id, 20),
-            s.kind_name(),
-            health,
+        if json {
+            // Errors recorded by an older veille may hold a secret.
+            let v = serde_json::json!({
+                "id": s.id,
+                "kind": s.kind_name(),
+                "health": health.to_lowercase(),
+                "every": every,
+                "failures": row.failures,
+                "items_seen": row.items_seen,
+                "items_failed": row.items_failed,
+                "last_polled": row.last_polled,
+                "last_success": row.last_success,
+                "next_due": row.next_due,
+                "last_error": row.last_error.as_deref().map(redact::scrub),
+                "last_error_at": row.last_error_at,
+                "last_item_error": row.last_item_error.as_deref().map(redact::scrub),
+                "last_item_error_at": row.last_item_error_at,
+            });
+            writeln!(out, "{v}")?;
+            continue;
+        }
+        t.row([
+            s.id.clone(),
+            s.kind_name().to_string(),
+            health.to_string(),
             every,
             relative(row.last_success, now),
             match (row.next_due, row.failures) {
@@ -84,27 +113,31 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
                 (Some(_), 0) => relative(row.next_due, now),
                 (Some(_), _) => format!("{} (backoff)", relative(row.next_due, now)),
             },
-            row.failures,
-            row.items_seen,
-            row.items_failed,
+            row.failures.to_string(),
+            row.items_seen.to_string(),
+            row.items_failed.to_string(),
             row.last_error
-                .map(|e| format!(
-                    "{} ({})",
-                    text::truncate(&text::single_line(&redact::scrub(&e)), 80),
-                    relative(row.last_error_at, now)
-                ))
-                .unwrap_or_default()
-        )?;
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        redact::scrub(&e),
+                        relative(row.last_error_at, now)
+                    )
+                })
+                .unwrap_or_default(),
+        ]);
         // Items dropped by a failure: the source goes on, the last one is shown.
         if let Some(e) = &row.last_item_error {
-            writeln!(
-                out,
-                "{:<20} last failed item ({}): {}",
-                "",
+            t.note(&format!(
+                "{}: last failed item ({}): {}",
+                s.id,
                 relative(row.last_item_error_at, now),
-                text::truncate(&text::single_line(e), 160)
-            )?;
+                text::truncate(e, 160)
+            ));
         }
+    }
+    if !json {
+        t.write(&mut out)?;
     }
     Ok(())
 }
@@ -113,15 +146,10 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
 /// nothing.
 pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
     let Some(source) = c.sources.iter().find(|s| s.id == id) else {
-        eprintln!(
+        not_found!(
             "unknown source `{id}`: configured sources are {}",
-            c.sources
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::ids(c.sources.iter().map(|s| s.id.as_str()))
         );
-        return Ok(ExitCode::from(2));
     };
     let http = crate::crawl::Http::new(&c.crawl)?;
     let matcher = crate::matching::Matcher::new(c.brands.clone());
@@ -162,24 +190,20 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "\n{}  {}",
-            m.published_at.format("%Y-%m-%d %H:%M"),
-            text::single_line(&m.title)
+            crate::model::localtime::display(m.published_at, &c.daemon.tz),
+            clean(&m.title)
         )?;
         writeln!(
             out,
             "    by {} · {}{}",
-            m.author.as_deref().unwrap_or("(no author)"),
-            m.url,
+            clean(m.author.as_deref().unwrap_or("(no author)")),
+            clean(&m.url),
             m.language
                 .as_deref()
                 .map(|l| format!(" · {l}"))
                 .unwrap_or_default()
         )?;
-        writeln!(
-            out,
-            "    {}",
-            text::truncate(&text::single_line(&m.text), 160)
-        )?;
+        writeln!(out, "    {}", clean(&text::truncate(&m.text, 160)))?;
         writeln!(
             out,
             "    brands: {}",
@@ -191,15 +215,15 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         )?;
     }
     for w in &poll.warnings {
-        writeln!(out, "\nwarning: {w}")?;
+        writeln!(out, "\nwarning: {}", clean(w))?;
     }
     for f in &poll.failed {
         writeln!(
             out,
             "\nitem failed ({}): {} ({})",
             f.stage,
-            text::single_line(&f.error),
-            f.url
+            clean(&f.error),
+            clean(&f.url)
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -138,7 +138,8 @@ pub(super) async fn wait_for_outbox(
     }
 }
 
-/// What the API may see change on reload: its tokens and the list of sources.
+/// What the API may see change on reload: its tokens and the lists of sources, brands
+/// and rules.
 pub(super) fn live_of(c: &Config) -> crate::api::Live {
     crate::api::Live {
         tokens: c.api_tokens.clone(),
@@ -147,5 +148,7 @@ pub(super) fn live_of(c: &Config) -> crate::api::Live {
             .iter()
             .map(|s| (s.id.clone(), s.kind_name().to_string()))
             .collect(),
+        brands: c.brands.iter().map(|b| b.id.clone()).collect(),
+        rules: c.rules.iter().map(|r| r.id.clone()).collect(),
     }
 }

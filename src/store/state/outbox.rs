@@ -212,8 +212,25 @@ impl State {
             .conn
             .prepare("SELECT seq, payload FROM alerts ORDER BY seq DESC LIMIT ?1")?;
         let rows: Vec<(i64, String)> = stmt
-            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?;
+        self.alert_rows(rows)
+    }
+
+    /// The alerts of one incident with their delivery states, oldest first.
+    pub fn incident_alerts(&self, incident: i64) -> Result<Vec<AlertRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, payload FROM alerts WHERE incident = ?1 ORDER BY seq")?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map(params![incident], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        self.alert_rows(rows)
+    }
+
+    fn alert_rows(&self, rows: Vec<(i64, String)>) -> Result<Vec<AlertRow>> {
         let mut d = self.conn.prepare(
             "SELECT notifier, state, attempts, last_error FROM deliveries WHERE alert_seq = ?1 ORDER BY notifier",
         )?;

@@ -62,7 +62,8 @@ pub fn digests(c: &Config, json: bool) -> anyhow::Result<()> {
         // Deliveries that failed and will be tried again by the daemon.
         for r in retries.iter().filter(|r| r.digest == d.name) {
             t.note(&format!(
-                "→ {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
+                "{} → {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
+                r.digest,
                 r.notifier,
                 localtime::display(r.due, &d.tz),
                 r.attempts,

@@ -109,6 +109,8 @@ impl Config {
                             f.error(c.id.span(), format!("duplicate rule id `{}`", p.rule.id));
                             continue;
                         }
+                        // Every problem of the rule is reported, not only the first.
+                        let mut ok = true;
                         if !brand_ids.contains(p.rule.brand.as_str()) {
                             f.error(
                                 c.brand.span(),
@@ -118,9 +120,8 @@ impl Config {
                                     list(brand_ids.iter().copied())
                                 ),
                             );
-                            continue;
+                            ok = false;
                         }
-                        let mut ok = true;
                         for n in &c.notify {
                             if !declared.notifiers.contains(n.get_ref()) {
                                 f.error(
@@ -429,6 +430,9 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
         if ok {
             digests.push(d);
         }
+    }
+    for n in notifiers.values_mut() {
+        n.set_timezone(daemon.tz);
     }
     let mut seen = HashSet::new();
     for s in &sources {

@@ -169,5 +169,6 @@ pub fn compute(
         start,
         end,
         brands: out,
+        tz: digest.tz,
     })
 }

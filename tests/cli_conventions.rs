@@ -582,3 +582,26 @@ fn check_reports_five_problems_in_one_run_at_their_positions() {
         );
     }
 }
+
+/// A rule that does not build still has its brand and notifiers checked: three problems
+/// of one rule, three lines.
+#[test]
+fn check_reports_every_problem_of_a_rule() {
+    let s = Setup::new();
+    let path = s.write(&base_config());
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"r\"\nbrand = \"nobody\"\nkind = \"spike\"\nnotify = [\"ghost\"]\n",
+    );
+    let out = veille(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let rules = s.path().join("rules/r.toml").display().to_string();
+    for e in [
+        format!("{rules}:1:1: kind = \"spike\" needs `ratio`"),
+        format!("{rules}:3:9: unknown brand `nobody`"),
+        format!("{rules}:5:11: unknown notifier `ghost`"),
+    ] {
+        assert!(err.lines().any(|l| l.starts_with(&e)), "{e}\nnot in\n{err}");
+    }
+}

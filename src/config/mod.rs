@@ -103,7 +103,11 @@ impl Config {
                         }
                     };
                     let mut f = SourceFile::new(&rf, &rtext);
-                    for p in crate::rules::parse_file(&mut f) {
+                    let pending = crate::rules::parse_file(&mut f);
+                    let built: HashSet<String> =
+                        pending.iter().map(|p| p.rule.id.clone()).collect();
+                    rule_refs::check_unbuilt(&mut f, &built, &brand_ids, &declared.notifiers);
+                    for p in pending {
                         let c = &p.config;
                         if !rule_ids.insert(p.rule.id.clone()) {
                             f.error(c.id.span(), format!("duplicate rule id `{}`", p.rule.id));
@@ -478,6 +482,7 @@ pub fn query_error(file: &mut SourceFile<'_>, s: &Spanned<String>, e: &QueryErro
     file.string_error(s, e.column, format!("invalid query: {}", e.message));
 }
 
+mod rule_refs;
 mod settings;
 #[cfg(test)]
 mod tests;

@@ -264,9 +264,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 veille::cli::sources(&c, json)?;
                 ok
             }
-            Some(SourcesAction::Test { config, id }) => {
+            Some(SourcesAction::Test { config, id, json }) => {
                 let c = config!(config);
-                rt.block_on(veille::cli::source_test(&c, &id))
+                rt.block_on(veille::cli::source_test(&c, &id, json))
             }
         },
         Command::Authors {

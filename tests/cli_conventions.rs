@@ -168,6 +168,14 @@ async fn sources_json() {
         (Some("forum-conso"), Some("ok"))
     );
     utc(&rows[0]["last_success"]);
+    // `sources test ID`: what one poll yields, one mention per line.
+    let items = f.json(&["sources", "test", "forum-conso"]);
+    assert_eq!(items.len(), 3);
+    has(
+        &items[0],
+        &["id", "title", "url", "published_at", "matched_brands"],
+    );
+    assert_eq!(items[0]["matched_brands"][0], "acme");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,6 +102,10 @@ pub enum SourcesAction {
         config: ConfigArg,
         /// The source id.
         id: String,
+        /// One JSON object per item, one per line: the mention as `search --json` prints
+        /// it, with `brands` matched.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -94,10 +94,12 @@ pub fn search(c: &Config, f: Filters, limit: usize, json: bool, query: &str) -> 
     for m in &found {
         let brands: Vec<&str> = m.brand_ids().collect();
         let date = localtime::display(m.published_at, &c.daemon.tz);
+        let source = table::fit(&clean(&m.source), 16);
+        // Padded on display width: `{:<16}` counts characters, not columns.
+        let pad = " ".repeat(16usize.saturating_sub(table::width(&source)));
         writeln!(
             out,
-            "{date}  {:<16} {}",
-            table::fit(&clean(&m.source), 16),
+            "{date}  {source}{pad} {}",
             clean(&crate::text::truncate(&m.title, 100)),
         )?;
         let tone = m

@@ -144,7 +144,7 @@ pub fn sources(c: &Config, json: bool) -> anyhow::Result<()> {
 
 /// `veille sources test ID`: fetches one source now and prints what it yields; stores
 /// nothing.
-pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
+pub async fn source_test(c: &Config, id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let Some(source) = c.sources.iter().find(|s| s.id == id) else {
         not_found!(
             "unknown source `{id}`: configured sources are {}",
@@ -160,12 +160,37 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         .await
     {
         Ok(p) => p,
-        Err(e) => {
-            println!("{id}: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
+        // A runtime failure (status 1), printed by main.
+        Err(e) => anyhow::bail!("{id}: {e}"),
     };
     let mut out = std::io::stdout().lock();
+    if json {
+        for m in &poll.mentions {
+            let mut m = m.clone();
+            languages.language(&mut m);
+            let brands: Vec<String> = matcher
+                .match_mention(&m)
+                .into_iter()
+                .map(|h| h.brand)
+                .collect();
+            let mut v = serde_json::to_value(&m)?;
+            v["matched_brands"] = brands.into();
+            writeln!(out, "{v}")?;
+        }
+        // What went wrong goes to stderr, the items stay parseable.
+        for w in &poll.warnings {
+            eprintln!("warning: {}", clean(w));
+        }
+        for f in &poll.failed {
+            eprintln!(
+                "item failed ({}): {} ({})",
+                f.stage,
+                clean(&f.error),
+                clean(&f.url)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     writeln!(
         out,
         "{id} ({}): {} item(s), {} bytes, {} ms",

@@ -613,3 +613,28 @@ fn check_reports_every_problem_of_a_rule() {
         assert!(err.lines().any(|l| l.starts_with(&e)), "{e}\nnot in\n{err}");
     }
 }
+
+/// Without `[daemon] timezone`, times are read in the system's zone (`TZ` here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_configured_zone_the_systems_is_used() {
+    let f = fixture().await;
+    let cfg = std::fs::read_to_string(f.setup.config_path())
+        .unwrap()
+        .replace("timezone = \"Europe/Paris\"\n", "");
+    let other = f.setup.path().join("no-zone.toml");
+    std::fs::write(&other, cfg).unwrap();
+    let alert = f.json(&["alerts"]).pop().unwrap();
+    let created = utc(&alert["alert"]["created_at"]).with_timezone(&chrono_tz::America::New_York);
+    let shown = format!(
+        "{} {}",
+        created.format("%Y-%m-%d %H:%M"),
+        created.format("%Z")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_veille"))
+        .env("TZ", "America/New_York")
+        .args(["alerts", "--config", other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = text(&out.stdout);
+    assert!(table.contains(&shown), "{shown} not in\n{table}");
+}

@@ -56,9 +56,25 @@ impl Default for DaemonConfig {
             log_level: "info".into(),
             shutdown_timeout: Duration::from_secs(10),
             timezone: None,
-            tz: localtime::system(),
+            tz: system_zone(),
         }
     }
+}
+
+/// The system's zone: `TZ` when it names one (as the C library reads it), else what
+/// the system is set to (`/etc/localtime` through `iana-time-zone`), else UTC — a
+/// container often has no zone at all, and UTC is then what its clock shows.
+pub fn system_zone() -> chrono_tz::Tz {
+    if let Ok(tz) = std::env::var("TZ") {
+        // ":Europe/Paris" is the POSIX form of a zone file name.
+        if let Ok(z) = tz.trim_start_matches(':').parse::<chrono_tz::Tz>() {
+            return z;
+        }
+    }
+    iana_time_zone::get_timezone()
+        .ok()
+        .and_then(|n| n.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::Tz::UTC)
 }
 
 /// Where each key's value of a table is, to report a problem at the value itself.

@@ -26,22 +26,6 @@ pub fn parse(name: &str) -> Result<Tz, String> {
     })
 }
 
-/// The system's zone: `TZ` when it names one (as the C library reads it), else what
-/// the system is set to (`/etc/localtime` through `iana-time-zone`), else UTC — a
-/// container often has no zone at all, and UTC is then what its clock shows.
-pub fn system() -> Tz {
-    if let Ok(tz) = std::env::var("TZ") {
-        // ":Europe/Paris" is the POSIX form of a zone file name.
-        if let Ok(z) = tz.trim_start_matches(':').parse::<Tz>() {
-            return z;
-        }
-    }
-    iana_time_zone::get_timezone()
-        .ok()
-        .and_then(|n| n.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,7 +161,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let (code, print) = veille::cli::status_of(&e);
             if print {
-                eprintln!("error: {e:#}");
+                // An error may quote what a server or a feed said: made safe to show.
+                eprintln!("error: {}", veille::cli::clean_lines(&format!("{e:#}")));
             }
             code
         }

@@ -22,7 +22,7 @@ pub use incidents::{
 pub use rules::{SilenceCmd, rules_test, silence};
 pub use search::{Filters, authors, search};
 pub use sources::{source_test, sources};
-pub use table::{Align, Table, clean};
+pub use table::{Align, Table, clean, clean_lines};
 
 /// The shared time expressions (`7d`, `2026-11-01`, RFC 3339): one parser with the API.
 pub use crate::model::When;

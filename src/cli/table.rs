@@ -41,6 +41,19 @@ pub fn clean(s: &str) -> String {
     crate::text::single_line(&kept)
 }
 
+/// [`clean`] line by line: a message of several lines (an error with its cause, a query
+/// with a caret under the column) keeps its lines, each made safe.
+pub fn clean_lines(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            // Leading spaces carry meaning here (the caret's column).
+            let indent = l.len() - l.trim_start_matches(' ').len();
+            format!("{}{}", &l[..indent], clean(l))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Bidirectional embeddings, overrides, isolates and marks.
 fn is_bidi(c: char) -> bool {
     crate::notify::chat::is_bidi_control(c) || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
@@ -182,5 +195,11 @@ mod tests {
     fn long_cells_are_cut_on_display_width() {
         assert_eq!(fit("東京東京東京", 5), "東京…");
         assert_eq!(width(&fit("abcdefgh", 5)), 5);
+    }
+
+    #[test]
+    fn messages_keep_their_lines_and_indents_and_lose_bidi_controls() {
+        let m = clean_lines("invalid query: column 3\n  acme \u{202E}x\n    ^");
+        assert_eq!(m, "invalid query: column 3\n  acme x\n    ^");
     }
 }

@@ -250,28 +250,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 }
             }
             "enrich" => {
-                let span = value.span();
-                if let Some(e) = file.de::<crate::enrich::EnrichConfig>(value) {
-                    if !(0.05..=1.0).contains(&e.story_threshold) {
-                        file.error(span.clone(), "`story_threshold` must be between 0.05 and 1");
-                    }
-                    if !(0.05..=1.0).contains(&e.story_title_threshold) {
-                        file.error(
-                            span.clone(),
-                            "`story_title_threshold` must be between 0.05 and 1",
-                        );
-                    }
-                    for l in &e.languages {
-                        if !crate::enrich::language::supported().any(|s| s == l) {
-                            file.error(
-                                span.clone(),
-                                format!(
-                                    "unknown language `{l}` in [enrich] languages: expected some of {}",
-                                    crate::enrich::language::supported().collect::<Vec<_>>().join(", ")
-                                ),
-                            );
-                        }
-                    }
+                if let Some(e) = settings::enrich(file, value) {
                     enrich = e;
                 }
             }

@@ -219,6 +219,39 @@ pub(super) fn crawl(file: &mut SourceFile<'_>, value: Spanned<DeValue<'_>>) -> O
     Some(c)
 }
 
+/// Reads and checks `[enrich]`: thresholds in their range, languages veille knows.
+pub(super) fn enrich(
+    file: &mut SourceFile<'_>,
+    value: Spanned<DeValue<'_>>,
+) -> Option<crate::enrich::EnrichConfig> {
+    let spans = value_spans(&value);
+    let table = value.span();
+    let e = file.de::<crate::enrich::EnrichConfig>(value)?;
+    let mut p = Problems { file, spans, table };
+    for (key, v) in [
+        ("story_threshold", e.story_threshold),
+        ("story_title_threshold", e.story_title_threshold),
+    ] {
+        if !(0.05..=1.0).contains(&v) {
+            p.at(key, format!("`{key}` must be between 0.05 and 1"));
+        }
+    }
+    for l in &e.languages {
+        if !crate::enrich::language::supported().any(|s| s == l) {
+            p.at(
+                "languages",
+                format!(
+                    "unknown language `{l}` in [enrich] languages: expected some of {}",
+                    crate::enrich::language::supported()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+    Some(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! The commands of `veille` besides `run` and `demo`, one file per command: what they
-//! print (`search`, `authors`, `sources`, `alerts`, `digests`) and what they change
-//! (`alerts retry|requeue|drop`, `silence`, `digest --now`). `main.rs` parses the command
-//! line and calls them.
+//! print (`search`, `authors`, `sources`, `alerts`, `incidents`, `digests`) and what
+//! they change (`alerts retry|requeue|drop`, `incidents ack`, `silence`, `digest --now`).
+//! [`args`] is the command line's definition, [`exit`](CliError) its exit statuses,
+//! `table` how a terminal is shown text (display widths, no control or bidi
+//! characters). `main.rs` parses the command line and calls them.
 
 mod alerts;
 pub mod args;

@@ -114,7 +114,12 @@ async fn a_closed_pipe_ends_quietly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e_mails_and_chat_messages_show_local_time_with_the_zone() {
     let f = fixture().await;
-    let alert = f.json(&["alerts"]).pop().unwrap();
+    // The alert that went to the chat and the mail: `crisis`.
+    let alert = f
+        .json(&["alerts"])
+        .into_iter()
+        .find(|a| a["alert"]["rule"] == "crisis")
+        .unwrap();
     let published = utc(&alert["alert"]["mentions"][0]["published_at"]);
     let paris = published.with_timezone(&chrono_tz::Europe::Paris);
     let local = format!("{} {}", paris.format("%Y-%m-%d %H:%M"), paris.format("%Z"));

@@ -70,7 +70,20 @@ async fn alerts_json_and_a_table_in_local_time_without_bidi_controls() {
     );
     let created = utc(&rows[0]["alert"]["created_at"]);
 
+    // The hostile title is in an alert's summary, and the table shows it without its
+    // right-to-left override.
+    let hostile = rows
+        .iter()
+        .find(|r| r["alert"]["rule"] == "hostile")
+        .unwrap();
+    assert!(
+        hostile["alert"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains('\u{202E}')
+    );
     let table = f.ok(&["alerts"]);
+    assert!(table.contains("gnp.exe remboursez"), "{table}");
     assert!(!table.contains('\u{202E}'), "{table:?}");
     // Local time with its zone: Paris is UTC+1 in winter, UTC+2 in summer.
     let paris = created.with_timezone(&chrono_tz::Europe::Paris);
@@ -82,7 +95,9 @@ async fn alerts_json_and_a_table_in_local_time_without_bidi_controls() {
     assert!(table.contains(&shown), "{shown} not in\n{table}");
     // The rule column starts at the same display column on every row.
     let col = |l: &str| {
-        let i = l.find("crisis").or_else(|| l.find("rule"))?;
+        let i = ["crisis", "hostile", "rule"]
+            .iter()
+            .find_map(|w| l.find(w))?;
         Some(unicode_width::UnicodeWidthStr::width(&l[..i]))
     };
     let starts: Vec<usize> = table
@@ -236,12 +251,17 @@ async fn incidents_list_show_and_ack() {
             "acked_by",
         ],
     );
-    let id = rows[0]["id"].as_i64().unwrap().to_string();
-    assert_eq!(
-        f.json(&["incidents", "--rule", "crisis", "--brand", "acme"])
-            .len(),
-        rows.len()
+    // The incident of the hostile mention: its page shows the title, made safe.
+    let id = rows.iter().find(|r| r["rule"] == "hostile").unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let crisis = f.json(&["incidents", "--rule", "crisis", "--brand", "acme"]);
+    assert!(
+        !crisis.is_empty() && crisis.len() < rows.len(),
+        "{crisis:?}"
     );
+    assert!(crisis.iter().all(|r| r["rule"] == "crisis"), "{crisis:?}");
     assert!(f.json(&["incidents", "--brand", "globex"]).is_empty());
 
     let shown = f.json(&["incidents", "show", &id]);
@@ -251,7 +271,7 @@ async fn incidents_list_show_and_ack() {
     assert!(!alert["alert"]["mentions"].as_array().unwrap().is_empty());
     let page = f.ok(&["incidents", "show", &id]);
     assert!(
-        page.contains("Acme") && !page.contains('\u{202E}'),
+        page.contains("gnp.exe remboursez") && !page.contains('\u{202E}'),
         "{page}"
     );
 

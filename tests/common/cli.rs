@@ -113,7 +113,8 @@ pub async fn fixture() -> Fixture {
     s.write(&cfg);
     s.rules(
         "r.toml",
-        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nquery = \"arnaque\"\nnotify = [\"hook\", \"chat\", \"mail\"]\n",
+        // `hostile` fires on the hostile mention alone: its summary carries the title.
+        "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nquery = \"arnaque\"\nnotify = [\"hook\", \"chat\", \"mail\"]\n\n[[rule]]\nid = \"hostile\"\nbrand = \"acme\"\nkind = \"match\"\nquery = \"remboursez\"\nnotify = [\"hook\"]\n",
     );
     run_once(s.load()).await;
     Fixture {

@@ -124,6 +124,27 @@ fn stderr_is_journal() -> bool {
     false
 }
 
+/// `println!` panics when stdout is closed (`veille demo | head -3`); the commands write
+/// with `writeln!` and end quietly on a broken pipe (see `veille::cli::status_of`), and
+/// this catches the `println!` left (the demo's report): that panic ends the process
+/// quietly with status 0, like `head` reading no further. Any other panic is reported
+/// as before.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// Loads the config, printing every problem; `None` means exit status 2.
 fn load(path: &std::path::Path) -> Option<Config> {
     match Config::load(path) {
@@ -149,6 +170,7 @@ macro_rules! config {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     // `veille run` logs at the config's level, once the config is read; the other
     // commands print their results, and log only warnings.
@@ -197,7 +219,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("{failed} of {ran} rule test(s) failed");
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
-            println!(
+            use std::io::Write;
+            writeln!(
+                std::io::stdout(),
                 "{}: OK — {} brand(s), {} source(s), {} notifier(s), {} rule(s) from {}, {ran} rule test(s) passed",
                 config.config.display(),
                 c.brands.len(),
@@ -205,7 +229,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.notifiers.len(),
                 c.rules.len(),
                 c.daemon.rules_dir.display()
-            );
+            )?;
             ok
         }
         Command::Run { config, once } => {

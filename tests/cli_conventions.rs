@@ -241,3 +241,23 @@ async fn without_a_configured_zone_the_systems_is_used() {
     let table = text(&out.stdout);
     assert!(table.contains(&shown), "{shown} not in\n{table}");
 }
+
+/// The demo's report is printed with `println!`, which panics on a closed stdout: that
+/// ends quietly too (`veille demo | head -1`).
+#[test]
+fn the_demo_into_a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veille"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}

@@ -165,10 +165,11 @@ pub async fn digest_now(
     let mut failed = false;
     for (n, r) in crate::digest::send(d, &data, &notifiers, &http, &installation).await {
         match r {
-            Ok(()) => println!("✓ {n}"),
+            // A closed stdout must not stop the sending: the report is best effort.
+            Ok(()) => _ = writeln!(std::io::stdout(), "✓ {n}"),
             Err(e) => {
                 failed = true;
-                println!("✗ {n}: {}", e.message);
+                _ = writeln!(std::io::stdout(), "✗ {n}: {}", e.message);
             }
         }
     }

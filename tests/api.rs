@@ -152,6 +152,17 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         .json("POST", &format!("/api/incidents/{inc_id}/ack"), ADMIN)
         .await;
     assert_eq!(acked["acked_by"], "alice");
+    // One incident with its alerts, as `veille incidents show ID --json`.
+    let one = api
+        .json("GET", &format!("/api/incidents/{inc_id}"), READ)
+        .await;
+    assert_eq!(one["incident"]["id"], inc_id);
+    assert_eq!(one["alerts"][0]["alert"]["rule"], "crisis");
+    assert_eq!(one["alerts"][0]["deliveries"][0]["state"], "delivered");
+    let (st, body) = api
+        .call("GET", "/api/incidents/999", Some(READ), None)
+        .await;
+    assert_eq!(st, 404, "{body}");
     let (st, _) = api
         .call("POST", "/api/incidents/999/ack", Some(ADMIN), None)
         .await;
@@ -248,6 +259,7 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         vec![
             "GET /api/alerts",
             "GET /api/incidents",
+            "GET /api/incidents/{id}",
             "GET /api/mentions",
             "GET /api/mentions/{id}",
             "GET /api/openapi.json",

@@ -145,6 +145,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alerts/retry-failed", post(v1::retry_failed))
         .route("/api/alerts/drop-failed", post(v1::drop_failed))
         .route("/api/incidents", get(v1::incidents))
+        .route("/api/incidents/{id}", get(v1::incident))
         .route("/api/incidents/{id}/ack", post(v1::ack_incident))
         .route("/api/silences", get(v1::silences).post(v1::add_silence))
         .route("/api/silences/{id}/expire", post(v1::expire_silence))

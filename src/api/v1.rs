@@ -184,20 +184,7 @@ pub async fn alerts(
     let limit = limit(p.limit, 50, 500)?;
     let state = st.state.clone();
     let rows = blocking(move || state.lock().unwrap().alerts(limit)).await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "seq": r.seq,
-                "alert": r.alert,
-                "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
-                    "notifier": notifier, "state": state, "attempts": attempts,
-                    // Errors recorded by an older veille may hold a secret.
-                    "last_error": error.as_deref().map(redact::scrub),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(alert_json).collect();
     Ok(Json(json!({ "items": items })))
 }
 
@@ -334,6 +321,45 @@ pub async fn incidents(
     })
     .await?;
     Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/incidents/{id}`: the incident with its alerts (and their mentions and
+/// deliveries), as `veille incidents show ID --json` prints it.
+pub async fn incident(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    check(&st, &headers, Scope::Read)?;
+    let state = st.state.clone();
+    let found = blocking(move || {
+        let st = state.lock().unwrap();
+        match st.incident(id)? {
+            Some(i) => Ok(Some((i, st.incident_alerts(id)?))),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let Some((incident, alerts)) = found else {
+        return Err(ApiError::not_found(format!("no incident #{id}")));
+    };
+    Ok(Json(json!({
+        "incident": incident,
+        "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// An alert with its deliveries, the shape of `/api/alerts` items.
+fn alert_json(r: &crate::store::state::AlertRow) -> Value {
+    json!({
+        "seq": r.seq,
+        "alert": r.alert,
+        "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
+            "notifier": notifier, "state": state, "attempts": attempts,
+            // Errors recorded by an older veille may hold a secret.
+            "last_error": error.as_deref().map(redact::scrub),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 pub async fn ack_incident(

@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod extract;
+mod incidents;
 pub mod v1;
 
 use std::collections::HashMap;
@@ -144,11 +145,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alerts/{id}/drop", post(v1::drop_alert))
         .route("/api/alerts/retry-failed", post(v1::retry_failed))
         .route("/api/alerts/drop-failed", post(v1::drop_failed))
-        .route("/api/incidents", get(v1::incidents))
-        .route("/api/incidents/{id}", get(v1::incident))
-        .route("/api/incidents/{id}/ack", post(v1::ack_incident))
-        .route("/api/silences", get(v1::silences).post(v1::add_silence))
-        .route("/api/silences/{id}/expire", post(v1::expire_silence))
+        .route("/api/incidents", get(incidents::incidents))
+        .route("/api/incidents/{id}", get(incidents::incident))
+        .route("/api/incidents/{id}/ack", post(incidents::ack_incident))
+        .route(
+            "/api/silences",
+            get(incidents::silences).post(incidents::add_silence),
+        )
+        .route("/api/silences/{id}/expire", post(incidents::expire_silence))
         .route("/api/sources", get(v1::sources))
         .route("/websub/{token}", get(websub_verify).post(websub_content))
         // Unknown paths and methods answer in the API's error shape too.

@@ -88,6 +88,10 @@ pub fn incidents(c: &Config, f: IncidentFilter, json: bool) -> anyhow::Result<()
         }
         return Ok(());
     }
+    if rows.is_empty() {
+        writeln!(out, "no incident{}", if f.open { " open" } else { "" })?;
+        return Ok(());
+    }
     let tz = &c.daemon.tz;
     let mut t = Table::new(&[
         ("id", Align::Right, 8),

@@ -141,6 +141,10 @@ pub fn silence(c: &Config, cmd: SilenceCmd) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            if rows.is_empty() {
+                writeln!(out, "no silence")?;
+                return Ok(());
+            }
             let mut t = Table::new(&[
                 ("silence", Align::Left, 10),
                 ("state", Align::Left, 7),

@@ -33,7 +33,11 @@ fn main() {
         .unwrap_or(200_000);
     let mut texts: Vec<String> = Vec::new();
     for split in ["train", "dev", "test"] {
-        texts.extend(sentiment_data::goemotions(split).into_iter().map(|e| e.text));
+        texts.extend(
+            sentiment_data::goemotions(split)
+                .into_iter()
+                .map(|e| e.text),
+        );
     }
     for split in [
         sentiment_data::Split::Train,
@@ -43,11 +47,14 @@ fn main() {
         texts.extend(sentiment_data::xed_en(split).into_iter().map(|e| e.text));
         texts.extend(sentiment_data::xed_fr(split).into_iter().map(|e| e.text));
     }
-    assert!(texts.len() > 1000, "no text: is the shared data folder there?");
+    assert!(
+        texts.len() > 1000,
+        "no text: is the shared data folder there?"
+    );
     println!("{} texts, {n} mentions", texts.len());
 
     let dir = tempfile::tempdir().unwrap();
-    let mut index = MentionIndex::open(dir.path()).unwrap();
+    let index = MentionIndex::open(dir.path()).unwrap();
     let started = Instant::now();
     {
         let mut w = index.writer().unwrap();
@@ -175,7 +182,9 @@ fn main() {
                         })
                         .collect(),
                 );
-                old += searcher.search(&*index.translate(&both, true), &Count).unwrap();
+                old += searcher
+                    .search(&*index.translate(&both, true), &Count)
+                    .unwrap();
                 new += searcher.search(&*index.translate(q, true), &Count).unwrap();
                 matched += index
                     .count(&SearchRequest {

@@ -1,316 +1,15 @@
 //! The `veille` command line: run the daemon, check a config, search mentions, run the
-//! offline demo.
-//!
-//! Over 500 lines: the command line's definition is one clap tree (about 260 lines, whose
-//! doc comments are the `--help` text and the man pages), then logging setup and the
-//! dispatch to `cli`, `daemon` and `demo`; the commands' work is in `cli/`.
+//! offline demo. The command line's definition is `veille::cli::args`; here are the
+//! logging setup and the dispatch to `cli`, `daemon` and `demo`, whose errors end with
+//! the statuses of `veille::cli::exit`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser, Subcommand};
-use veille::cli::When;
-use veille::config::{Config, Duration};
-
-#[derive(Parser)]
-#[command(
-    name = "veille",
-    version,
-    about = "Watch what is said online about your brands, and get alerted when it matters.",
-    long_about = "veille polls news feeds, forums and social networks, keeps every mention of your \
-brands searchable, and sends alerts by e-mail and team chat when a rule says so.\n\n\
-Start with `veille demo` to see the whole pipeline run offline on sample data."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    /// Log format: text (human-readable; the journal's own format under systemd) or
-    /// json (one object per line).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(clap::Args, Clone)]
-struct ConfigArg {
-    /// Config file.
-    #[arg(
-        long,
-        short,
-        env = "VEILLE_CONFIG",
-        default_value = "/etc/veille/veille.toml"
-    )]
-    config: PathBuf,
-}
-
-#[derive(Subcommand)]
-enum AlertsAction {
-    /// Re-queue deliveries: those of one alert (its number in `veille alerts`) that are
-    /// pending (sent now, without waiting for their backoff), failed or dropped; or, with
-    /// --all-failed, every failed one. The running daemon sends them within half a minute.
-    /// With --to, they go to another notifier instead (re-routed); --all-orphaned
-    /// --to NOTIFIER re-routes every delivery waiting for a notifier no longer configured.
-    Retry {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The alert's number (#N in `veille alerts`).
-        #[arg(
-            required_unless_present_any = ["all_failed", "all_orphaned"],
-            conflicts_with_all = ["all_failed", "all_orphaned"]
-        )]
-        id: Option<i64>,
-        /// Only this notifier (default: every notifier of the alert).
-        #[arg(long)]
-        notifier: Option<String>,
-        /// Every failed delivery (of --notifier, or of all notifiers).
-        #[arg(long, conflicts_with = "all_orphaned")]
-        all_failed: bool,
-        /// Every delivery waiting for a notifier removed from the config (needs --to).
-        #[arg(long, requires = "to")]
-        all_orphaned: bool,
-        /// Send them to this notifier instead (the old deliveries show as dropped,
-        /// "re-routed to NOTIFIER").
-        #[arg(long, value_name = "NOTIFIER")]
-        to: Option<String>,
-    },
-    /// Give deliveries up for good: those of one alert that are pending, held by a
-    /// silence or failed; or, with --all-failed, every failed one. They are never sent and
-    /// show as dropped (`retry ID` brings them back).
-    Drop {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The alert's number (#N in `veille alerts`).
-        #[arg(
-            required_unless_present_any = ["all_failed", "all_orphaned"],
-            conflicts_with_all = ["all_failed", "all_orphaned"]
-        )]
-        id: Option<i64>,
-        /// Only this notifier (default: every notifier of the alert).
-        #[arg(long)]
-        notifier: Option<String>,
-        /// Every failed delivery (of --notifier, or of all notifiers).
-        #[arg(long, conflicts_with = "all_orphaned")]
-        all_failed: bool,
-        /// Every delivery waiting for a notifier removed from the config.
-        #[arg(long)]
-        all_orphaned: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum NotifyAction {
-    /// Send a clearly labelled test message through NOTIFIER, as an alert goes (its
-    /// templates and language, its HTTP or SMTP connection), and print the outcome:
-    /// delivered, or the error and whether the outbox would retry it. Exit status 0 when
-    /// delivered, 1 when not, 3 when there is no such notifier.
-    Test {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The notifier's name ([notifier.NAME]).
-        notifier: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum SourcesAction {
-    /// Fetch one source right now and print what it yields (title, author, date, URL,
-    /// first words, brands matched); nothing is stored.
-    Test {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The source id.
-        id: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum RulesAction {
-    /// Replay the indexed history through a rule, with the live engine's code, and print
-    /// when it would have fired and the mentions behind each firing. Nothing is
-    /// delivered, nothing is stored.
-    Test {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The rule id.
-        rule: String,
-        /// Start of the replay: a duration ago (30d), a date (2026-11-01) or a
-        /// date-time (2026-11-01T08:00:00Z).
-        #[arg(long, default_value = "30d")]
-        from: When,
-        /// End of the replay: now (default), a duration ago, a date or a date-time.
-        #[arg(long, default_value = "now")]
-        to: When,
-    },
-}
-
-#[derive(Subcommand)]
-enum SilenceAction {
-    /// Silence alerts of a rule and/or brand for a while: they are recorded, not
-    /// delivered (and delivered when the silence ends if their incident is still open).
-    Add {
-        #[command(flatten)]
-        config: ConfigArg,
-        #[arg(long)]
-        rule: Option<String>,
-        #[arg(long)]
-        brand: Option<String>,
-        /// How long, e.g. 2h.
-        #[arg(long = "for")]
-        duration: Duration,
-        /// Why (shown in `veille silence list`).
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    /// List silences.
-    List {
-        #[command(flatten)]
-        config: ConfigArg,
-    },
-    /// End a silence now.
-    Expire {
-        #[command(flatten)]
-        config: ConfigArg,
-        id: i64,
-    },
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the daemon: poll the sources, index mentions, raise and deliver alerts.
-    ///
-    /// Stops cleanly on SIGTERM or Ctrl-C: fetches in flight finish (or are redone at
-    /// next start), the index is committed, undelivered alerts stay in the outbox.
-    Run {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// Poll every source once, deliver the alerts, then exit. Exit status 4 when
-        /// alerts are still pending or failed at exit (`veille alerts` shows them).
-        #[arg(long)]
-        once: bool,
-    },
-    /// Check the config file and every rule file; print each problem as
-    /// FILE:LINE:COLUMN: message. Exit status 2 when there is a problem.
-    Check {
-        #[command(flatten)]
-        config: ConfigArg,
-    },
-    /// Search indexed mentions, newest first.
-    ///
-    /// QUERY uses the brand query language: words, "quoted phrases", AND, OR, NOT (ET,
-    /// OU, SAUF) and parentheses. Without QUERY, every mention matches.
-    Search {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// Only mentions of this brand (its id).
-        #[arg(long)]
-        brand: Option<String>,
-        /// Only mentions from this source (its id).
-        #[arg(long)]
-        source: Option<String>,
-        /// Only mentions with this sentiment: negative, neutral or positive.
-        #[arg(long)]
-        sentiment: Option<String>,
-        /// Only mentions in this language (ISO 639-1, e.g. fr).
-        #[arg(long)]
-        lang: Option<String>,
-        /// Only mentions published since then: a duration ago (24h, 7d), a date
-        /// (2026-11-01) or a date-time (2026-11-01T08:00:00Z).
-        #[arg(long)]
-        since: Option<When>,
-        /// Only mentions published before then (same forms as --since, or now).
-        #[arg(long)]
-        until: Option<When>,
-        /// How many mentions to print.
-        #[arg(long, short = 'n', default_value_t = 20)]
-        limit: usize,
-        /// One JSON object per line, for scripts.
-        #[arg(long)]
-        json: bool,
-        /// The query.
-        query: Vec<String>,
-    },
-    /// List the configured sources with their state: health, last success, next poll,
-    /// failures, items seen, last error. `veille sources test ID` fetches one now.
-    Sources {
-        #[command(flatten)]
-        config: ConfigArg,
-        #[command(subcommand)]
-        action: Option<SourcesAction>,
-    },
-    /// Authors who talk most about a brand, ranked by mentions × reach.
-    Authors {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The brand (its id).
-        #[arg(long)]
-        brand: String,
-        /// Period, e.g. 30d.
-        #[arg(long, default_value = "30d")]
-        since: Duration,
-        #[arg(long, short = 'n', default_value_t = 20)]
-        limit: usize,
-    },
-    /// Rules: backtest one against the indexed history.
-    Rules {
-        #[command(subcommand)]
-        action: RulesAction,
-    },
-    /// Silences: add, list, expire.
-    Silence {
-        #[command(subcommand)]
-        action: SilenceAction,
-    },
-    /// List recent alerts and their delivery state per notifier.
-    Alerts {
-        #[command(flatten)]
-        config: ConfigArg,
-        #[arg(long, short = 'n', default_value_t = 20)]
-        limit: usize,
-        #[command(subcommand)]
-        action: Option<AlertsAction>,
-    },
-    /// Notifiers: `veille notify test NOTIFIER` sends a test message.
-    Notify {
-        #[command(subcommand)]
-        action: NotifyAction,
-    },
-    /// Digests: list them with their next run; `--now NAME` computes one for the period
-    /// up to now and sends it (or, with `--dry-run`, writes it instead).
-    Digest {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// Compute and send the digest NAME now.
-        #[arg(long, requires = "name")]
-        now: bool,
-        /// Write instead of sending: to stdout (text), or to FILE — .eml (the e-mail),
-        /// .html (charts inline), anything else as text.
-        #[arg(long, num_args = 0..=1, default_missing_value = "-", requires = "now")]
-        dry_run: Option<PathBuf>,
-        /// Language of a dry run: en or fr (default: that of the digest's first
-        /// notifier that has one, else en).
-        #[arg(long)]
-        locale: Option<String>,
-        name: Option<String>,
-    },
-    /// Run the whole pipeline offline on bundled samples: a local feed server, a local
-    /// SMTP server and a local chat webhook; prints what veille found and delivered.
-    Demo {
-        /// Keep the data directory (index, state, config) here, to try `veille search`
-        /// on it afterwards.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-    },
-    /// Write a manual page for each command (veille.1, veille-run.1, …) into DIR; the
-    /// Debian package is built with them.
-    #[command(hide = true)]
-    Man { dir: PathBuf },
-}
+use clap::{CommandFactory, Parser};
+use veille::cli::EXIT_USAGE;
+use veille::cli::args::*;
+use veille::config::Config;
 
 /// Logs go to the journal when systemd started us with its journal on stderr, to stderr
 /// otherwise (JSON with `--log-format json`). `RUST_LOG` wins over `default`.
@@ -425,6 +124,27 @@ fn stderr_is_journal() -> bool {
     false
 }
 
+/// `println!` panics when stdout is closed (`veille demo | head -3`); the commands write
+/// with `writeln!` and end quietly on a broken pipe (see `veille::cli::status_of`), and
+/// this catches the `println!` left (the demo's report): that panic ends the process
+/// quietly with status 0, like `head` reading no further. Any other panic is reported
+/// as before.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// Loads the config, printing every problem; `None` means exit status 2.
 fn load(path: &std::path::Path) -> Option<Config> {
     match Config::load(path) {
@@ -439,30 +159,34 @@ fn load(path: &std::path::Path) -> Option<Config> {
     }
 }
 
+/// The config of a command, or the usage status after its problems are printed.
+macro_rules! config {
+    ($arg:expr) => {
+        match load(&$arg.config) {
+            Some(c) => c,
+            None => return Ok(ExitCode::from(EXIT_USAGE)),
+        }
+    };
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
-        Command::Demo { .. }
-            | Command::Search { .. }
-            | Command::Check { .. }
-            | Command::Sources { .. }
-            | Command::Alerts { .. }
-            | Command::Notify { .. }
-            | Command::Authors { .. }
-            | Command::Rules { .. }
-            | Command::Silence { .. }
-            | Command::Digest { .. }
-    );
-    // `veille run` logs at the config's level, once the config is read.
+    // `veille run` logs at the config's level, once the config is read; the other
+    // commands print their results, and log only warnings.
     if !matches!(cli.command, Command::Run { .. }) {
+        let quiet = !matches!(cli.command, Command::Man { .. });
         init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
     }
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let (code, print) = veille::cli::status_of(&e);
+            if print {
+                // An error may quote what a server or a feed said: made safe to show.
+                eprintln!("error: {}", veille::cli::clean_lines(&format!("{e:#}")));
+            }
+            code
         }
     }
 }
@@ -472,11 +196,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let ok = Ok(ExitCode::SUCCESS);
     match cli.command {
         Command::Check { config } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
+            let c = config!(config);
             // Rule test cases run now, through the real ingest stage.
             let mut failed = 0;
             let mut ran = 0;
@@ -494,9 +217,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if failed > 0 {
                 eprintln!("{failed} of {ran} rule test(s) failed");
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::from(EXIT_USAGE));
             }
-            println!(
+            use std::io::Write;
+            writeln!(
+                std::io::stdout(),
                 "{}: OK — {} brand(s), {} source(s), {} notifier(s), {} rule(s) from {}, {ran} rule test(s) passed",
                 config.config.display(),
                 c.brands.len(),
@@ -504,13 +229,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.notifiers.len(),
                 c.rules.len(),
                 c.daemon.rules_dir.display()
-            );
-            Ok(ExitCode::SUCCESS)
+            )?;
+            ok
         }
         Command::Run { config, once } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
+            let c = config!(config);
             init_logging(&c.daemon.log_level, cli.log_format);
             let report = rt.block_on(async {
                 let shutdown = veille::daemon::signal_shutdown();
@@ -536,17 +259,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     "stopped before every fetched item was ingested: {} new mention(s) committed; the rest is fetched again at the next run",
                     report.new_mentions
                 );
-                return Ok(ExitCode::FAILURE);
+                return Ok(ExitCode::from(veille::cli::EXIT_FAILURE));
             }
             if once && (report.pending_at_exit > 0 || report.failed_at_exit > 0) {
-                // cron sees it: alerts that did not reach anyone (shared exit codes).
+                // cron sees it: alerts that did not reach anyone.
                 eprintln!(
                     "{} alert delivery(ies) still pending and {} failed: see `veille alerts`",
                     report.pending_at_exit, report.failed_at_exit
                 );
-                return Ok(ExitCode::from(EXIT_UNDELIVERED));
+                return Ok(ExitCode::from(veille::cli::EXIT_UNDELIVERED));
             }
-            Ok(ExitCode::SUCCESS)
+            ok
         }
         Command::Search {
             config,
@@ -560,9 +283,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             query,
         } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
+            let c = config!(config);
             let filters = veille::cli::Filters {
                 brand,
                 source,
@@ -571,21 +292,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 since,
                 until,
             };
-            veille::cli::search(&c, filters, limit, json, &query.join(" "))
+            veille::cli::search(&c, filters, limit, json, &query.join(" "))?;
+            ok
         }
-        Command::Sources { config, action } => match action {
+        Command::Sources {
+            config,
+            json,
+            action,
+        } => match action {
             None => {
-                let Some(c) = load(&config.config) else {
-                    return Ok(ExitCode::from(2));
-                };
-                veille::cli::sources(&c)?;
-                Ok(ExitCode::SUCCESS)
+                let c = config!(config);
+                veille::cli::sources(&c, json)?;
+                ok
             }
-            Some(SourcesAction::Test { config, id }) => {
-                let Some(c) = load(&config.config) else {
-                    return Ok(ExitCode::from(2));
-                };
-                rt.block_on(veille::cli::source_test(&c, &id))
+            Some(SourcesAction::Test { config, id, json }) => {
+                let c = config!(config);
+                rt.block_on(veille::cli::source_test(&c, &id, json))
             }
         },
         Command::Authors {
@@ -593,11 +315,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             brand,
             since,
             limit,
+            json,
         } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
-            veille::cli::authors(&c, &brand, since, limit)
+            let c = config!(config);
+            veille::cli::authors(&c, &brand, since, limit, json)?;
+            ok
         }
         Command::Rules {
             action:
@@ -606,12 +328,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     rule,
                     from,
                     to,
+                    json,
                 },
         } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
-            veille::cli::rules_test(&c, &rule, from, to)
+            let c = config!(config);
+            veille::cli::rules_test(&c, &rule, from, to, json)?;
+            ok
         }
         Command::Silence { action } => {
             let (config, what) = match action {
@@ -621,6 +343,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     brand,
                     duration,
                     reason,
+                    author,
                 } => (
                     config,
                     veille::cli::SilenceCmd::Add {
@@ -628,29 +351,30 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         brand,
                         duration,
                         reason,
+                        author: author.unwrap_or_else(veille::cli::current_user),
                     },
                 ),
-                SilenceAction::List { config } => (config, veille::cli::SilenceCmd::List),
+                SilenceAction::List { config, json } => {
+                    (config, veille::cli::SilenceCmd::List { json })
+                }
                 SilenceAction::Expire { config, id } => {
                     (config, veille::cli::SilenceCmd::Expire(id))
                 }
             };
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
-            veille::cli::silence(&c, what)
+            let c = config!(config);
+            veille::cli::silence(&c, what)?;
+            ok
         }
         Command::Alerts {
             config,
             limit,
+            json,
             action,
         } => match action {
             None => {
-                let Some(c) = load(&config.config) else {
-                    return Ok(ExitCode::from(2));
-                };
-                veille::cli::alerts(&c, limit)?;
-                Ok(ExitCode::SUCCESS)
+                let c = config!(config);
+                veille::cli::alerts(&c, limit, json)?;
+                ok
             }
             Some(a) => {
                 let (drop, config, id, notifier, all_failed, all_orphaned, to) = match a {
@@ -670,9 +394,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         all_orphaned,
                     } => (true, config, id, notifier, all_failed, all_orphaned, None),
                 };
-                let Some(c) = load(&config.config) else {
-                    return Ok(ExitCode::from(2));
-                };
+                let c = config!(config);
                 veille::cli::alerts_act(
                     &c,
                     drop,
@@ -687,35 +409,69 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Notify {
             action: NotifyAction::Test { config, notifier },
         } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
+            let c = config!(config);
             rt.block_on(veille::cli::notify_test(c, &notifier))
+        }
+        Command::Incidents {
+            config,
+            open,
+            rule,
+            brand,
+            limit,
+            json,
+            action,
+        } => {
+            match action {
+                None => {
+                    let c = config!(config);
+                    let f = veille::cli::IncidentFilter {
+                        open,
+                        rule,
+                        brand,
+                        limit,
+                    };
+                    veille::cli::incidents(&c, f, json)?;
+                }
+                Some(IncidentsAction::Show { config, id, json }) => {
+                    let c = config!(config);
+                    veille::cli::incident_show(&c, id, json)?;
+                }
+                Some(IncidentsAction::Ack { config, id, author }) => {
+                    let c = config!(config);
+                    let by = author.unwrap_or_else(veille::cli::current_user);
+                    veille::cli::incident_ack(&c, id, &by)?;
+                }
+            }
+            ok
         }
         Command::Digest {
             config,
             now,
             dry_run,
             locale,
+            json,
             name,
         } => {
-            let Some(c) = load(&config.config) else {
-                return Ok(ExitCode::from(2));
-            };
+            let c = config!(config);
             let locale = match locale.as_deref() {
                 None => None,
                 Some("fr") => Some(veille::notify::view::Locale::Fr),
                 Some("en") => Some(veille::notify::view::Locale::En),
                 Some(other) => {
-                    eprintln!("--locale {other}: expected en or fr");
-                    return Ok(ExitCode::from(2));
+                    return Err(veille::cli::CliError::Usage(format!(
+                        "--locale {other}: expected en or fr"
+                    ))
+                    .into());
                 }
             };
             match (now, name) {
                 (true, Some(name)) => {
-                    rt.block_on(veille::cli::digest_now(c, &name, dry_run, locale))
+                    rt.block_on(veille::cli::digest_now(c, &name, dry_run, locale, json))
                 }
-                _ => veille::cli::digests(&c),
+                _ => {
+                    veille::cli::digests(&c, json)?;
+                    ok
+                }
             }
         }
         Command::Demo { keep } => rt.block_on(veille::demo::run(keep)),
@@ -723,11 +479,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
             clap_mangen::generate_to(Cli::command(), &dir)
                 .with_context(|| format!("cannot write manual pages in {}", dir.display()))?;
-            Ok(ExitCode::SUCCESS)
+            ok
         }
     }
 }
-
-/// `veille run --once` left alerts pending or failed (shared exit codes: 0 ok, 1 runtime
-/// failure, 2 usage or configuration, 3 not found, 4 this).
-const EXIT_UNDELIVERED: u8 = 4;

@@ -475,7 +475,7 @@ impl Registry {
                 info!(source = %source.id, items = parsed.mentions.len(), "WebSub content received");
                 for f in &parsed.failed {
                     crate::metrics::item_failed(&source.id, f.stage);
-                    error!(source = %source.id, url = ?f.url, stage = f.stage, error = %f.error,
+                    error!(source = %source.id, url = %f.url, stage = f.stage, error = %f.error,
                            "pushed item failed: skipped, the rest goes on");
                 }
                 let _ = self

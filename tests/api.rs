@@ -152,6 +152,17 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         .json("POST", &format!("/api/incidents/{inc_id}/ack"), ADMIN)
         .await;
     assert_eq!(acked["acked_by"], "alice");
+    // One incident with its alerts, as `veille incidents show ID --json`.
+    let one = api
+        .json("GET", &format!("/api/incidents/{inc_id}"), READ)
+        .await;
+    assert_eq!(one["incident"]["id"], inc_id);
+    assert_eq!(one["alerts"][0]["alert"]["rule"], "crisis");
+    assert_eq!(one["alerts"][0]["deliveries"][0]["state"], "delivered");
+    let (st, body) = api
+        .call("GET", "/api/incidents/999", Some(READ), None)
+        .await;
+    assert_eq!(st, 404, "{body}");
     let (st, _) = api
         .call("POST", "/api/incidents/999/ack", Some(ADMIN), None)
         .await;
@@ -172,12 +183,9 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         .unwrap();
     let list = api.json("GET", "/api/silences", READ).await;
     assert_eq!(list["items"][0]["active"], true);
-    assert!(
-        list["items"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("alice")
-    );
+    // Who silenced is a field of its own; the reason stays as written.
+    assert_eq!(list["items"][0]["author"], "alice");
+    assert_eq!(list["items"][0]["reason"], "statement out");
     let (st, _) = api
         .call(
             "POST",
@@ -251,6 +259,7 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         vec![
             "GET /api/alerts",
             "GET /api/incidents",
+            "GET /api/incidents/{id}",
             "GET /api/mentions",
             "GET /api/mentions/{id}",
             "GET /api/openapi.json",
@@ -265,18 +274,97 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
             "POST /api/silences/{id}/expire",
         ]
     );
-    // What is not documented is not served.
+    // What is not documented is not served, and says so in the error shape.
     for (method, path) in [
         ("DELETE", "/api/silences/1"),
         ("PUT", "/api/mentions"),
         ("GET", "/api/rules"),
     ] {
-        let (st, _) = api.call(method, path, Some(ADMIN), None).await;
+        let (st, body) = api.call(method, path, Some(ADMIN), None).await;
         assert!(st == 404 || st == 405, "{method} {path}: {st}");
+        assert_error_shape(&body);
     }
+
+    api_conventions(&api).await;
 
     stop.send(true).unwrap();
     daemon.await.unwrap().unwrap();
+}
+
+/// `{"error": {"code": "…", "message": "…"}}`, the code one of the documented ones.
+fn assert_error_shape(body: &str) -> Value {
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    let code = v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no code: {body}"));
+    assert!(
+        [
+            "bad_request",
+            "unauthorized",
+            "forbidden",
+            "not_found",
+            "method_not_allowed",
+            "unsupported_media_type",
+            "unprocessable"
+        ]
+        .contains(&code),
+        "{body}"
+    );
+    assert!(
+        !v["error"]["message"].as_str().unwrap_or("").is_empty(),
+        "{body}"
+    );
+    v
+}
+
+/// The CLI's conventions, in the API: every error in one JSON shape (axum's own
+/// rejections included), the CLI's time expressions, `limit=0` refused, unknown names
+/// answered 404, a hint for a lower-case operator word.
+async fn api_conventions(api: &Api) {
+    let cases: &[(&str, &str, Option<Value>, u16)] = &[
+        ("GET", "/api/mentions", None, 401),
+        ("GET", "/api/mentions?since=yesterday", None, 400),
+        ("GET", "/api/mentions?nosuch=1", None, 400),
+        ("GET", "/api/mentions?limit=x", None, 400),
+        ("GET", "/api/mentions?limit=0", None, 400),
+        ("GET", "/api/alerts?limit=0", None, 400),
+        ("GET", "/api/mentions?brand=nosuch", None, 404),
+        ("GET", "/api/mentions?source=nosuch", None, 404),
+        ("GET", "/api/incidents?brand=nosuch", None, 404),
+        ("GET", "/api/incidents?rule=nosuch", None, 404),
+        ("POST", "/api/incidents/abc/ack", None, 400),
+        // A JSON body of the wrong shape: axum answers 422 in plain text by itself.
+        (
+            "POST",
+            "/api/silences",
+            Some(serde_json::json!({"brand": "acme"})),
+            422,
+        ),
+        (
+            "POST",
+            "/api/silences",
+            Some(serde_json::json!({"brand": "nosuch", "duration": "1h"})),
+            404,
+        ),
+        ("POST", "/api/silences", None, 415),
+    ];
+    for (method, path, body, status) in cases {
+        let token = (*status != 401).then_some(ADMIN);
+        let (st, text) = api.call(method, path, token, body.clone()).await;
+        assert_eq!(st, *status, "{method} {path}: {text}");
+        assert_error_shape(&text);
+    }
+    // The CLI's forms of a time: a date, a duration, RFC 3339.
+    for since in ["2026-11-01", "7d", "2026-11-01T08:00:00%2B01:00"] {
+        let v = api
+            .json("GET", &format!("/api/mentions?since={since}"), READ)
+            .await;
+        assert!(v["total"].as_u64().is_some(), "{since}: {v}");
+    }
+    let v = api
+        .json("GET", "/api/mentions?q=arnaque%20or%20rachete", READ)
+        .await;
+    assert!(v["hint"].as_str().unwrap_or("").contains("OR"), "{v}");
 }
 
 #[test]

@@ -339,7 +339,7 @@ fn demo_runs_offline_and_delivers() {
         text(&out.stderr)
     );
     let out = run(&["rules", "test", "--config", cfg, "nope"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "a name that does not exist");
     assert!(text(&out.stderr).contains("unknown rule `nope`"));
     // Silences: add, list, expire.
     let out = run(&[
@@ -370,7 +370,7 @@ fn demo_runs_offline_and_delivers() {
     let out = run(&["silence", "expire", "--config", cfg, &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(&["silence", "expire", "--config", cfg, &id]);
-    assert_eq!(out.status.code(), Some(2), "already ended");
+    assert_eq!(out.status.code(), Some(3), "already ended");
     let out = run(&["silence", "add", "--config", cfg, "--for", "1h"]);
     assert_eq!(
         out.status.code(),

@@ -341,7 +341,7 @@ async fn api_answers_400_naming_the_column_and_stays_up() {
     );
     let v: Value = serde_json::from_str(&body).unwrap();
     assert!(
-        v["error"]
+        v["error"]["message"]
             .as_str()
             .unwrap_or_default()
             .contains("q: column 65: parentheses, NOT and fields nested more than 64 deep"),

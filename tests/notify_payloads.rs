@@ -368,6 +368,7 @@ fn hostile_digest(brands: usize, tops: usize, long: usize) -> veille::model::dig
         name: "morning".into(),
         start: at - chrono::Duration::days(1),
         end: at,
+        tz: chrono_tz::Tz::UTC,
         brands: (0..brands)
             .map(|i| BrandDigest {
                 id: format!("b{i}"),

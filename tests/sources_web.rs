@@ -600,6 +600,8 @@ async fn sources_test_reports_selectors_that_matched_nothing() {
                 "gourmand",
             ])
             .env_remove("RUST_LOG")
+            // Times are shown in the system's zone, with its name.
+            .env("TZ", "UTC")
             .output()
             .unwrap()
     })
@@ -607,7 +609,7 @@ async fn sources_test_reports_selectors_that_matched_nothing() {
     .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     for expected in [
-        "2026-03-08 17:05  Bouilloire Acme : SAV injoignable",
+        "2026-03-08 17:05 UTC  Bouilloire Acme : SAV injoignable",
         "by margaux_l",
         "viewtopic.php?p=101#p101",
         "Ma bouilloire Acme ne chauffe plus",

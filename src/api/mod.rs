@@ -7,6 +7,8 @@
 //! - `/websub/{token}`: WebSub verification and content distribution.
 
 pub mod auth;
+mod extract;
+mod incidents;
 pub mod v1;
 
 use std::collections::HashMap;
@@ -34,7 +36,7 @@ const MAX_PUSH_BODY: usize = 10 << 20;
 /// The OpenAPI document of `/api/`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// What a reload may change: tokens and the list of sources.
+/// What a reload may change: tokens and the lists of sources, brands and rules.
 #[derive(Debug, Clone, Default)]
 pub struct Live {
     pub tokens: Vec<Token>,
@@ -42,6 +44,9 @@ pub struct Live {
     pub sources: Vec<(String, String)>,
     /// Names of the configured notifiers (re-routing checks its target).
     pub notifiers: Vec<String>,
+    /// Ids of the configured brands and rules: a filter naming another is a 404.
+    pub brands: Vec<String>,
+    pub rules: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -58,7 +63,10 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
 }
 
-/// An error answered as `{"error": "…"}`.
+/// An error answered as `{"error": {"code": "not_found", "message": "…"}}`: `code` is
+/// stable for scripts (one per status: bad_request, unauthorized, forbidden, not_found,
+/// method_not_allowed, unsupported_media_type, unprocessable, internal), `message` is
+/// for people.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -71,6 +79,10 @@ impl ApiError {
             status,
             message: m.into(),
         }
+    }
+    /// With any status (axum's rejections choose theirs).
+    pub fn with_status(status: StatusCode, m: impl Into<String>) -> ApiError {
+        Self::new(status, m)
     }
     pub fn bad_request(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, m)
@@ -87,15 +99,28 @@ impl ApiError {
     pub fn internal(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
     }
+
+    /// The stable `code` of the status.
+    pub fn code(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+            s if s.is_client_error() => "bad_request",
+            _ => "internal",
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            axum::Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response();
+        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.message } });
+        let mut r = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -122,12 +147,24 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alerts/{id}/drop", post(v1::drop_alert))
         .route("/api/alerts/retry-failed", post(v1::retry_failed))
         .route("/api/alerts/drop-failed", post(v1::drop_failed))
-        .route("/api/incidents", get(v1::incidents))
-        .route("/api/incidents/{id}/ack", post(v1::ack_incident))
-        .route("/api/silences", get(v1::silences).post(v1::add_silence))
-        .route("/api/silences/{id}/expire", post(v1::expire_silence))
+        .route("/api/incidents", get(incidents::incidents))
+        .route("/api/incidents/{id}", get(incidents::incident))
+        .route("/api/incidents/{id}/ack", post(incidents::ack_incident))
+        .route(
+            "/api/silences",
+            get(incidents::silences).post(incidents::add_silence),
+        )
+        .route("/api/silences/{id}/expire", post(incidents::expire_silence))
         .route("/api/sources", get(v1::sources))
         .route("/websub/{token}", get(websub_verify).post(websub_content))
+        // Unknown paths and methods answer in the API's error shape too.
+        .fallback(|| async { ApiError::not_found("no such endpoint: see /api/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::with_status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this endpoint: see /api/openapi.json",
+            )
+        })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PUSH_BODY))
         .with_state(state)
 }

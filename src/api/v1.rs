@@ -1,24 +1,26 @@
-//! The JSON endpoints under `/api/`: mentions, alerts, incidents, silences, sources.
+//! The JSON endpoints under `/api/`: mentions, alerts and their deliveries, sources (and,
+//! in [`super::incidents`], incidents and silences).
 //! Described in `openapi.json` (served at `/api/openapi.json`); a test checks that the two
 //! agree.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Scope, authorize};
+use super::extract::{ApiPath as Path, ApiQuery as Query};
 use super::{ApiError, ApiState};
 use crate::matching::SearchRequest;
 use crate::model::redact;
 use crate::store::state::Deliveries;
 
-type ApiResult = Result<Json<Value>, ApiError>;
+pub(super) type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Runs `f` on a blocking thread (SQLite and tantivy calls block).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -27,7 +29,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
+pub(super) fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, ApiError> {
     let live = st.live.read().unwrap();
     if live.tokens.is_empty() {
         return Err(ApiError::unauthorized(
@@ -37,23 +39,41 @@ fn check(st: &ApiState, headers: &HeaderMap, scope: Scope) -> Result<String, Api
     authorize(headers, &live.tokens, scope).map(|t| t.name.clone())
 }
 
-/// "7d" (that long ago) or an RFC 3339 date.
+/// A time expression, read as the CLI reads it (`7d`, `2026-11-01`, RFC 3339).
 fn when(
     name: &str,
     v: &Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(v) = v else { return Ok(None) };
-    if let Ok(d) = v.parse::<crate::model::Duration>() {
-        return Ok(Some(now - d.chrono()));
+    v.parse::<crate::model::When>()
+        .map(|w| Some(w.at(now)))
+        .map_err(|e| ApiError::bad_request(format!("`{name}`: {e}")))
+}
+
+/// `limit`: `default` when absent, at most `max`; 0 is refused as in the CLI.
+pub(super) fn limit(v: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(0) => Err(ApiError::bad_request("`limit` = 0: give at least 1")),
+        Some(n) => Ok(n.min(max)),
     }
-    DateTime::parse_from_rfc3339(v)
-        .map(|d| Some(d.with_timezone(&Utc)))
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "`{name}` = {v:?}: expected a duration (e.g. 7d) or an RFC 3339 date"
-            ))
-        })
+}
+
+/// A filter naming a brand, source or rule that is not configured is a 404: a typo
+/// must not look like "nothing was said".
+pub(super) fn known(what: &str, v: &Option<String>, ids: &[String]) -> Result<(), ApiError> {
+    match v {
+        Some(x) if !ids.contains(x) => Err(ApiError::not_found(format!(
+            "unknown {what} `{x}`: configured are {}",
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -90,8 +110,17 @@ pub async fn mentions(
             "sentiment = {s:?}: expected negative, neutral or positive"
         )));
     }
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    {
+        let live = st.live.read().unwrap();
+        let sources: Vec<String> = live.sources.iter().map(|s| s.0.clone()).collect();
+        known("brand", &p.brand, &live.brands)?;
+        known("source", &p.source, &sources)?;
+    }
+    let limit = limit(p.limit, 50, 500)?;
     let offset = p.offset.unwrap_or(0).min(100_000);
+    let hint =
+        p.q.as_deref()
+            .and_then(crate::matching::query::operator_hint);
     let req = SearchRequest {
         query,
         label: p.sentiment.clone(),
@@ -106,12 +135,17 @@ pub async fn mentions(
     };
     let index = st.index.clone();
     let (total, items) = blocking(move || Ok((index.count(&req)?, index.search(&req)?))).await?;
-    Ok(Json(json!({
+    let mut v = json!({
         "total": total,
         "limit": limit,
         "offset": offset,
         "items": items,
-    })))
+    });
+    // Not an error: "or" is a French word; but rarely meant as one in a search box.
+    if let Some(h) = hint {
+        v["hint"] = h.into();
+    }
+    Ok(Json(v))
 }
 
 pub async fn mention(
@@ -131,8 +165,10 @@ pub async fn mention(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    limit: Option<usize>,
-    state: Option<String>,
+    pub(super) limit: Option<usize>,
+    pub(super) state: Option<String>,
+    pub(super) rule: Option<String>,
+    pub(super) brand: Option<String>,
 }
 
 pub async fn alerts(
@@ -141,26 +177,16 @@ pub async fn alerts(
     Query(p): Query<ListQuery>,
 ) -> ApiResult {
     check(&st, &headers, Scope::Read)?;
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    if p.state.is_some() || p.rule.is_some() || p.brand.is_some() {
+        return Err(ApiError::bad_request(
+            "/api/alerts takes only `limit`: filter incidents with /api/incidents",
+        ));
+    }
+    let limit = limit(p.limit, 50, 500)?;
     let state = st.state.clone();
     let rows = blocking(move || state.lock().unwrap().alerts(limit)).await?;
     let configured = st.live.read().unwrap().notifiers.clone();
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "seq": r.seq,
-                "alert": r.alert,
-                "deliveries": r.deliveries.iter().map(|(notifier, state, attempts, error)| json!({
-                    "notifier": notifier, "state": state, "attempts": attempts,
-                    // Pending for a notifier removed from the config: it waits forever.
-                    "orphaned": state == "pending" && !configured.contains(notifier),
-                    // Errors recorded by an older veille may hold a secret.
-                    "last_error": error.as_deref().map(redact::scrub),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(|r| r.json(&configured)).collect();
     Ok(Json(json!({ "items": items })))
 }
 
@@ -221,7 +247,15 @@ async fn act_on_deliveries(
     if !drop {
         st.wake.wake();
     }
-    tracing::info!(seq = ?seq, notifier = ?notifier, count = n, dropped = drop, "deliveries changed through the API");
+    tracing::info!(
+        seq = seq
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "all failed".into()),
+        notifier = notifier.as_deref().unwrap_or("all"),
+        count = n,
+        dropped = drop,
+        "deliveries changed through the API"
+    );
     let key = if drop { "dropped" } else { "requeued" };
     Ok(Json(json!({ "seq": seq, "notifier": notifier, key: n })))
 }
@@ -264,134 +298,6 @@ pub async fn drop_failed(
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult {
     act_on_deliveries(&st, &headers, None, q.notifier, true, q.to).await
-}
-
-pub async fn incidents(
-    State(st): State<ApiState>,
-    headers: HeaderMap,
-    Query(p): Query<ListQuery>,
-) -> ApiResult {
-    check(&st, &headers, Scope::Read)?;
-    let filter = match p.state.as_deref() {
-        None | Some("all") => None,
-        Some(s @ ("open" | "resolved")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "state = {other:?}: expected open, resolved or all"
-            )));
-        }
-    };
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    let state = st.state.clone();
-    let items = blocking(move || state.lock().unwrap().incidents(filter.as_deref(), limit)).await?;
-    Ok(Json(json!({ "items": items })))
-}
-
-pub async fn ack_incident(
-    State(st): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> ApiResult {
-    let who = check(&st, &headers, Scope::Admin)?;
-    let state = st.state.clone();
-    let now = st.clock.now();
-    let incident = blocking(move || {
-        let st = state.lock().unwrap();
-        if st.ack_incident(id, &who, now)? {
-            st.incident(id)
-        } else {
-            Ok(None)
-        }
-    })
-    .await?;
-    match incident {
-        Some(i) => {
-            tracing::info!(incident = id, by = ?i.acked_by, "incident acknowledged");
-            Ok(Json(json!(i)))
-        }
-        None => Err(ApiError::not_found(format!("no open incident #{id}"))),
-    }
-}
-
-pub async fn silences(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult {
-    check(&st, &headers, Scope::Read)?;
-    let state = st.state.clone();
-    let items = blocking(move || state.lock().unwrap().silences()).await?;
-    let now = st.clock.now();
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|s| {
-            json!({
-                "id": s.id, "rule": s.rule, "brand": s.brand, "starts_at": s.starts_at,
-                "ends_at": s.ends_at, "reason": s.reason, "expired_at": s.expired_at,
-                "active": s.active(now),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSilence {
-    rule: Option<String>,
-    brand: Option<String>,
-    /// e.g. "2h"
-    duration: String,
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn add_silence(
-    State(st): State<ApiState>,
-    headers: HeaderMap,
-    Json(body): Json<NewSilence>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let who = check(&st, &headers, Scope::Admin)?;
-    if body.rule.is_none() && body.brand.is_none() {
-        return Err(ApiError::bad_request(
-            "give `rule`, `brand` or both: a silence of everything is not allowed",
-        ));
-    }
-    let d: crate::model::Duration = body
-        .duration
-        .parse()
-        .map_err(|e| ApiError::bad_request(format!("duration = {:?}: {e}", body.duration)))?;
-    let now = st.clock.now();
-    let ends = now + d.chrono();
-    let reason = if body.reason.is_empty() {
-        format!("by {who}")
-    } else {
-        format!("{} (by {who})", body.reason)
-    };
-    let state = st.state.clone();
-    let (rule, brand) = (body.rule.clone(), body.brand.clone());
-    let id = blocking(move || {
-        state
-            .lock()
-            .unwrap()
-            .add_silence(rule.as_deref(), brand.as_deref(), now, ends, &reason)
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "rule": body.rule, "brand": body.brand, "ends_at": ends })),
-    ))
-}
-
-pub async fn expire_silence(
-    State(st): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> ApiResult {
-    check(&st, &headers, Scope::Admin)?;
-    let state = st.state.clone();
-    let now = st.clock.now();
-    if blocking(move || state.lock().unwrap().expire_silence(id, now)).await? {
-        Ok(Json(json!({ "id": id, "expired": true })))
-    } else {
-        Err(ApiError::not_found(format!("no active silence #{id}")))
-    }
 }
 
 pub async fn sources(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult {

@@ -5,25 +5,41 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::incidents::configured;
+use super::table::{Align, Table};
 use crate::config::Config;
-use crate::model::redact;
+use crate::model::{localtime, redact};
+use crate::not_found;
 use crate::store::state::{Deliveries, State};
-use crate::text;
 
-pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
+/// `veille alerts [--json]`: the latest alerts, each with its deliveries.
+pub fn alerts(c: &Config, limit: usize, json: bool) -> anyhow::Result<()> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
+    let rows = state.alerts(limit)?;
     let mut out = std::io::stdout().lock();
-    for row in state.alerts(limit)? {
+    if json {
+        let configured = configured(c);
+        for row in &rows {
+            writeln!(out, "{}", row.json(&configured))?;
+        }
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("alert", Align::Left, 10),
+        ("created", Align::Left, 24),
+        ("severity", Align::Left, 8),
+        ("rule", Align::Left, 30),
+        ("summary", Align::Left, 100),
+    ]);
+    for row in &rows {
         let a = &row.alert;
-        writeln!(
-            out,
-            "#{:<5} {}  {:<8} {:<20} {}",
-            row.seq,
-            a.created_at.format("%Y-%m-%d %H:%M"),
-            a.severity,
-            a.rule,
-            text::single_line(&text::truncate(&a.summary, 100))
-        )?;
+        t.row([
+            format!("#{}", row.seq),
+            localtime::display(a.created_at, &c.daemon.tz),
+            a.severity.to_string(),
+            a.rule.clone(),
+            a.summary.clone(),
+        ]);
         for (notifier, state, attempts, err) in &row.deliveries {
             // Waiting for a notifier removed from the config: it would wait forever.
             let orphaned;
@@ -37,20 +53,28 @@ pub fn alerts(c: &Config, limit: usize) -> anyhow::Result<()> {
             // Errors recorded by an older veille may hold a secret or a line break.
             let err = err
                 .as_deref()
-                .map(|e| format!(" — {}", text::single_line(&redact::scrub(e))))
+                .map(|e| format!(" — {}", redact::scrub(e)))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "        → {notifier}: {state} after {attempts} attempt(s){err}"
-            )?;
+            t.note(&format!(
+                "→ {notifier}: {state} after {attempts} attempt(s){err}"
+            ));
         }
     }
+    t.write(&mut out)?;
     Ok(())
 }
 
-/// `veille alerts retry ID`: the deliveries of alert #ID back in the queue.
+/// `veille alerts retry ID`: the deliveries of alert #ID back in the queue; the status
+/// the command ends with.
 pub fn alerts_retry(c: &Config, seq: i64, notifier: Option<&str>) -> anyhow::Result<ExitCode> {
-    alerts_requeue(c, Deliveries::Alert { seq, notifier })
+    match alerts_requeue(c, Deliveries::Alert { seq, notifier }) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is::<super::CliError>() => {
+            eprintln!("{e}");
+            Ok(super::status_of(&e).0)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What a re-queue or drop acted on, for its messages.
@@ -64,21 +88,21 @@ fn described(which: Deliveries<'_>) -> String {
 }
 
 /// `veille alerts retry ID|--all-failed`: deliveries back in the queue, due now.
-pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+pub fn alerts_requeue(c: &Config, which: Deliveries<'_>) -> anyhow::Result<()> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
     let n = state.requeue_deliveries(which, chrono::Utc::now())?;
     if n == 0 {
-        eprintln!(
+        not_found!(
             "{}: nothing to re-queue (no pending, failed or dropped delivery): see `veille alerts`",
             described(which)
         );
-        return Ok(ExitCode::from(2));
     }
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "{}: {n} delivery(ies) re-queued; the daemon sends them within 30 s",
         described(which)
-    );
-    Ok(ExitCode::SUCCESS)
+    )?;
+    Ok(())
 }
 
 /// The deliveries waiting (pending or failed) for notifiers no longer in the config.
@@ -95,14 +119,10 @@ pub fn orphaned(c: &Config) -> anyhow::Result<Vec<String>> {
 /// another notifier (the old ones show as dropped, "re-routed to …").
 pub fn alerts_reroute(c: &Config, which: &[Deliveries<'_>], to: &str) -> anyhow::Result<ExitCode> {
     if !c.notifiers.contains_key(to) {
-        let mut known: Vec<&str> = c.notifiers.keys().map(String::as_str).collect();
-        known.sort();
-        eprintln!(
+        not_found!(
             "--to {to}: no such notifier (configured: {})",
-            known.join(", ")
+            super::ids(c.notifiers.keys().map(String::as_str))
         );
-        // Something the user named does not exist (shared exit codes).
-        return Ok(ExitCode::from(3));
     }
     let mut state = State::open(&c.state_path()).context("cannot open the state database")?;
     let mut total = 0;
@@ -114,28 +134,30 @@ pub fn alerts_reroute(c: &Config, which: &[Deliveries<'_>], to: &str) -> anyhow:
         total += n;
     }
     if total == 0 {
-        eprintln!(
+        not_found!(
             "nothing to re-route (no pending, failed or dropped delivery): see `veille alerts`"
         );
-        return Ok(ExitCode::from(2));
     }
     println!("the daemon sends them within 30 s");
     Ok(ExitCode::SUCCESS)
 }
 
 /// `veille alerts drop ID|--all-failed`: deliveries given up, never sent.
-pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<ExitCode> {
+pub fn alerts_drop(c: &Config, which: Deliveries<'_>) -> anyhow::Result<()> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
     let n = state.drop_deliveries(which, "dropped with `veille alerts drop`")?;
     if n == 0 {
-        eprintln!(
+        not_found!(
             "{}: nothing to drop (no pending or failed delivery): see `veille alerts`",
             described(which)
         );
-        return Ok(ExitCode::from(2));
     }
-    println!("{}: {n} delivery(ies) dropped", described(which));
-    Ok(ExitCode::SUCCESS)
+    writeln!(
+        std::io::stdout().lock(),
+        "{}: {n} delivery(ies) dropped",
+        described(which)
+    )?;
+    Ok(())
 }
 
 /// `veille alerts retry|drop`: which deliveries, then re-queue, re-route or drop them.
@@ -163,18 +185,16 @@ pub fn alerts_act(
         _ => vec![Deliveries::AllFailed { notifier }],
     };
     if which.is_empty() {
-        eprintln!("no delivery waits for a notifier removed from the config");
-        return Ok(ExitCode::from(2));
+        not_found!("no delivery waits for a notifier removed from the config");
     }
     match (drop, to) {
-        (_, Some(to)) => alerts_reroute(c, &which, &to),
+        (_, Some(to)) => return alerts_reroute(c, &which, &to),
         (true, None) => {
-            let mut code = ExitCode::SUCCESS;
             for w in which {
-                code = alerts_drop(c, w)?;
+                alerts_drop(c, w)?;
             }
-            Ok(code)
         }
-        (false, None) => alerts_requeue(c, which[0]),
+        (false, None) => alerts_requeue(c, which[0])?,
     }
+    Ok(ExitCode::SUCCESS)
 }

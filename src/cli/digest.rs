@@ -6,54 +6,76 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::model::localtime;
 use crate::model::redact;
+use crate::not_found;
 use crate::store::state::State;
 
-/// `veille digest`: the digests, their schedule and next run.
-pub fn digests(c: &Config) -> anyhow::Result<ExitCode> {
+use super::table::{Align, Table};
+
+/// `veille digest [--json]`: the digests, their schedule and next run, in each digest's
+/// zone (the installation's unless the digest names its own).
+pub fn digests(c: &Config, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     if c.digests.is_empty() {
-        println!("no [digest.NAME] in {}", c.path.display());
-        return Ok(ExitCode::SUCCESS);
+        if !json {
+            writeln!(out, "no [digest.NAME] in {}", c.path.display())?;
+        }
+        return Ok(());
     }
     let st = State::open(&c.state_path()).context("cannot open the state database")?;
     let now = chrono::Utc::now();
+    let retries = st.digest_retries()?;
+    let mut t = Table::new(&[
+        ("digest", Align::Left, 24),
+        ("schedule", Align::Left, 24),
+        ("zone", Align::Left, 32),
+        ("next", Align::Left, 24),
+        ("last", Align::Left, 24),
+        ("to", Align::Left, 80),
+    ]);
     for d in &c.digests {
         let last = st.digest_last_sent(&d.name)?;
-        println!(
-            "{:<16} \"{}\" {}  next {}  last {}  → {}",
-            d.name,
-            d.schedule,
-            d.tz,
-            d.next(now)
-                .map(|t| t
-                    .with_timezone(&d.tz)
-                    .format("%Y-%m-%d %H:%M %Z")
-                    .to_string())
+        let next = d.next(now);
+        if json {
+            let v = serde_json::json!({
+                "name": d.name, "schedule": d.schedule, "timezone": d.tz.name(),
+                "next": next, "last": last, "notify": d.notify,
+                "retries": retries.iter().filter(|r| r.digest == d.name).map(|r| serde_json::json!({
+                    "notifier": r.notifier, "due": r.due, "attempts": r.attempts,
+                    "next_try": r.next_try, "last_error": redact::scrub(&r.last_error),
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{v}")?;
+            continue;
+        }
+        t.row([
+            d.name.clone(),
+            d.schedule.clone(),
+            d.tz.name().to_string(),
+            next.map(|t| localtime::display(t, &d.tz))
                 .unwrap_or_else(|| "never".into()),
-            last.map(|t| t
-                .with_timezone(&d.tz)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string())
+            last.map(|t| localtime::display(t, &d.tz))
                 .unwrap_or_else(|| "-".into()),
-            d.notify.join(", ")
-        );
+            d.notify.join(", "),
+        ]);
+        // Deliveries that failed and will be tried again by the daemon.
+        for r in retries.iter().filter(|r| r.digest == d.name) {
+            t.note(&format!(
+                "{} → {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
+                r.digest,
+                r.notifier,
+                localtime::display(r.due, &d.tz),
+                r.attempts,
+                localtime::display(r.next_try, &d.tz),
+                crate::text::truncate(&redact::scrub(&r.last_error), 200)
+            ));
+        }
     }
-    // Deliveries that failed and will be tried again by the daemon.
-    for r in st.digest_retries()? {
-        println!(
-            "  {} → {}: not delivered yet (due {}, {} attempt(s), next try {}): {}",
-            r.digest,
-            r.notifier,
-            r.due.format("%Y-%m-%d %H:%M UTC"),
-            r.attempts,
-            r.next_try.format("%Y-%m-%d %H:%M:%S UTC"),
-            crate::text::truncate(
-                &crate::text::single_line(&redact::scrub(&r.last_error)),
-                200
-            )
-        );
+    if !json {
+        t.write(&mut out)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `veille digest --now NAME [--dry-run [FILE]]`.
@@ -62,17 +84,13 @@ pub async fn digest_now(
     name: &str,
     dry_run: Option<std::path::PathBuf>,
     locale: Option<crate::notify::view::Locale>,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let Some(d) = c.digests.iter().find(|d| d.name == name) else {
-        eprintln!(
+        not_found!(
             "unknown digest `{name}`: configured digests are {}",
-            c.digests
-                .iter()
-                .map(|d| d.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::ids(c.digests.iter().map(|d| d.name.as_str()))
         );
-        return Ok(ExitCode::from(2));
     };
     let index = crate::store::index::MentionIndex::open(&c.index_dir())?;
     let st = State::open(&c.state_path()).context("cannot open the state database")?;
@@ -114,6 +132,11 @@ pub async fn digest_now(
         let mut style = style;
         style.locale = locale;
         let bytes = match ext {
+            _ if json => {
+                let mut v = serde_json::to_vec(&data)?;
+                v.push(b'\n');
+                v
+            }
             "eml" => {
                 crate::notify::email::build_digest(&data, &from, &to, &style, origin)?.formatted()
             }
@@ -136,7 +159,11 @@ pub async fn digest_now(
         } else {
             std::fs::write(&path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("digest {name} written to {}", path.display());
+            writeln!(
+                std::io::stdout().lock(),
+                "digest {name} written to {}",
+                path.display()
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -146,10 +173,11 @@ pub async fn digest_now(
     let mut failed = false;
     for (n, r) in crate::digest::send(d, &data, &notifiers, &http, &installation).await {
         match r {
-            Ok(()) => println!("✓ {n}"),
+            // A closed stdout must not stop the sending: the report is best effort.
+            Ok(()) => _ = writeln!(std::io::stdout(), "✓ {n}"),
             Err(e) => {
                 failed = true;
-                println!("✗ {n}: {}", e.message);
+                _ = writeln!(std::io::stdout(), "✗ {n}: {}", e.message);
             }
         }
     }

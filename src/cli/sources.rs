@@ -8,9 +8,12 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{Duration, redact};
+use crate::not_found;
 use crate::sources::quota::{Budgets, Metered, Spend};
 use crate::store::state::State;
 use crate::text;
+
+use super::table::{Align, Table, clean};
 
 /// "3m ago", "in 2h": short relative times for tables.
 fn relative(d: Option<chrono::DateTime<Utc>>, now: chrono::DateTime<Utc>) -> String {
@@ -33,19 +36,44 @@ fn relative(d: Option<chrono::DateTime<Utc>>, now: chrono::DateTime<Utc>) -> Str
     }
 }
 
-/// `veille sources`: every configured source with its state.
-pub fn sources(c: &Config) -> anyhow::Result<()> {
+/// `veille sources [--json]`: every configured source with its state.
+pub fn sources(c: &Config, json: bool) -> anyhow::Result<()> {
     let state = State::open(&c.state_path()).context("cannot open the state database")?;
     let rows = state.sources()?;
     let now = Utc::now();
     let unhealthy_after = c.crawl.unhealthy_after.chrono();
     let budgets = Budgets::new(&c.quota, &c.sources);
+    // (this source's spend today, its kind's, the budget, the API) of a metered source.
+    let quota = |s: &crate::sources::Source| {
+        let m = Metered::of(s)?;
+        let b = budgets.of(m)?;
+        let day = m.day(now);
+        let spend_of = |id: &str| {
+            rows.iter()
+                .find(|r| r.id == id)
+                .map_or(0, |r| Spend::on(r.state.quota, day))
+        };
+        let spent: u64 = c
+            .sources
+            .iter()
+            .filter(|p| Metered::of(p) == Some(m))
+            .map(|p| spend_of(&p.id))
+            .sum();
+        Some((spend_of(&s.id), spent, b, m))
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  last error",
-        "source", "kind", "health", "every", "last ok", "next poll", "failures", "items", "failed"
-    )?;
+    let mut t = Table::new(&[
+        ("source", Align::Left, 32),
+        ("kind", Align::Left, 24),
+        ("health", Align::Left, 10),
+        ("every", Align::Left, 12),
+        ("last ok", Align::Left, 12),
+        ("next poll", Align::Left, 20),
+        ("failures", Align::Right, 8),
+        ("items", Align::Right, 9),
+        ("failed", Align::Right, 7),
+        ("last error", Align::Left, 100),
+    ]);
     for s in &c.sources {
         let row = rows
             .iter()
@@ -72,12 +100,38 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
             (true, None) => "auto".into(),
             _ => s.every.to_string(),
         };
-        writeln!(
-            out,
-            "{:<20} {:<8} {:<10} {:<11} {:<11} {:<18} {:>8} {:>7} {:>6}  {}",
-            text::truncate(&s.id, 20),
-            s.kind_name(),
-            health,
+        if json {
+            // Errors recorded by an older veille may hold a secret.
+            let v = serde_json::json!({
+                "id": s.id,
+                "kind": s.kind_name(),
+                "health": health.to_lowercase(),
+                "every": every,
+                "failures": row.failures,
+                "items_seen": row.items_seen,
+                "items_failed": row.items_failed,
+                "last_polled": row.last_polled,
+                "last_success": row.last_success,
+                "next_due": row.next_due,
+                "last_error": row.last_error.as_deref().map(redact::scrub),
+                "last_error_at": row.last_error_at,
+                "last_item_error": row.last_item_error.as_deref().map(redact::scrub),
+                "last_item_error_at": row.last_item_error_at,
+                "quota": quota(s).map(|(mine, spent, b, m)| serde_json::json!({
+                    "api": m.name(),
+                    "spent_today": mine,
+                    "kind_spent_today": spent,
+                    "daily_budget": b.daily,
+                    "resets_at": m.next_reset(now),
+                })),
+            });
+            writeln!(out, "{v}")?;
+            continue;
+        }
+        t.row([
+            s.id.clone(),
+            s.kind_name().to_string(),
+            health.to_string(),
             every,
             relative(row.last_success, now),
             match (row.next_due, row.failures) {
@@ -86,70 +140,57 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
                 (Some(_), 0) => relative(row.next_due, now),
                 (Some(_), _) => format!("{} (backoff)", relative(row.next_due, now)),
             },
-            row.failures,
-            row.items_seen,
-            row.items_failed,
+            row.failures.to_string(),
+            row.items_seen.to_string(),
+            row.items_failed.to_string(),
             row.last_error
-                .map(|e| format!(
-                    "{} ({})",
-                    text::truncate(&text::single_line(&redact::scrub(&e)), 80),
-                    relative(row.last_error_at, now)
-                ))
-                .unwrap_or_default()
-        )?;
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        redact::scrub(&e),
+                        relative(row.last_error_at, now)
+                    )
+                })
+                .unwrap_or_default(),
+        ]);
         // A metered API: what the kind spent of its daily budget, and when it resets.
-        if let Some(m) = Metered::of(s)
-            && let Some(b) = budgets.of(m)
-        {
-            let day = m.day(now);
-            let spent: u64 = c
-                .sources
-                .iter()
-                .filter(|p| Metered::of(p) == Some(m))
-                .filter_map(|p| rows.iter().find(|r| r.id == p.id))
-                .map(|r| Spend::on(r.state.quota, day))
-                .sum();
-            let mine = Spend::on(row.state.quota, day);
-            writeln!(
-                out,
-                "{:<20} quota: {mine} {unit} today by this source, {spent} of {} for {} source(s) of the kind; resets {}",
-                "",
-                b.daily,
-                b.sources,
-                relative(Some(m.next_reset(now)), now),
-                unit = match m {
+        if let Some((mine, spent, b, m)) = quota(s) {
+            t.note(&format!(
+                "{}: quota: {mine} {} today by this source, {spent} of {} for {} source(s) of the kind; resets {}",
+                s.id,
+                match m {
                     Metered::YouTube => "units",
                     Metered::StackExchange => "requests",
                 },
-            )?;
+                b.daily,
+                b.sources,
+                relative(Some(m.next_reset(now)), now),
+            ));
         }
         // Items dropped by a failure: the source goes on, the last one is shown.
         if let Some(e) = &row.last_item_error {
-            writeln!(
-                out,
-                "{:<20} last failed item ({}): {}",
-                "",
+            t.note(&format!(
+                "{}: last failed item ({}): {}",
+                s.id,
                 relative(row.last_item_error_at, now),
-                text::truncate(&text::single_line(e), 160)
-            )?;
+                text::truncate(e, 160)
+            ));
         }
+    }
+    if !json {
+        t.write(&mut out)?;
     }
     Ok(())
 }
 
 /// `veille sources test ID`: fetches one source now and prints what it yields; stores
 /// nothing.
-pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
+pub async fn source_test(c: &Config, id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let Some(source) = c.sources.iter().find(|s| s.id == id) else {
-        eprintln!(
+        not_found!(
             "unknown source `{id}`: configured sources are {}",
-            c.sources
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::ids(c.sources.iter().map(|s| s.id.as_str()))
         );
-        return Ok(ExitCode::from(2));
     };
     let http = crate::crawl::Http::new(&c.crawl)?;
     let matcher = crate::matching::Matcher::new(c.brands.clone());
@@ -160,12 +201,37 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         .await
     {
         Ok(p) => p,
-        Err(e) => {
-            println!("{id}: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
+        // A runtime failure (status 1), printed by main.
+        Err(e) => anyhow::bail!("{id}: {e}"),
     };
     let mut out = std::io::stdout().lock();
+    if json {
+        for m in &poll.mentions {
+            let mut m = m.clone();
+            languages.language(&mut m);
+            let brands: Vec<String> = matcher
+                .match_mention(&m)
+                .into_iter()
+                .map(|h| h.brand)
+                .collect();
+            let mut v = serde_json::to_value(&m)?;
+            v["matched_brands"] = brands.into();
+            writeln!(out, "{v}")?;
+        }
+        // What went wrong goes to stderr, the items stay parseable.
+        for w in &poll.warnings {
+            eprintln!("warning: {}", clean(w));
+        }
+        for f in &poll.failed {
+            eprintln!(
+                "item failed ({}): {} ({})",
+                f.stage,
+                clean(&f.error),
+                clean(&f.url)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     writeln!(
         out,
         "{id} ({}): {} item(s), {} bytes, {} ms",
@@ -198,24 +264,20 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "\n{}  {}",
-            m.published_at.format("%Y-%m-%d %H:%M"),
-            text::single_line(&m.title)
+            crate::model::localtime::display(m.published_at, &c.daemon.tz),
+            clean(&m.title)
         )?;
         writeln!(
             out,
             "    by {} · {}{}",
-            m.author.as_deref().unwrap_or("(no author)"),
-            m.url,
+            clean(m.author.as_deref().unwrap_or("(no author)")),
+            clean(&m.url),
             m.language
                 .as_deref()
                 .map(|l| format!(" · {l}"))
                 .unwrap_or_default()
         )?;
-        writeln!(
-            out,
-            "    {}",
-            text::truncate(&text::single_line(&m.text), 160)
-        )?;
+        writeln!(out, "    {}", clean(&text::truncate(&m.text, 160)))?;
         writeln!(
             out,
             "    brands: {}",
@@ -227,15 +289,15 @@ pub async fn source_test(c: &Config, id: &str) -> anyhow::Result<ExitCode> {
         )?;
     }
     for w in &poll.warnings {
-        writeln!(out, "\nwarning: {w}")?;
+        writeln!(out, "\nwarning: {}", clean(w))?;
     }
     for f in &poll.failed {
         writeln!(
             out,
             "\nitem failed ({}): {} ({})",
             f.stage,
-            text::single_line(&f.error),
-            f.url
+            clean(&f.error),
+            clean(&f.url)
         )?;
     }
     Ok(ExitCode::SUCCESS)

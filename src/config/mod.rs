@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -23,44 +22,7 @@ use crate::matching::{Brand, BrandConfig, QueryError};
 use crate::notify::Notifier;
 use crate::rules::Rule;
 use crate::sources::Source;
-
-/// `[daemon]`: where veille keeps its data and listens.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DaemonConfig {
-    /// Index and state live here (relative paths are relative to the config file).
-    pub data_dir: PathBuf,
-    /// Address of the HTTP API, metrics and WebSub callbacks; "" turns it off.
-    pub listen: String,
-    /// Public base URL at which hubs can reach this daemon (e.g. "https://veille.example.org").
-    /// When set, feeds that advertise a WebSub hub are subscribed to.
-    pub public_url: Option<url::Url>,
-    /// Directory of rule files (`*.toml` with `[[rule]]` entries).
-    pub rules_dir: PathBuf,
-    /// Also index items that match no brand (lets a brand added later search the past,
-    /// at the cost of a larger index). Off by default.
-    pub keep_unmatched: bool,
-    /// Log level or filter ("info", "debug", "veille=debug,tantivy=warn"); `RUST_LOG`
-    /// wins when set.
-    pub log_level: String,
-    /// At SIGTERM, how long in-flight fetches and deliveries may take before veille exits
-    /// (what is cut short is redone at next start).
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for DaemonConfig {
-    fn default() -> Self {
-        DaemonConfig {
-            data_dir: PathBuf::from("/var/lib/veille"),
-            listen: "127.0.0.1:8650".into(),
-            public_url: None,
-            rules_dir: PathBuf::from("rules"),
-            keep_unmatched: false,
-            log_level: "info".into(),
-            shutdown_timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use settings::DaemonConfig;
 
 /// A loaded, validated configuration.
 #[derive(Debug)]
@@ -146,12 +108,18 @@ impl Config {
                         }
                     };
                     let mut f = SourceFile::new(&rf, &rtext);
-                    for p in crate::rules::parse_file(&mut f) {
+                    let pending = crate::rules::parse_file(&mut f);
+                    let built: HashSet<String> =
+                        pending.iter().map(|p| p.rule.id.clone()).collect();
+                    rule_refs::check_unbuilt(&mut f, &built, &brand_ids, &declared.notifiers);
+                    for p in pending {
                         let c = &p.config;
                         if !rule_ids.insert(p.rule.id.clone()) {
                             f.error(c.id.span(), format!("duplicate rule id `{}`", p.rule.id));
                             continue;
                         }
+                        // Every problem of the rule is reported, not only the first.
+                        let mut ok = true;
                         if !brand_ids.contains(p.rule.brand.as_str()) {
                             f.error(
                                 c.brand.span(),
@@ -161,9 +129,8 @@ impl Config {
                                     list(brand_ids.iter().copied())
                                 ),
                             );
-                            continue;
+                            ok = false;
                         }
-                        let mut ok = true;
                         for n in &c.notify {
                             if !declared.notifiers.contains(n.get_ref()) {
                                 f.error(
@@ -270,17 +237,7 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
     for (key, value) in root.into_inner() {
         match key.get_ref().as_ref() {
             "daemon" => {
-                let span = value.span();
-                if let Some(d) = file.de::<DaemonConfig>(value) {
-                    if tracing_subscriber::EnvFilter::try_new(&d.log_level).is_err() {
-                        file.error(
-                            span,
-                            format!(
-                                "`log_level = \"{}\"` is not a level or filter: expected error, warn, info, debug, trace or e.g. \"veille=debug,info\"",
-                                d.log_level
-                            ),
-                        );
-                    }
+                if let Some(d) = settings::daemon(file, value) {
                     daemon = d;
                 }
             }
@@ -304,37 +261,12 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 }
             }
             "crawl" => {
-                let span = value.span();
-                if let Some(c) = file.de::<CrawlConfig>(value) {
-                    if c.max_text.0 < crate::crawl::MIN_MAX_TEXT as u64 {
-                        file.error(span, "`max_text` must be at least 1KB");
-                    }
+                if let Some(c) = settings::crawl(file, value) {
                     crawl = c;
                 }
             }
             "enrich" => {
-                let span = value.span();
-                if let Some(e) = file.de::<crate::enrich::EnrichConfig>(value) {
-                    if !(0.05..=1.0).contains(&e.story_threshold) {
-                        file.error(span.clone(), "`story_threshold` must be between 0.05 and 1");
-                    }
-                    if !(0.05..=1.0).contains(&e.story_title_threshold) {
-                        file.error(
-                            span.clone(),
-                            "`story_title_threshold` must be between 0.05 and 1",
-                        );
-                    }
-                    for l in &e.languages {
-                        if !crate::enrich::language::supported().any(|s| s == l) {
-                            file.error(
-                                span.clone(),
-                                format!(
-                                    "unknown language `{l}` in [enrich] languages: expected some of {}",
-                                    crate::enrich::language::supported().collect::<Vec<_>>().join(", ")
-                                ),
-                            );
-                        }
-                    }
+                if let Some(e) = settings::enrich(file, value) {
                     enrich = e;
                 }
             }
@@ -468,7 +400,11 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
         }
     }
     let mut digests = Vec::new();
-    for (c, d) in digest_tables {
+    for (c, mut d) in digest_tables {
+        // A digest without its own zone runs and reads in the installation's.
+        if c.timezone.is_none() {
+            d.tz = daemon.tz;
+        }
         let mut ok = true;
         for b in &c.brands {
             if !declared.brands.contains(b.get_ref()) {
@@ -510,6 +446,9 @@ fn parse_main(file: &mut SourceFile<'_>, base_dir: &Path) -> Option<(Config, Dec
                 ),
             );
         }
+    }
+    for n in notifiers.values_mut() {
+        n.set_timezone(daemon.tz);
     }
     let mut seen = HashSet::new();
     for s in &sources {
@@ -558,5 +497,7 @@ pub fn query_error(file: &mut SourceFile<'_>, s: &Spanned<String>, e: &QueryErro
     file.string_error(s, e.column, format!("invalid query: {}", e.message));
 }
 
+mod rule_refs;
+mod settings;
 #[cfg(test)]
 mod tests;

@@ -145,7 +145,8 @@ pub(super) async fn wait_for_outbox(
     }
 }
 
-/// What the API may see change on reload: its tokens and the list of sources.
+/// What the API may see change on reload: its tokens and the lists of sources, brands
+/// and rules.
 pub(super) fn live_of(c: &Config) -> crate::api::Live {
     crate::api::Live {
         tokens: c.api_tokens.clone(),
@@ -155,5 +156,7 @@ pub(super) fn live_of(c: &Config) -> crate::api::Live {
             .map(|s| (s.id.clone(), s.kind_name().to_string()))
             .collect(),
         notifiers: c.notifiers.keys().cloned().collect(),
+        brands: c.brands.iter().map(|b| b.id.clone()).collect(),
+        rules: c.rules.iter().map(|r| r.id.clone()).collect(),
     }
 }

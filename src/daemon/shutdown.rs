@@ -64,7 +64,8 @@ impl Daemon {
         let joined = if opts.mode == Mode::Once && stopping_since.is_none() {
             tokio::select! {
                 j = &mut join => Ok(j),
-                _ = shutdown.wait_for(|stop| *stop) => {
+                // The guard `wait_for` answers is dropped at once (it is not `Send`).
+                _ = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => {
                     tokio::time::timeout(opts.drain_timeout, &mut join).await
                 }
             }

@@ -188,5 +188,6 @@ pub fn compute(
         start,
         end,
         brands: out,
+        tz: digest.tz,
     })
 }

@@ -3,7 +3,7 @@
 //! ```toml
 //! [digest.morning]
 //! schedule = "0 8 * * MON-FRI"      # cron: minute hour day-of-month month day-of-week
-//! timezone = "Europe/Paris"         # default UTC
+//! timezone = "Europe/Paris"         # default: [daemon] timezone
 //! brands = ["acme"]                 # default: every brand
 //! notify = ["crisis-mail", "team-chat"]
 //! top = 5                           # top mentions, sites and authors shown
@@ -85,6 +85,7 @@ impl DigestConfig {
             )
         })?;
         let tz = match &self.timezone {
+            // The config assembly puts `[daemon] timezone` here once it is read.
             None => Tz::UTC,
             Some(t) => t.get_ref().parse::<Tz>().map_err(|_| {
                 (

@@ -199,13 +199,13 @@ impl Ingest {
                 Ok(Ok(())) => {}
                 // Nothing was recorded: these sources will be fetched again.
                 Ok(Err(e)) => {
-                    error!(error = %e, kind = ?e.kind(), sources = ?sources, "batch not recorded; it will be fetched again")
+                    error!(error = %e, kind = ?e.kind(), sources = %sources.join(","), "batch not recorded; it will be fetched again")
                 }
                 Err(panic) => {
                     self.state.clear_poison();
                     self.report.clear_poison();
                     self.states.clear_poison();
-                    error!(panic = %panic_message(&*panic), sources = ?sources, "internal error while ingesting a batch; not recorded, it will be fetched again");
+                    error!(panic = %panic_message(&*panic), sources = %sources.join(","), "internal error while ingesting a batch; not recorded, it will be fetched again");
                 }
             }
             if let Some(r) = reload {
@@ -450,7 +450,7 @@ impl Ingest {
         };
         for f in &failed {
             crate::metrics::item_failed(&f.source, f.item.stage);
-            error!(source = %f.source, url = ?f.item.url, stage = f.item.stage, error = %f.item.error,
+            error!(source = %f.source, url = %f.item.url, stage = f.item.stage, error = %f.item.error,
                    "item failed: skipped, the rest of the batch goes on");
         }
 

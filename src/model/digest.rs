@@ -12,6 +12,10 @@ pub struct DigestData {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub brands: Vec<BrandDigest>,
+    /// The zone its times are read in (the digest's, else `[daemon] timezone`); the
+    /// JSON stays UTC.
+    #[serde(skip)]
+    pub tz: chrono_tz::Tz,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -22,7 +22,7 @@ pub struct Incident {
 }
 
 /// A silence: alerts of the rule and brand (None: any) are recorded, not delivered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Silence {
     pub id: i64,
     pub rule: Option<String>,
@@ -31,6 +31,8 @@ pub struct Silence {
     pub ends_at: DateTime<Utc>,
     pub reason: String,
     pub expired_at: Option<DateTime<Utc>>,
+    /// Who added it: the user running `veille silence add`, or the API token's name.
+    pub author: Option<String>,
 }
 
 impl Silence {

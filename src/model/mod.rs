@@ -8,10 +8,12 @@ pub mod digest;
 mod duration;
 pub mod event;
 pub mod incident;
+pub mod localtime;
 pub mod redact;
 pub mod secret;
 mod size;
 pub mod source;
+mod when;
 
 pub use alert::{Alert, AlertMention, Fragment, Severity, Stats, Status};
 pub use diag::{Diagnostic, Diagnostics, SourceFile};
@@ -23,3 +25,4 @@ pub use size::ByteSize;
 pub use source::{
     ItemFailure, Poll, QuotaSpend, SharedStates, SourceState, Validators, panic_message,
 };
+pub use when::{ParseWhenError, When};

@@ -85,6 +85,19 @@ impl Notifier {
         self.kind_name
     }
 
+    /// Times in this notifier's messages are read in `tz` (`[daemon] timezone`, set
+    /// once the whole config is read: `[notifier]` may come before `[daemon]`).
+    pub fn set_timezone(&mut self, tz: chrono_tz::Tz) {
+        match &mut self.kind {
+            NotifierKind::Email(e) => e.style.tz = tz,
+            NotifierKind::Chat(c) => c.tz = tz,
+            NotifierKind::Telegram(t) => t.tz = tz,
+            NotifierKind::Ntfy(n) => n.tz = tz,
+            // The generic webhook carries JSON: RFC 3339 UTC, like the API.
+            NotifierKind::Webhook(_) => {}
+        }
+    }
+
     /// Least time between two messages to this channel (the platform's rate limit).
     pub fn min_interval(&self) -> StdDuration {
         match &self.kind {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod cli;
 
 use std::collections::HashMap;
 use std::io::BufRead;

@@ -300,3 +300,30 @@ impl fmt::Display for Query {
         }
     }
 }
+
+/// A hint when `input` holds a lower-case operator word (`or`, `and`, `not`, `ou`, `et`,
+/// `sauf`) outside quotes: it is searched as a word — by design, "or" and "et" are French
+/// words — which is rarely what an English speaker typing `acme or globex` meant.
+pub fn operator_hint(input: &str) -> Option<String> {
+    let mut quoted = false;
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for c in input.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if !quoted && c.is_alphabetic() {
+            word.push(c);
+        } else if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    words.push(word);
+    let w = words
+        .iter()
+        .find(|w| matches!(w.as_str(), "or" | "and" | "not" | "ou" | "et" | "sauf"))?;
+    Some(format!(
+        "`{w}` is searched as a word (operators are upper-case); write {} to use it as an operator",
+        w.to_uppercase()
+    ))
+}

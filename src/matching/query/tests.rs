@@ -259,3 +259,12 @@ fn huge_proximity_does_not_overflow() {
         super::super::naive::NaiveDoc::of_mention(&crate::testutil::mention("acme ... panne", ""));
     assert!(n.eval(&q));
 }
+
+#[test]
+fn a_lower_case_operator_word_gives_a_hint_not_an_error() {
+    assert!(operator_hint("acme or globex").unwrap().contains("OR"));
+    assert!(operator_hint("acme et globex").unwrap().contains("ET"));
+    assert_eq!(operator_hint("acme OR globex"), None);
+    assert_eq!(operator_hint("\"black or white\" acme"), None);
+    assert_eq!(operator_hint("orange"), None);
+}

@@ -103,6 +103,8 @@ pub struct Chat {
     username: Option<String>,
     channel: Option<String>,
     locale: Locale,
+    /// Zone of the times in messages (`[daemon] timezone`).
+    pub(crate) tz: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for Chat {
@@ -156,11 +158,12 @@ impl ChatConfig {
             username: self.username,
             channel: self.channel,
             locale: self.locale,
+            tz: chrono_tz::Tz::UTC,
         })
     }
 }
 
-/// Builds the platform's payload for one alert.
+/// Builds the platform's payload for one alert, its times in UTC.
 pub fn payload(
     flavor: Flavor,
     alert: &Alert,
@@ -168,7 +171,26 @@ pub fn payload(
     username: Option<&str>,
     channel: Option<&str>,
 ) -> serde_json::Value {
-    let view = View::new(alert, locale);
+    payload_in(
+        flavor,
+        alert,
+        locale,
+        &chrono_tz::Tz::UTC,
+        username,
+        channel,
+    )
+}
+
+/// Builds the platform's payload for one alert, its times in `tz`.
+pub fn payload_in(
+    flavor: Flavor,
+    alert: &Alert,
+    locale: Locale,
+    tz: &chrono_tz::Tz,
+    username: Option<&str>,
+    channel: Option<&str>,
+) -> serde_json::Value {
+    let view = View::new_in(alert, locale, tz);
     match flavor {
         Flavor::Slack => slack::payload(&view, locale, username, channel),
         Flavor::Mattermost => mattermost::payload(&view, locale, username, channel),
@@ -225,10 +247,11 @@ impl Chat {
     ) -> Result<(), DeliveryError> {
         let url = Url::parse(self.url.expose())
             .map_err(|_| DeliveryError::permanent("webhook URL is not a valid URL"))?;
-        let body = payload(
+        let body = payload_in(
             self.flavor,
             alert,
             self.locale,
+            &self.tz,
             self.username.as_deref(),
             self.channel.as_deref(),
         );

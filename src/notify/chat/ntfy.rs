@@ -57,6 +57,8 @@ pub struct Ntfy {
     topic: String,
     token: Option<Secret>,
     locale: Locale,
+    /// Zone of the times in messages (`[daemon] timezone`).
+    pub(crate) tz: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for Ntfy {
@@ -117,6 +119,7 @@ impl NtfyConfig {
             topic: self.topic,
             token,
             locale: self.locale,
+            tz: chrono_tz::Tz::UTC,
         })
     }
 }
@@ -201,7 +204,7 @@ impl Ntfy {
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        let view = View::new(alert, self.locale);
+        let view = View::new_in(alert, self.locale, &self.tz);
         let body = payload(&view, self.locale, &self.topic);
         self.post(body, http, allow_private).await
     }

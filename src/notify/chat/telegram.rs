@@ -56,6 +56,8 @@ pub struct Telegram {
     chat_id: String,
     base: Url,
     locale: Locale,
+    /// Zone of the times in messages (`[daemon] timezone`).
+    pub(crate) tz: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -111,6 +113,7 @@ impl TelegramConfig {
             chat_id: self.chat_id,
             base,
             locale: self.locale,
+            tz: chrono_tz::Tz::UTC,
         })
     }
 }
@@ -212,7 +215,7 @@ impl Telegram {
         http: &Http,
         allow_private: crate::crawl::AllowPrivate,
     ) -> Result<(), DeliveryError> {
-        let view = View::new(alert, self.locale);
+        let view = View::new_in(alert, self.locale, &self.tz);
         let body = payload(&view, self.locale, &self.chat_id);
         self.post(body, http, allow_private).await
     }

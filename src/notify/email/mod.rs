@@ -120,6 +120,8 @@ pub struct Email {
 #[derive(Clone)]
 pub struct Style {
     pub locale: Locale,
+    /// Zone of the times in messages (`[daemon] timezone`).
+    pub tz: chrono_tz::Tz,
     pub list_id: String,
     env: Arc<Environment<'static>>,
 }
@@ -129,6 +131,7 @@ impl Style {
     pub fn bundled(locale: Locale, domain: &str) -> Style {
         Style {
             locale,
+            tz: chrono_tz::Tz::UTC,
             list_id: format!("veille <alerts.{domain}>"),
             env: bundled_env(),
         }
@@ -266,6 +269,7 @@ impl EmailConfig {
             ),
             style: Style {
                 locale: self.locale,
+                tz: chrono_tz::Tz::UTC,
                 list_id,
                 env,
             },
@@ -428,7 +432,7 @@ pub fn message_id(alert: &Alert, domain: &str, origin: Origin<'_>) -> String {
 
 /// Renders both parts of the alert e-mail.
 pub fn render(alert: &Alert, style: &Style) -> Result<(String, String), minijinja::Error> {
-    let v = View::new(alert, style.locale);
+    let v = View::new_in(alert, style.locale, &style.tz);
     let ctx = minijinja::context! {
         alert => minijinja::Value::from(minijinja::value::Serde(alert)),
         v => minijinja::Value::from(minijinja::value::Serde(&v)),

@@ -82,6 +82,7 @@ pub(super) fn templates_from(dir: &Path) -> Result<Arc<Environment<'static>>, St
     let env = Arc::new(env);
     let style = Style {
         locale: Locale::En,
+        tz: chrono_tz::Tz::UTC,
         list_id: String::new(),
         env: env.clone(),
     };

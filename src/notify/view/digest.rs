@@ -25,12 +25,13 @@ use super::words::points as pct;
 /// "Digest morning · 13/03 08:00 → 16/03 08:00"
 pub fn title(d: &DigestData, l: Locale) -> String {
     let f = l.date_format();
+    let start = d.start.with_timezone(&d.tz);
     format!(
-        "{} {} · {} → {} UTC",
+        "{} {} · {} → {}",
         l.texts().digest,
         d.name,
-        d.start.format(f),
-        d.end.format(f)
+        start.format(f),
+        crate::model::localtime::display_with(d.end, &d.tz, f)
     )
 }
 

@@ -59,7 +59,14 @@ pub struct View {
 }
 
 impl View {
+    /// The alert in words, its times in UTC (tests and previews).
     pub fn new(alert: &Alert, locale: Locale) -> View {
+        Self::new_in(alert, locale, &chrono_tz::Tz::UTC)
+    }
+
+    /// The alert in words, its times in `tz` with the zone shown ("02/12/2026 03:22 CET"):
+    /// a team reads its crisis at its own hour.
+    pub fn new_in(alert: &Alert, locale: Locale, tz: &chrono_tz::Tz) -> View {
         let t = locale.texts();
         let status_text = match alert.status {
             Status::New => t.new,
@@ -72,8 +79,9 @@ impl View {
             Severity::Info => t.info,
         };
         let why = no_bidi(&why(alert, locale));
-        let fmt_date =
-            |d: chrono::DateTime<chrono::Utc>| format!("{} UTC", d.format(locale.date_format()));
+        let fmt_date = |d: chrono::DateTime<chrono::Utc>| {
+            crate::model::localtime::display_with(d, tz, locale.date_format())
+        };
         let mut facts = Vec::new();
         if let Some(s) = &alert.stats {
             facts.push((t.mentions.to_string(), s.count.to_string()));

@@ -36,7 +36,7 @@ fn open_incidents(conn: &Connection) -> Result<Vec<Incident>> {
 
 fn silences(conn: &Connection) -> Result<Vec<Silence>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, rule, brand, starts_at, ends_at, reason, expired_at FROM silences ORDER BY id",
+        "SELECT id, rule, brand, starts_at, ends_at, reason, expired_at, author FROM silences ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(Silence {
@@ -47,6 +47,7 @@ fn silences(conn: &Connection) -> Result<Vec<Silence>> {
             ends_at: from_ms(r.get(4)?),
             reason: r.get(5)?,
             expired_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+            author: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -55,10 +56,25 @@ fn silences(conn: &Connection) -> Result<Vec<Silence>> {
 impl State {
     /// Incidents, newest first: `state` = "open", "resolved" or None for both.
     pub fn incidents(&self, state: Option<&str>, limit: usize) -> Result<Vec<Incident>> {
+        self.incidents_of(state, None, None, limit)
+    }
+
+    /// Incidents, newest first, of a state, rule and brand (None: any).
+    pub fn incidents_of(
+        &self,
+        state: Option<&str>,
+        rule: Option<&str>,
+        brand: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Incident>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2"
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE (?1 IS NULL OR state = ?1)
+             AND (?2 IS NULL OR rule = ?2) AND (?3 IS NULL OR brand = ?3) ORDER BY id DESC LIMIT ?4"
         ))?;
-        let rows = stmt.query_map(params![state, limit as i64], incident_row)?;
+        let rows = stmt.query_map(
+            params![state, rule, brand, limit.min(i64::MAX as usize) as i64],
+            incident_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -93,9 +109,22 @@ impl State {
         ends: DateTime<Utc>,
         reason: &str,
     ) -> Result<i64> {
+        self.add_silence_by(rule, brand, now, ends, reason, None)
+    }
+
+    /// [`State::add_silence`], recording who added it.
+    pub fn add_silence_by(
+        &self,
+        rule: Option<&str>,
+        brand: Option<&str>,
+        now: DateTime<Utc>,
+        ends: DateTime<Utc>,
+        reason: &str,
+        author: Option<&str>,
+    ) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO silences (rule, brand, starts_at, ends_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![rule, brand, ms(now), ms(ends), reason],
+            "INSERT INTO silences (rule, brand, starts_at, ends_at, reason, author) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![rule, brand, ms(now), ms(ends), reason, author],
         )?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -207,6 +207,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE deliveries ADD COLUMN pending_since INTEGER;
     "#,
+    // 12: who added a silence (the CLI's user, the API token's name), a field of its own
+    // instead of "(by alice)" appended to the reason
+    r#"
+    ALTER TABLE silences ADD COLUMN author TEXT;
+    "#,
 ];
 
 /// Brings the database to the latest schema, inside one write transaction: the daemon and

@@ -26,6 +26,24 @@ pub struct AlertRow {
     pub deliveries: Vec<(String, String, u32, Option<String>)>,
 }
 
+impl AlertRow {
+    /// The alert with its deliveries as `veille alerts --json` and `/api/alerts` show it;
+    /// `configured` names the notifiers of the config, so a delivery still pending for
+    /// another is marked `orphaned` (it would wait forever).
+    pub fn json(&self, configured: &[String]) -> serde_json::Value {
+        serde_json::json!({
+            "seq": self.seq,
+            "alert": self.alert,
+            "deliveries": self.deliveries.iter().map(|(notifier, state, attempts, error)| serde_json::json!({
+                "notifier": notifier, "state": state, "attempts": attempts,
+                "orphaned": state == "pending" && !configured.contains(notifier),
+                // Errors recorded by an older veille may hold a secret.
+                "last_error": error.as_deref().map(crate::model::redact::scrub),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 impl Batch<'_> {
     /// Writes an alert and one delivery per notifier (held when `silenced`). An alert
     /// whose key exists is ignored: the dedup key makes a redone batch harmless. Returns
@@ -212,8 +230,25 @@ impl State {
             .conn
             .prepare("SELECT seq, payload FROM alerts ORDER BY seq DESC LIMIT ?1")?;
         let rows: Vec<(i64, String)> = stmt
-            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?;
+        self.alert_rows(rows)
+    }
+
+    /// The alerts of one incident with their delivery states, oldest first.
+    pub fn incident_alerts(&self, incident: i64) -> Result<Vec<AlertRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, payload FROM alerts WHERE incident = ?1 ORDER BY seq")?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map(params![incident], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        self.alert_rows(rows)
+    }
+
+    fn alert_rows(&self, rows: Vec<(i64, String)>) -> Result<Vec<AlertRow>> {
         let mut d = self.conn.prepare(
             "SELECT notifier, state, attempts, last_error FROM deliveries WHERE alert_seq = ?1 ORDER BY notifier",
         )?;

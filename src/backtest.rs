@@ -57,6 +57,10 @@ pub fn replay(
         for m in &before {
             batch.record_author_and_site(&rule.brand, m)?;
         }
+        // Watched since its oldest mention in the index: the warm-up of new_source and
+        // first-time conditions counts from there, as it did live from the first poll.
+        let oldest = before.iter().chain(&mentions).map(|m| m.published_at).min();
+        batch.watch_brands([rule.brand.as_str()], oldest.unwrap_or(from).min(from))?;
         batch.commit()?;
     }
     let mut out = Vec::new();
@@ -166,6 +170,16 @@ pub fn run_test(
             ));
         }
     }
+    // The test runs on an installation already warmed up: the source polled and the
+    // brand watched for the rule's warm-up before the first mention.
+    let start = batches.first().map_or(end, |b| b.0) - rule.warm_up.chrono();
+    clock.set(start - chrono::Duration::seconds(1));
+    ingest
+        .process(vec![Event::Polled {
+            source: "test".into(),
+            poll: Poll::default(),
+        }])
+        .map_err(|e| fail(&e))?;
     for (at, mentions) in batches {
         clock.set(at);
         ingest

@@ -95,6 +95,16 @@ pub fn sources(c: &Config) -> anyhow::Result<()> {
                 ))
                 .unwrap_or_default()
         )?;
+        // A poll that brought only old items: why a source shows nothing new.
+        if let Some(n) = row.old_items {
+            writeln!(
+                out,
+                "{:<20} last poll ({}): its {n} item(s) were all older than the look-back (backfill = \"{}\"): none alerts (skipped on a first poll)",
+                "",
+                relative(row.old_items_at, now),
+                s.backfill
+            )?;
+        }
         // Items dropped by a failure: the source goes on, the last one is shown.
         if let Some(e) = &row.last_item_error {
             writeln!(

@@ -33,12 +33,14 @@ use crate::matching::Matcher;
 use crate::mention::Mention;
 use crate::model::{Alert, panic_message};
 use crate::outbox::Wake;
-use crate::rules::eval::Evaluator;
+use crate::rules::eval::{Evaluator, Origin};
 use crate::store::RuleHistory;
 use crate::store::index::{MentionIndex, MentionWriter};
 use crate::store::state::State;
 
+mod backfill;
 mod guard;
+use backfill::Backfill;
 pub use guard::StageHook;
 use guard::{Failed, each_guarded, rules_guarded};
 
@@ -114,6 +116,10 @@ pub struct Report {
     pub new_mentions: u64,
     pub indexed: u64,
     pub per_brand: BTreeMap<String, u64>,
+    /// Items of first polls older than the source's look-back: skipped.
+    pub backfill_skipped: u64,
+    /// Matched mentions of first polls: indexed, not alerted.
+    pub backfill_silent: u64,
     pub per_source: BTreeMap<String, SourceReport>,
     pub alerts: Vec<Alert>,
 }
@@ -223,6 +229,13 @@ impl Ingest {
     pub fn process(&mut self, events: Vec<Event>) -> Result<(), Error> {
         let now = self.clock.now();
 
+        // 0. First polls (backfills) and the look-back: see `backfill.rs`.
+        let mut backfill = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let batch = st.batch()?;
+            Backfill::of(&batch, &events, now)?
+        };
+
         // 1. Candidates: each id once per batch, then only those never processed.
         let mut in_batch = HashSet::new();
         let mut candidates: Vec<Mention> = Vec::new();
@@ -230,7 +243,7 @@ impl Ingest {
         for e in &events {
             items += e.mentions().len() as u64;
             for m in e.mentions() {
-                if in_batch.insert(m.id.clone()) {
+                if !backfill.too_old(m) && in_batch.insert(m.id.clone()) {
                     candidates.push(m.clone());
                 }
             }
@@ -365,10 +378,14 @@ impl Ingest {
                 if let Some(h) = hook {
                     batch.iter().for_each(|m| h("rules", m));
                 }
-                evaluator.evaluate(&history, batch, now)
+                let (live, backfilled) = backfill.split(batch);
+                let mut f = evaluator.evaluate(&history, &live, now)?;
+                f.extend(evaluator.evaluate_from(&history, &backfilled, now, Origin::Backfill)?);
+                Ok(f)
             };
             let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
             matched = passed;
+            backfill.count_silent(&matched);
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 // Time-driven rules are looked at again at the next tick if they fail.
                 match tx.savepoint(|| evaluator.tick(&history, now))? {
@@ -387,6 +404,7 @@ impl Ingest {
                     tx.mark_seen(&m.id, &m.source, now)?;
                 }
             }
+            backfill.record(&tx, evaluator.brand_ids(), now)?;
             for f in &failed {
                 let error = format!("{}: {}", f.item.stage, f.item.error);
                 tx.item_failed(&f.source, &f.id, &f.item.url, &error, now)?;
@@ -448,6 +466,13 @@ impl Ingest {
             info!(rule = %f.alert.rule, brand = %f.alert.brand, severity = %f.alert.severity,
                   mentions = f.alert.total_mentions, key = %f.alert.key, "alert raised");
         }
+        if backfill.skipped > 0 || backfill.silent > 0 {
+            info!(
+                older_than_look_back = backfill.skipped,
+                indexed_without_alerts = backfill.silent,
+                "first poll of a source: a backfill, indexed without alerts"
+            );
+        }
         if new_count > 0 {
             info!(
                 new = new_count,
@@ -460,6 +485,8 @@ impl Ingest {
         let mut r = self.report.lock().unwrap_or_else(PoisonError::into_inner);
         r.items += items;
         r.new_mentions += new_count as u64;
+        r.backfill_skipped += backfill.skipped;
+        r.backfill_silent += backfill.silent;
         r.indexed += indexed_count as u64;
         for f in &failed {
             let s = r.per_source.entry(f.source.clone()).or_default();

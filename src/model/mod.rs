@@ -3,6 +3,7 @@
 //! scrubbing). No I/O here beyond reading a secret's file when asked to.
 
 pub mod alert;
+pub mod batch;
 pub mod diag;
 pub mod digest;
 mod duration;
@@ -14,6 +15,7 @@ mod size;
 pub mod source;
 
 pub use alert::{Alert, AlertMention, Fragment, Severity, Stats, Status};
+pub use batch::{Batch, IncidentSummary};
 pub use diag::{Diagnostic, Diagnostics, SourceFile};
 pub use duration::Duration;
 pub use event::Event;

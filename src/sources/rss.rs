@@ -135,6 +135,7 @@ impl Rss {
                     retry_after: None,
                     failed_pages: 0,
                     failed: parsed.failed,
+                    ..Default::default()
                 })
             }
         }

@@ -90,6 +90,32 @@ impl View {
                 facts.push((t.threshold.to_string(), v));
             }
         }
+        // A batch: since when, and how the mentions shown were chosen.
+        if let Some(b) = &alert.batch {
+            facts.push((t.mentions.to_string(), b.count.to_string()));
+            if let Some(since) = b.since {
+                facts.push((t.since_last.to_string(), fmt_date(since)));
+            }
+            if b.count > alert.mentions.len() {
+                facts.push((t.shown_first.to_string(), t.order.to_string()));
+            }
+        }
+        // A resolution: the incident as a whole.
+        if let Some(s) = &alert.incident_summary {
+            let total = format!("{} {}", s.mentions, t.mentions_count);
+            facts.push((t.mentions.to_string(), total));
+            facts.push((t.first.to_string(), fmt_date(s.first)));
+            facts.push((t.last.to_string(), fmt_date(s.last)));
+            facts.push((
+                t.peak.to_string(),
+                format!(
+                    "{} ({} {})",
+                    fmt_date(s.peak_hour),
+                    s.peak_count,
+                    t.mentions_count
+                ),
+            ));
+        }
         let mentions: Vec<MentionView> = alert
             .mentions
             .iter()
@@ -129,7 +155,11 @@ impl View {
             .as_ref()
             .map(|s| s.window.clone())
             .unwrap_or_else(|| "1d".into());
-        let more_hint = format!("veille search --brand {} --since {since}", alert.brand);
+        // A batch names its exact time range (and the rule's query); otherwise the window.
+        let more_hint = match &alert.batch {
+            Some(b) => b.search.clone(),
+            None => format!("veille search --brand {} --since {since}", alert.brand),
+        };
         View {
             status: alert.status,
             status_text: status_text.to_string(),
@@ -163,6 +193,53 @@ impl View {
 fn why(a: &Alert, locale: Locale) -> String {
     let b = &a.brand_name;
     let fr = locale == Locale::Fr;
+    if a.status == Status::Resolved
+        && let Some(s) = &a.incident_summary
+    {
+        let at = |d: chrono::DateTime<chrono::Utc>| d.format(locale.date_format()).to_string();
+        return if fr {
+            format!(
+                "incident résolu : {} mentions de {b} du {} au {} UTC, pic de {} entre {} et {} UTC",
+                s.mentions,
+                at(s.first),
+                at(s.last),
+                s.peak_count,
+                s.peak_hour.format("%H:%M"),
+                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
+            )
+        } else {
+            format!(
+                "incident resolved: {} mentions of {b} from {} to {} UTC, peak {} between {} and {} UTC",
+                s.mentions,
+                at(s.first),
+                at(s.last),
+                s.peak_count,
+                s.peak_hour.format("%H:%M"),
+                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
+            )
+        };
+    }
+    if a.status == Status::Update
+        && let Some(batch) = &a.batch
+        && let Some(since) = batch.since
+    {
+        let at = format!("{} UTC", since.format(locale.date_format()));
+        let n = batch.count;
+        return match (a.rule_kind.as_str(), fr) {
+            ("new_source", true) => format!(
+                "{n} mention(s) de plus de la nouvelle source ({}) depuis le {at}",
+                a.group.as_deref().unwrap_or("")
+            ),
+            ("new_source", false) => format!(
+                "{n} more mention(s) from the new source ({}) since {at}",
+                a.group.as_deref().unwrap_or("")
+            ),
+            (_, true) => {
+                format!("{n} nouvelle(s) mention(s) de {b} depuis le dernier message ({at})")
+            }
+            (_, false) => format!("{n} new mention(s) of {b} since the last message ({at})"),
+        };
+    }
     if a.status == Status::Resolved {
         return if fr {
             format!(

@@ -168,6 +168,16 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// A message went out for incident `id` (held mentions), the condition not renewed.
+    pub fn incident_alerted(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE incidents SET last_alert_at = ?2, alerts = alerts + 1 WHERE id = ?1",
+            )?
+            .execute(params![id, ms(now)])?;
+        Ok(())
+    }
+
     pub fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.tx
             .prepare_cached(

@@ -7,12 +7,14 @@
 //! - [`outbox`]: alerts and their deliveries, as the workers take them;
 //! - [`requeue`]: the outbox by hand (`veille alerts retry|drop`), the installation id;
 //! - [`incidents`]: incidents and silences;
+//! - [`batches`]: the mentions of each incident, those waiting for its next message;
 //! - [`digests`]: when each digest went out, and those to send again;
 //! - [`websub`]: WebSub subscriptions.
 //!
 //! Reads and single writes are methods of [`State`]; what the ingest stage records for a
 //! batch goes through one [`Batch`] (a transaction), so it is all or nothing.
 
+mod batches;
 mod digests;
 mod incidents;
 mod migrations;

@@ -65,7 +65,14 @@ pub fn replay(
     }
     let mut out = Vec::new();
     let mut clock = from;
-    let mut next_tick = from + TICK;
+    // Ticks on a fixed grid (every 5 minutes of the clock), whatever `from` is: held
+    // mentions go out at a tick, so two windows over the same history give the same
+    // firings.
+    let step = TICK.num_milliseconds();
+    let mut next_tick = DateTime::<Utc>::from_timestamp_millis(
+        (from.timestamp_millis().div_euclid(step) + 1) * step,
+    )
+    .unwrap_or(from + TICK);
     let mut i = 0;
     loop {
         let next_mention = mentions.get(i).map(|m| m.published_at);

@@ -120,6 +120,9 @@ pub struct Report {
     pub backfill_skipped: u64,
     /// Matched mentions of first polls: indexed, not alerted.
     pub backfill_silent: u64,
+    /// Matched mentions older than the `max_age` of every rule of their brands:
+    /// indexed and searchable, too old to alert.
+    pub too_old_to_alert: u64,
     pub per_source: BTreeMap<String, SourceReport>,
     pub alerts: Vec<Alert>,
 }
@@ -334,7 +337,7 @@ impl Ingest {
             .cloned()
             .collect();
         let mut released = false;
-        let firings = {
+        let (firings, too_old) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.batch()?;
             for e in &events {
@@ -386,6 +389,16 @@ impl Ingest {
             let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
             matched = passed;
             backfill.count_silent(&matched);
+            let too_old = matched
+                .iter()
+                .filter(|m| {
+                    m.brand_ids().all(|b| {
+                        evaluator
+                            .max_age(b)
+                            .is_some_and(|a| now - m.published_at > a.chrono())
+                    })
+                })
+                .count() as u64;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 // Time-driven rules are looked at again at the next tick if they fail.
                 match tx.savepoint(|| evaluator.tick(&history, now))? {
@@ -442,7 +455,7 @@ impl Ingest {
                     })
                     .inc();
             }
-            enqueued
+            (enqueued, too_old)
         };
         for f in &failed {
             crate::metrics::item_failed(&f.source, f.item.stage);
@@ -487,6 +500,7 @@ impl Ingest {
         r.new_mentions += new_count as u64;
         r.backfill_skipped += backfill.skipped;
         r.backfill_silent += backfill.silent;
+        r.too_old_to_alert += too_old;
         r.indexed += indexed_count as u64;
         for f in &failed {
             let s = r.per_source.entry(f.source.clone()).or_default();

@@ -77,6 +77,17 @@ impl Evaluator {
         &self.rules
     }
 
+    /// The longest `max_age` of the rules of `brand` that look at single mentions
+    /// (match, new_source): a mention older than it alerts no one.
+    pub fn max_age(&self, brand: &str) -> Option<crate::model::Duration> {
+        self.rules
+            .iter()
+            .filter(|r| r.brand == brand)
+            .filter(|r| matches!(r.kind, RuleKind::Match | RuleKind::NewSource { .. }))
+            .map(|r| r.max_age)
+            .max()
+    }
+
     /// Ids of the brands the rules know (those watched).
     pub fn brand_ids(&self) -> impl Iterator<Item = &str> {
         self.brands.keys().map(String::as_str)

@@ -7,9 +7,9 @@
 //! and counts come from the index, so they survive restarts. Everything read or recorded
 //! goes through [`History`]: an evaluation fails only when it does, with its error.
 //!
-//! Over 500 lines: the evaluation of every rule kind over one history; the kinds share
-//! the incident and grouping code around them, which splitting would duplicate or
-//! scatter.
+//! Over 500 lines: the evaluation of every rule kind over one history, which the kinds
+//! share (filters, windows, grouping); incidents and what their messages carry are apart
+//! in `incident.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 

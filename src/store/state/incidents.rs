@@ -178,12 +178,17 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Resolves incident `id`. Its mentions (`incident_mentions`) are forgotten: the
+    /// resolution notice, made before, carried what was held and the summary.
     pub fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.tx
             .prepare_cached(
                 "UPDATE incidents SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
             )?
             .execute(params![id, ms(now)])?;
+        self.tx
+            .prepare_cached("DELETE FROM incident_mentions WHERE incident = ?1")?
+            .execute(params![id])?;
         Ok(())
     }
 

@@ -432,3 +432,71 @@ fn the_sentiment_label_is_a_condition() {
         "{msg}"
     );
 }
+
+/// RFC 3339 time `minutes` ago, as the APIs write it.
+fn iso(minutes: i64) -> String {
+    (chrono::Utc::now() - Duration::minutes(minutes)).to_rfc3339()
+}
+
+/// Regression (issue 14): API sources looked back 24 hours on their first poll, so a
+/// Lemmy community or Flarum forum quieter than one post a day returned nothing, with no
+/// hint why. Now every kind looks back `backfill` (7 days), and a poll whose items are
+/// all older than that is said so by `veille sources`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmy_and_flarum_first_polls_reach_back_a_week_and_say_when_all_is_older() {
+    let srv = common::FeedServer::start().await;
+    let lemmy = |published: String| {
+        serde_json::json!({"type_": "All", "communities": [], "users": [], "comments": [],
+            "posts": [{"post": {"id": 1, "name": "Acme kettle, three days on", "body": "Still broken", "ap_id": "https://lemmy.world/post/1", "published": published},
+                       "creator": {"actor_id": "https://lemmy.world/u/anna", "name": "anna"}, "counts": {"score": 1, "upvotes": 1, "comments": 0}}]})
+    };
+    let empty = serde_json::json!({"type_": "All", "posts": [], "comments": [], "communities": [], "users": []});
+    srv.json_when(
+        "/week/api/v3/search",
+        &[("page", "1")],
+        lemmy(iso(3 * 1440)),
+    );
+    srv.json_when("/week/api/v3/search", &[("page", "2")], empty.clone());
+    srv.json_when(
+        "/old/api/v3/search",
+        &[("page", "1")],
+        lemmy(iso(30 * 1440)),
+    );
+    srv.json_when("/old/api/v3/search", &[("page", "2")], empty);
+    srv.json("/fl/api/discussions", serde_json::json!({"data": [
+        {"type": "discussions", "id": "5", "attributes": {"title": "Acme, avis", "slug": "5-acme", "commentCount": 1, "createdAt": iso(4 * 1440), "lastPostedAt": iso(4 * 1440), "lastPostNumber": 1}}]}));
+    srv.json_when("/fl/api/posts", &[("filter[discussion]", "5")], serde_json::json!({"data": [
+        {"type": "posts", "id": "51", "attributes": {"number": 1, "createdAt": iso(4 * 1440), "contentType": "comment", "contentHtml": "<p>Acme, bof</p>"}, "relationships": {}}]}));
+    let s = Setup::new();
+    s.write(&format!(
+        "{}\n[[source]]\nid = \"week\"\nkind = \"lemmy\"\nbase_url = \"{}\"\nquery = \"acme\"\nallow_private = true\n\n[[source]]\nid = \"old\"\nkind = \"lemmy\"\nbase_url = \"{}\"\nquery = \"acme\"\nallow_private = true\n\n[[source]]\nid = \"fl\"\nkind = \"flarum\"\nbase_url = \"{}\"\nallow_private = true\n\n[notifier.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nallow_private = true\n",
+        base_config(),
+        srv.url("/week/"),
+        srv.url("/old/"),
+        srv.url("/fl/"),
+    ));
+    s.rules(
+        "r.toml",
+        "[[rule]]\nid = \"all\"\nbrand = \"acme\"\nkind = \"match\"\nnotify = [\"hook\"]\n",
+    );
+    let r = common::run_once_with(s.load(), false, StdDuration::from_secs(1)).await;
+    assert_eq!(r.failures, 0, "{r:?}");
+    assert_eq!(r.per_source["week"].new, 1, "three days back: found");
+    assert_eq!(r.per_source["fl"].new, 1, "four days back: found");
+    assert_eq!(
+        r.per_source["old"].new, 0,
+        "thirty days back: older than 7d"
+    );
+    assert!(r.alerts.is_empty(), "a first poll is a backfill");
+    assert_eq!(common::source_row(&s, "old").old_items, Some(1));
+    assert_eq!(common::source_row(&s, "week").old_items, None);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_veille"))
+        .args(["sources", "--config", s.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("its 1 item(s) were all older than the look-back (backfill = \"7d\")"),
+        "{table}"
+    );
+}

@@ -1,5 +1,7 @@
 //! The ingest stage: what happens to a batch of fetched items, top to bottom.
 //!
+//! 0. a source's first poll is a backfill: items older than its look-back are skipped,
+//!    the rest fires no rule (see `backfill.rs`);
 //! 1. drop items already processed (SQLite `seen`), and copies within the batch;
 //! 2. match them against the brands;
 //! 3. index them in tantivy (upsert by id) and commit — searchable from here on;
@@ -21,7 +23,7 @@
 //! enrich, index, rules, outbox) with its batch bookkeeping; its guard against one
 //! mention's failure is apart in `guard.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -31,7 +33,7 @@ use tracing::{error, info, warn};
 use crate::clock::Clock;
 use crate::matching::Matcher;
 use crate::mention::Mention;
-use crate::model::{Alert, panic_message};
+use crate::model::panic_message;
 use crate::outbox::Wake;
 use crate::rules::eval::{Evaluator, Origin};
 use crate::store::RuleHistory;
@@ -40,9 +42,11 @@ use crate::store::state::State;
 
 mod backfill;
 mod guard;
+mod report;
 use backfill::Backfill;
 pub use guard::StageHook;
 use guard::{Failed, each_guarded, rules_guarded};
+pub use report::{Report, SourceReport};
 
 /// Why a batch was not recorded: nothing of it was, so its sources are fetched again.
 #[derive(Debug, thiserror::Error)]
@@ -104,41 +108,6 @@ fn beat(clock: &dyn Clock) {
         clock.now().timestamp(),
         std::sync::atomic::Ordering::Relaxed,
     );
-}
-
-/// Running totals, for the demo's report, `veille run` logs and tests.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub polls: u64,
-    pub not_modified: u64,
-    pub failures: u64,
-    pub items: u64,
-    pub new_mentions: u64,
-    pub indexed: u64,
-    pub per_brand: BTreeMap<String, u64>,
-    /// Items of first polls older than the source's look-back: skipped.
-    pub backfill_skipped: u64,
-    /// Matched mentions of first polls: indexed, not alerted.
-    pub backfill_silent: u64,
-    /// Matched mentions older than the `max_age` of every rule of their brands:
-    /// indexed and searchable, too old to alert.
-    pub too_old_to_alert: u64,
-    pub per_source: BTreeMap<String, SourceReport>,
-    pub alerts: Vec<Alert>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SourceReport {
-    pub polls: u64,
-    pub items: u64,
-    pub new: u64,
-    pub not_modified: u64,
-    /// Pages skipped because they failed (the polls went on without them).
-    pub failed_pages: u64,
-    pub last_error: Option<String>,
-    /// Items dropped because processing them failed, and the last such error.
-    pub items_failed: u64,
-    pub last_item_error: Option<String>,
 }
 
 pub struct Ingest {

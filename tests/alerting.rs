@@ -420,9 +420,7 @@ fn the_sentiment_label_is_a_condition() {
         "typo.toml",
         "[[rule]]\nid = \"angry\"\nbrand = \"acme\"\nkind = \"match\"\nsentiment = \"negatve\"\n",
     );
-    let e = veille::config::Config::load(&bad.config_path())
-        .err()
-        .expect("a config error");
+    let e = veille::config::Config::load(&bad.config_path()).expect_err("a config error");
     let msg = e.to_string();
     assert!(msg.contains("typo.toml:5"), "{msg}");
     assert!(

@@ -498,3 +498,51 @@ async fn lemmy_and_flarum_first_polls_reach_back_a_week_and_say_when_all_is_olde
         "{table}"
     );
 }
+
+/// Every chat platform shows the batch as the e-mail does: how many since when, how the
+/// mentions shown were chosen, and the search line for the rest.
+#[test]
+fn chat_messages_show_the_batch() {
+    use veille::notify::chat::{Flavor, payload};
+    use veille::notify::view::Locale;
+    let mut a = veille::model::Alert::sample();
+    a.status = Status::Update;
+    a.total_mentions = 12;
+    let since = a.created_at - Duration::minutes(30);
+    a.batch = Some(veille::model::Batch {
+        count: 12,
+        since: Some(since),
+        more_ids: (0..11).map(|i| format!("m{i}")).collect(),
+        order: veille::model::batch::ORDER.into(),
+        search: "veille search --brand acme --since 2026-03-10T07:31:00Z --until 2026-03-10T07:59:01Z -n 12".into(),
+    });
+    for flavor in [
+        Flavor::Slack,
+        Flavor::Mattermost,
+        Flavor::Teams,
+        Flavor::Discord,
+        Flavor::GoogleChat,
+    ] {
+        // As rendered: the markup's escapes (Mattermost's `\(`, `\:`) read as the
+        // characters they protect.
+        let p = payload(flavor, &a, Locale::En, None, None)
+            .to_string()
+            .replace('\\', "");
+        for want in [
+            "12 new mention(s) of Acme since the last message (2026-03-10 07:30 UTC)",
+            "largest reach, then most negative, then newest",
+            "and 11 more mention(s)",
+            "--since 2026-03-10T07:31:00Z --until 2026-03-10T07:59:01Z -n 12",
+        ] {
+            assert!(p.contains(want), "{}: {want:?} not in {p}", flavor.name());
+        }
+        let fr = payload(flavor, &a, Locale::Fr, None, None)
+            .to_string()
+            .replace('\\', "");
+        assert!(
+            fr.contains("12 nouvelle(s) mention(s) de Acme depuis le dernier message"),
+            "{}: {fr}",
+            flavor.name()
+        );
+    }
+}

@@ -111,14 +111,17 @@ impl Batch<'_> {
         }))
     }
 
-    /// Brands watched from `now` on, unless they were before.
+    /// Brands watched from `now` on, unless they were before. A database from before
+    /// this table (an upgrade) has the brand's history in `sites`: watched since the
+    /// first site met, so an upgrade does not start a new warm-up.
     pub fn watch_brands<'b>(
         &self,
         brands: impl IntoIterator<Item = &'b str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO brands_watched (brand, since) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO brands_watched (brand, since)
+             VALUES (?1, MIN(?2, COALESCE((SELECT MIN(first_seen) FROM sites WHERE brand = ?1), ?2)))",
         )?;
         for b in brands {
             stmt.execute(params![b, ms(now)])?;
@@ -196,6 +199,28 @@ mod tests {
         assert_eq!((sum.mentions, sum.peak_count, sum.messages), (2, 1, 2));
         assert_eq!(sum.first, t);
         assert_eq!(sum.last, t + chrono::Duration::hours(1));
+    }
+
+    /// An installation upgraded with history: the brand counts as watched since its first
+    /// site, not since the upgrade (no new warm-up); a new brand from now.
+    #[test]
+    fn an_upgrade_keeps_the_brands_history_for_the_warm_up() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
+        let mut s = State::open_in_memory().unwrap();
+        let b = s.batch().unwrap();
+        let mut m = crate::testutil::mention("Acme", "x");
+        m.published_at = t - chrono::Duration::days(30);
+        b.record_author_and_site("acme", &m).unwrap();
+        b.watch_brands(["acme", "globex"], t).unwrap();
+        assert_eq!(
+            b.watched_since("acme").unwrap(),
+            Some(t - chrono::Duration::days(30))
+        );
+        assert_eq!(b.watched_since("globex").unwrap(), Some(t));
+        // Recorded once: a later poll does not move it.
+        b.watch_brands(["globex"], t + chrono::Duration::days(1))
+            .unwrap();
+        assert_eq!(b.watched_since("globex").unwrap(), Some(t));
     }
 
     use chrono::Utc;

@@ -180,6 +180,8 @@ fn main() {
                 auto: false,
                 allow_private: veille::crawl::AllowPrivate::PRIVATE,
                 enabled: true,
+                backfill: veille::sources::DEFAULT_BACKFILL,
+                backfill_alerts: false,
                 kind: SourceKind::Rss(veille::sources::rss::Rss {
                     url: url::Url::parse(&format!("http://feed{n}.bench.test:{port}/feed.xml"))
                         .unwrap(),

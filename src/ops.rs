@@ -173,6 +173,8 @@ fn ops_alert(
         incident_key: crate::model::alert::header_safe(&thread),
         group: None,
         stats: None,
+        batch: None,
+        incident_summary: None,
     }
 }
 

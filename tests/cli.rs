@@ -146,6 +146,18 @@ fn demo_runs_offline_and_delivers() {
         );
     }
     assert!(!stdout.contains('✗'), "{stdout}");
+    // Issue 14: the forum's old threads are no alert — one older than the look-back is
+    // skipped, one older than max_age indexed without alerting — and on a first day no
+    // site is "new".
+    assert!(
+        stdout.contains("old items: 1 older than the sources' look-back (backfill = 7d) skipped, 1 older than the rules' max_age indexed without alerting"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("cartes cadeaux") && !stdout.contains("de l'an dernier"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("new site"), "{stdout}");
     // The forum's relative links resolve against its xml:base, session ids dropped.
     assert!(
         stdout.contains("(forum-conso.example)") && !stdout.contains("(127.0.0.1)"),
@@ -685,7 +697,8 @@ async fn sighup_reloads_and_a_broken_rule_file_keeps_the_old_rules() {
     let cfg = std::fs::read_to_string(s.config_path()).unwrap()
         + "\n[[source]]\nid = \"g\"\nkind = \"rss\"\nurl = \""
         + &feeds.url("/g.xml")
-        + "\"\nevery = \"10s\"\nallow_private = true\n";
+        // A new source's first poll is a backfill: asked to alert, as the test expects.
+        + "\"\nevery = \"10s\"\nallow_private = true\nbackfill_alerts = true\n";
     s.write(&cfg);
     s.rules(
         "g.toml",

@@ -51,9 +51,10 @@ fn phpbb_topic(t: u32, post: u32) -> String {
     )
 }
 
+/// The test pages were saved years ago: the first poll's look-back reaches them.
 fn phpbb_source(srv: &FeedServer, extra: &str) -> String {
     with_source(&format!(
-        "id = \"gourmand\"\nkind = \"forum\"\nengine = \"phpbb3\"\nbase_url = \"{}\"\n{extra}",
+        "id = \"gourmand\"\nkind = \"forum\"\nengine = \"phpbb3\"\nbase_url = \"{}\"\nbackfill = \"36500d\"\n{extra}",
         srv.url("/")
     ))
 }
@@ -192,7 +193,7 @@ async fn watched_threads_are_read_on_from_where_the_last_poll_stopped() {
         ("p30", "phpbb30", srv.url("/p30/"), "viewtopic.php?f=3&t=12"),
     ] {
         cfg.push_str(&format!(
-            "\n[[source]]\nid = \"{id}\"\nkind = \"forum\"\nengine = \"{engine}\"\nbase_url = \"{base}\"\nthreads = [\"{thread}\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"\nallow_private = true\n"
+            "\n[[source]]\nid = \"{id}\"\nkind = \"forum\"\nengine = \"{engine}\"\nbase_url = \"{base}\"\nthreads = [\"{thread}\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"\nallow_private = true\nbackfill = \"36500d\"\n"
         ));
     }
     setup.write(&cfg);
@@ -367,6 +368,7 @@ base_url = "{base}"
 threads = ["sujet-42.html"]
 timezone = "Europe/Paris"
 allow_private = true
+backfill = "36500d"
 [source.selectors]
 post = "div.msg"
 post_id = "a[name]"

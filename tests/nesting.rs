@@ -83,7 +83,7 @@ async fn a_forum_post_nested_a_million_deep_is_indexed_with_its_text() {
     );
     let setup = Setup::new();
     setup.write(&with_source(&format!(
-        "id = \"xf\"\nkind = \"forum\"\nengine = \"xenforo2\"\nbase_url = \"{}\"\nforums = [\"xf/forums/conso.4/\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"",
+        "id = \"xf\"\nkind = \"forum\"\nengine = \"xenforo2\"\nbase_url = \"{}\"\nforums = [\"xf/forums/conso.4/\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"\nbackfill = \"36500d\"",
         srv.url("/")
     )));
     let r = run_once(setup.load()).await;

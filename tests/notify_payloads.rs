@@ -84,6 +84,8 @@ fn hostile() -> Alert {
             negative_share: None,
             threshold: Some(15.0),
         }),
+        batch: None,
+        incident_summary: None,
     }
 }
 

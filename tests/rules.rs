@@ -3,145 +3,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
-use chrono::{Duration, TimeZone, Utc};
-use common::*;
+use chrono::Duration;
+use common::ingest::*;
+use common::{Setup, base_config};
 use veille::clock::ManualClock;
-use veille::ingest::{Event, Ingest, Report};
-use veille::matching::Matcher;
-use veille::mention::Mention;
 use veille::model::{Alert, Status};
-use veille::outbox::Wake;
-use veille::rules::eval::Evaluator;
-use veille::sources::Poll;
-use veille::store::index::MentionIndex;
-use veille::store::state::State;
-
-struct Harness {
-    ingest: Ingest,
-    clock: ManualClock,
-    state: Arc<Mutex<State>>,
-    n: usize,
-}
-
-impl Harness {
-    fn new(setup: &Setup, clock: ManualClock) -> Harness {
-        let cfg = setup.load();
-        let index = Arc::new(MentionIndex::open(&cfg.index_dir()).unwrap());
-        let state = Arc::new(Mutex::new(State::open(&cfg.state_path()).unwrap()));
-        let ingest = Ingest {
-            matcher: Matcher::new(cfg.brands.clone()),
-            enricher: veille::enrich::Enricher::new(&cfg.enrich),
-            evaluator: Evaluator::with_routes(cfg.rules.clone(), &cfg.brands, cfg.routes.clone()),
-            writer: index.writer().unwrap(),
-            index,
-            state: state.clone(),
-            states: Arc::default(),
-            wake: Wake::default(),
-            clock: Arc::new(clock.clone()),
-            report: Arc::new(Mutex::new(Report::default())),
-            keep_unmatched: false,
-            unhealthy_after: chrono::Duration::hours(1),
-            ops: cfg.ops.clone(),
-            stage_hook: None,
-        };
-        Harness {
-            ingest,
-            clock,
-            state,
-            n: 0,
-        }
-    }
-
-    /// Feeds one batch of mentions published now; returns the rules that fired.
-    fn feed(&mut self, titles: &[&str]) -> Vec<String> {
-        let mentions: Vec<Mention> = titles
-            .iter()
-            .map(|t| {
-                self.n += 1;
-                let mut m = veille::testutil::mention(t, &format!("{t} (item {})", self.n));
-                m.published_at = self.clock.now_utc();
-                m.fetched_at = self.clock.now_utc();
-                m
-            })
-            .collect();
-        self.feed_mentions(mentions)
-    }
-
-    fn feed_mentions(&mut self, mentions: Vec<Mention>) -> Vec<String> {
-        let before = self.ingest.report.lock().unwrap().alerts.len();
-        self.ingest
-            .process(vec![Event::Polled {
-                source: "test".into(),
-                poll: Poll {
-                    mentions,
-                    ..Default::default()
-                },
-            }])
-            .unwrap();
-        let r = self.ingest.report.lock().unwrap();
-        r.alerts[before..].iter().map(|a| a.rule.clone()).collect()
-    }
-
-    /// Time passes: flatlines, resolutions, silences ending. Returns the new alerts.
-    fn tick(&mut self) -> Vec<Alert> {
-        let before = self.ingest.report.lock().unwrap().alerts.len();
-        self.ingest.process(vec![Event::Tick]).unwrap();
-        self.ingest.report.lock().unwrap().alerts[before..].to_vec()
-    }
-
-    fn alerts(&self) -> Vec<Alert> {
-        self.ingest.report.lock().unwrap().alerts.clone()
-    }
-
-    fn last(&self) -> Alert {
-        self.alerts().last().cloned().expect("an alert")
-    }
-
-    /// (rule, status, notifier, delivery state) of every delivery, oldest first.
-    fn deliveries(&self) -> Vec<(String, String, String, String)> {
-        let st = self.state.lock().unwrap();
-        let mut rows = st.alerts(usize::MAX >> 1).unwrap();
-        rows.reverse();
-        rows.iter()
-            .flat_map(|a| {
-                a.deliveries.iter().map(|(notifier, state, _, _)| {
-                    (
-                        a.alert.rule.clone(),
-                        a.alert.status.as_str().to_string(),
-                        notifier.clone(),
-                        state.clone(),
-                    )
-                })
-            })
-            .collect()
-    }
-
-    fn pending(&self) -> u64 {
-        self.state.lock().unwrap().pending_count().unwrap()
-    }
-}
-
-trait Now {
-    fn now_utc(&self) -> chrono::DateTime<Utc>;
-}
-impl Now for ManualClock {
-    fn now_utc(&self) -> chrono::DateTime<Utc> {
-        veille::clock::Clock::now(self)
-    }
-}
-
-fn setup(rules: &str) -> Setup {
-    let s = Setup::new();
-    s.write(&(base_config() + "\n[notifier.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\nallow_private = true\n"));
-    s.rules("r.toml", rules);
-    s
-}
-
-fn t0() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap()
-}
 
 #[test]
 fn threshold_fires_at_the_count_then_waits_for_realert() {
@@ -249,10 +115,26 @@ notify = ["hook"]
     clock.advance(Duration::minutes(10));
     assert!(
         h.feed(&["Encore une arnaque Acme"]).is_empty(),
-        "within realert"
+        "within realert: held, not sent"
     );
     clock.advance(Duration::minutes(30));
     assert_eq!(h.feed(&["Nouvelle arnaque Acme"]), vec!["crisis"]);
+    // Regression (issue 14): the mention held within realert was dropped ("suppressed");
+    // the update carries it with the new one.
+    let u = h.last();
+    assert_eq!(u.status, Status::Update);
+    assert_eq!(u.total_mentions, 2, "the held mention and the new one");
+    let mut titles: Vec<&str> = u.mentions.iter().map(|m| m.title.as_str()).collect();
+    titles.sort();
+    assert_eq!(titles, ["Encore une arnaque Acme", "Nouvelle arnaque Acme"]);
+    let b = u.batch.as_ref().unwrap();
+    assert_eq!((b.count, b.since), (2, Some(t0())));
+    assert!(
+        u.summary
+            .starts_with("2 new mention(s) of Acme since the last message"),
+        "{}",
+        u.summary
+    );
 }
 
 #[test]
@@ -269,19 +151,6 @@ fn a_mention_processed_twice_alerts_once() {
     let mut h2 = Harness::new(&s, clock);
     assert!(h2.feed_mentions(vec![m]).is_empty());
     assert_eq!(h2.pending(), 1);
-}
-
-/// A mention published now on `site` by `author`.
-fn on(h: &mut Harness, title: &str, site: &str, author: &str) -> Mention {
-    h.n += 1;
-    let mut m = veille::testutil::mention(title, &format!("{title} (item {})", h.n));
-    m.site = site.into();
-    m.url = format!("https://{site}/{}", h.n);
-    m.id = veille::mention::hash_id("test", &m.url);
-    m.author = Some(author.into());
-    m.published_at = h.clock.now_utc();
-    m.fetched_at = m.published_at;
-    m
 }
 
 fn statuses(alerts: &[Alert]) -> Vec<(&str, i64)> {
@@ -394,7 +263,8 @@ notify = ["hook"]
 #[test]
 fn new_source_alerts_once_per_new_site_and_author() {
     let s = setup(
-        "[[rule]]\nid = \"newcomers\"\nbrand = \"acme\"\nkind = \"new_source\"\nrealert = \"0s\"\nnotify = [\"hook\"]\n",
+        // Warm-up off: this test is about what is new, `warm_up` has its own test.
+        "[[rule]]\nid = \"newcomers\"\nbrand = \"acme\"\nkind = \"new_source\"\nrealert = \"0s\"\nwarm_up = \"0s\"\nnotify = [\"hook\"]\n",
     );
     let clock = ManualClock::new(t0());
     let mut h = Harness::new(&s, clock.clone());
@@ -435,6 +305,7 @@ id = "first-author"
 brand = "acme"
 kind = "match"
 first_time_author = true
+warm_up = "0s"
 realert = "0s"
 notify = ["hook"]
 

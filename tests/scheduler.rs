@@ -100,6 +100,8 @@ fn source(id: &str, host: &str, every_secs: u64) -> Arc<Source> {
         auto: false,
         allow_private: veille::crawl::AllowPrivate::PRIVATE,
         enabled: true,
+        backfill: veille::sources::DEFAULT_BACKFILL,
+        backfill_alerts: false,
         kind: SourceKind::Rss(veille::sources::rss::Rss {
             url: url::Url::parse(&format!("http://{host}/{id}.xml")).unwrap(),
             strip_params: vec![],

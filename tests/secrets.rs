@@ -213,6 +213,7 @@ id = "feed"
 kind = "rss"
 url = "{e}/feed.xml"
 allow_private = true
+backfill_alerts = true
 
 [[source]]
 id = "reddit"

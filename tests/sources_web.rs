@@ -157,7 +157,7 @@ async fn flarum_discussions_and_posts_with_included_users() {
     let srv = FeedServer::start().await;
     srv.json("/api/discussions", json!({"links": {"first": "x"}, "data": [
         {"type": "discussions", "id": "42", "attributes": {"title": "Acme ou Globex ?", "slug": "42-acme-ou-globex", "commentCount": 3, "createdAt": iso(60), "lastPostedAt": iso(5), "lastPostNumber": 3}},
-        {"type": "discussions", "id": "7", "attributes": {"title": "Vieux sujet Acme", "slug": "vieux", "commentCount": 1, "createdAt": iso(10_000), "lastPostedAt": iso(9_000), "lastPostNumber": 1}}
+        {"type": "discussions", "id": "7", "attributes": {"title": "Vieux sujet Acme", "slug": "vieux", "commentCount": 1, "createdAt": iso(21_000), "lastPostedAt": iso(20_000), "lastPostNumber": 1}}
     ]}));
     srv.json_when("/api/posts", &[("filter[discussion]", "42")], json!({"data": [
         {"type": "posts", "id": "303", "attributes": {"number": 3, "createdAt": iso(5), "contentType": "comment", "contentHtml": "<blockquote><p>Acme c'est nul</p></blockquote><p>Globex est pire, d&#39;après moi</p>"}, "relationships": {"user": {"data": {"type": "users", "id": "9"}}}},
@@ -208,7 +208,7 @@ async fn flarum_follows_links_next_for_discussions_and_posts() {
         "data": [disc(1, 5), disc(2, 6), disc(3, 7)]}));
     srv.json_when("/api/discussions", &[("page[offset]", "50")], json!({
         "links": {"next": srv.url("/api/discussions?sort=-lastPostedAt&page%5Blimit%5D=50&page%5Boffset%5D=100")},
-        "data": [disc(4, 8), disc(5, 3_000)]}));
+        "data": [disc(4, 8), disc(5, 20_000)]}));
     // Discussion 1 has two pages of new posts.
     srv.json_when("/api/posts", &[("filter[discussion]", "1")], json!({
         "links": {"next": srv.url("/api/posts?filter%5Bdiscussion%5D=1&sort=-createdAt&page%5Boffset%5D=50")},
@@ -285,7 +285,7 @@ async fn phpbb_topics_pages_quotes_sid_and_robots() {
     );
     let setup = Setup::new();
     setup.write(&with_source(&format!(
-        "id = \"gourmand\"\nkind = \"forum\"\nengine = \"phpbb3\"\nbase_url = \"{}\"\nforums = [\"viewforum.php?f=2\"]\ntimezone = \"Europe/Paris\"",
+        "id = \"gourmand\"\nkind = \"forum\"\nengine = \"phpbb3\"\nbase_url = \"{}\"\nforums = [\"viewforum.php?f=2\"]\ntimezone = \"Europe/Paris\"\nbackfill = \"36500d\"",
         srv.url("/")
     )));
     let r = run_once(setup.load()).await;
@@ -466,7 +466,7 @@ async fn xenforo_vbulletin4_and_vbulletin5_presets() {
         ("vb5", "vbulletin5", srv.url("/"), "forum/conso"),
     ] {
         cfg.push_str(&format!(
-            "\n[[source]]\nid = \"{id}\"\nkind = \"forum\"\nengine = \"{engine}\"\nbase_url = \"{base}\"\nforums = [\"{list}\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"\nallow_private = true\n"
+            "\n[[source]]\nid = \"{id}\"\nkind = \"forum\"\nengine = \"{engine}\"\nbase_url = \"{base}\"\nforums = [\"{list}\"]\ntimezone = \"Europe/Paris\"\nlocale = \"fr\"\nallow_private = true\nbackfill = \"36500d\"\n"
         ));
     }
     setup.write(&cfg);

@@ -41,6 +41,8 @@ pub fn test_alert(notifier: &str, now: chrono::DateTime<Utc>) -> Alert {
         incident_key: crate::model::alert::header_safe(&key),
         group: None,
         stats: None,
+        batch: None,
+        incident_summary: None,
     }
 }
 

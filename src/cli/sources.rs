@@ -117,6 +117,8 @@ pub fn sources(c: &Config, json: bool) -> anyhow::Result<()> {
                 "last_error_at": row.last_error_at,
                 "last_item_error": row.last_item_error.as_deref().map(redact::scrub),
                 "last_item_error_at": row.last_item_error_at,
+                "old_items": row.old_items,
+                "old_items_at": row.old_items_at,
                 "quota": quota(s).map(|(mine, spent, b, m)| serde_json::json!({
                     "api": m.name(),
                     "spent_today": mine,
@@ -165,6 +167,15 @@ pub fn sources(c: &Config, json: bool) -> anyhow::Result<()> {
                 b.daily,
                 b.sources,
                 relative(Some(m.next_reset(now)), now),
+            ));
+        }
+        // A poll that brought only old items: why a source shows nothing new.
+        if let Some(n) = row.old_items {
+            t.note(&format!(
+                "{}: last poll ({}): its {n} item(s) were all older than the look-back (backfill = \"{}\"): none alerts (skipped on a first poll)",
+                s.id,
+                relative(row.old_items_at, now),
+                s.backfill
             ));
         }
         // Items dropped by a failure: the source goes on, the last one is shown.

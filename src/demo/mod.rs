@@ -64,6 +64,11 @@ query = "globex"
             s,
             "\n[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"http://{web}/feeds/{name}\"\nevery = \"5m\"\nallow_private = true\n"
         );
+        // The demo plays a day already under way: its one poll stands for what a live
+        // poll would bring, so it may alert. What is older than the rules' max_age
+        // (24h) is indexed without alerting, what is older than the look-back (7d) is
+        // skipped, and no site is "new" on a first poll.
+        s.push_str("backfill_alerts = true\n");
         if id == "forum" {
             // phpBB puts the reader's session id in links: not part of the address.
             s.push_str("strip_params = [\"sid\"]\n");
@@ -207,8 +212,14 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "  {} items fetched, {} new after de-duplication, {} mentioning a brand\n",
+        "  {} items fetched, {} new after de-duplication, {} mentioning a brand",
         report.items, report.new_mentions, report.indexed
+    );
+    println!(
+        "  old items: {} older than the sources' look-back (backfill = {}) skipped, {} older than the rules' max_age indexed without alerting\n",
+        report.backfill_skipped,
+        crate::sources::DEFAULT_BACKFILL,
+        report.too_old_to_alert
     );
     println!("Mentions per brand");
     for (id, name) in &brands {

@@ -1,5 +1,7 @@
 //! The ingest stage: what happens to a batch of fetched items, top to bottom.
 //!
+//! 0. a source's first poll is a backfill: items older than its look-back are skipped,
+//!    the rest fires no rule (see `backfill.rs`);
 //! 1. drop items already processed (SQLite `seen`), and copies within the batch;
 //! 2. match them against the brands;
 //! 3. index them in tantivy (upsert by id) and commit — searchable from here on;
@@ -21,7 +23,7 @@
 //! enrich, index, rules, outbox) with its batch bookkeeping; its guard against one
 //! mention's failure is apart in `guard.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -31,16 +33,20 @@ use tracing::{error, info, warn};
 use crate::clock::Clock;
 use crate::matching::Matcher;
 use crate::mention::Mention;
-use crate::model::{Alert, panic_message};
+use crate::model::panic_message;
 use crate::outbox::Wake;
-use crate::rules::eval::Evaluator;
+use crate::rules::eval::{Evaluator, Origin};
 use crate::store::RuleHistory;
 use crate::store::index::{MentionIndex, MentionWriter};
 use crate::store::state::State;
 
+mod backfill;
 mod guard;
+mod report;
+use backfill::Backfill;
 pub use guard::StageHook;
 use guard::{Failed, each_guarded, rules_guarded};
+pub use report::{Report, SourceReport};
 
 /// Why a batch was not recorded: nothing of it was, so its sources are fetched again.
 #[derive(Debug, thiserror::Error)]
@@ -103,41 +109,6 @@ fn beat(clock: &dyn Clock) {
         clock.now().timestamp(),
         std::sync::atomic::Ordering::Relaxed,
     );
-}
-
-/// Running totals, for the demo's report, `veille run` logs and tests.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub polls: u64,
-    pub not_modified: u64,
-    pub failures: u64,
-    pub items: u64,
-    pub new_mentions: u64,
-    pub indexed: u64,
-    pub per_brand: BTreeMap<String, u64>,
-    pub per_source: BTreeMap<String, SourceReport>,
-    pub alerts: Vec<Alert>,
-    /// `run --once`: deliveries still pending at exit, and those that failed for good
-    /// during the run (`veille run --once` exits 4 when either is not zero).
-    pub pending_at_exit: u64,
-    pub failed_at_exit: u64,
-    /// The ingest stage had not finished when the process stopped (a signal during
-    /// `run --once`, or the shutdown limit): what it had not committed is fetched again.
-    pub ingest_unfinished: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SourceReport {
-    pub polls: u64,
-    pub items: u64,
-    pub new: u64,
-    pub not_modified: u64,
-    /// Pages skipped because they failed (the polls went on without them).
-    pub failed_pages: u64,
-    pub last_error: Option<String>,
-    /// Items dropped because processing them failed, and the last such error.
-    pub items_failed: u64,
-    pub last_item_error: Option<String>,
 }
 
 pub struct Ingest {
@@ -234,6 +205,13 @@ impl Ingest {
     pub fn process(&mut self, events: Vec<Event>) -> Result<(), Error> {
         let now = self.clock.now();
 
+        // 0. First polls (backfills) and the look-back: see `backfill.rs`.
+        let mut backfill = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let batch = st.batch()?;
+            Backfill::of(&batch, &events, now)?
+        };
+
         // 1. Candidates: each id once per batch, then only those never processed.
         let mut in_batch = HashSet::new();
         let mut candidates: Vec<Mention> = Vec::new();
@@ -241,7 +219,7 @@ impl Ingest {
         for e in &events {
             items += e.mentions().len() as u64;
             for m in e.mentions() {
-                if in_batch.insert(m.id.clone()) {
+                if !backfill.too_old(m) && in_batch.insert(m.id.clone()) {
                     candidates.push(m.clone());
                 }
             }
@@ -335,7 +313,7 @@ impl Ingest {
         // Alerts about veille itself, in the transaction that records the transition:
         // one per transition, and a redone batch finds its key already there.
         let mut told_ops = false;
-        let firings = {
+        let (firings, too_old) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = st.batch()?;
             for e in &events {
@@ -387,10 +365,24 @@ impl Ingest {
                 if let Some(h) = hook {
                     batch.iter().for_each(|m| h("rules", m));
                 }
-                evaluator.evaluate(&history, batch, now)
+                let (live, backfilled) = backfill.split(batch);
+                let mut f = evaluator.evaluate(&history, &live, now)?;
+                f.extend(evaluator.evaluate_from(&history, &backfilled, now, Origin::Backfill)?);
+                Ok(f)
             };
             let (mut firings, passed) = rules_guarded(&tx, matched, &mut failed, rules)?;
             matched = passed;
+            backfill.count_silent(&matched);
+            let too_old = matched
+                .iter()
+                .filter(|m| {
+                    m.brand_ids().all(|b| {
+                        evaluator
+                            .max_age(b)
+                            .is_some_and(|a| now - m.published_at > a.chrono())
+                    })
+                })
+                .count() as u64;
             if events.iter().any(|e| matches!(e, Event::Tick)) {
                 // Time-driven rules are looked at again at the next tick if they fail.
                 match tx.savepoint(|| evaluator.tick(&history, now))? {
@@ -409,6 +401,7 @@ impl Ingest {
                     tx.mark_seen(&m.id, &m.source, now)?;
                 }
             }
+            backfill.record(&tx, evaluator.brand_ids(), now)?;
             for f in &failed {
                 let error = format!("{}: {}", f.item.stage, f.item.error);
                 tx.item_failed(&f.source, &f.id, &f.item.url, &error, now)?;
@@ -446,7 +439,7 @@ impl Ingest {
                     })
                     .inc();
             }
-            enqueued
+            (enqueued, too_old)
         };
         for f in &failed {
             crate::metrics::item_failed(&f.source, f.item.stage);
@@ -470,6 +463,13 @@ impl Ingest {
             info!(rule = %f.alert.rule, brand = %f.alert.brand, severity = %f.alert.severity,
                   mentions = f.alert.total_mentions, key = %f.alert.key, "alert raised");
         }
+        if backfill.skipped > 0 || backfill.silent > 0 {
+            info!(
+                older_than_look_back = backfill.skipped,
+                indexed_without_alerts = backfill.silent,
+                "first poll of a source: a backfill, indexed without alerts"
+            );
+        }
         if new_count > 0 {
             info!(
                 new = new_count,
@@ -482,6 +482,9 @@ impl Ingest {
         let mut r = self.report.lock().unwrap_or_else(PoisonError::into_inner);
         r.items += items;
         r.new_mentions += new_count as u64;
+        r.backfill_skipped += backfill.skipped;
+        r.backfill_silent += backfill.silent;
+        r.too_old_to_alert += too_old;
         r.indexed += indexed_count as u64;
         for f in &failed {
             let s = r.per_source.entry(f.source.clone()).or_default();

@@ -73,6 +73,13 @@ pub struct Alert {
     /// Figures behind a windowed alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
+    /// match and new_source: the mentions since the incident's previous message (those
+    /// held back by `realert` included), how to find those not shown in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<super::Batch>,
+    /// Resolution notices: the incident as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_summary: Option<super::IncidentSummary>,
 }
 
 impl Alert {
@@ -129,6 +136,8 @@ impl Alert {
             incident_key: "acme-crisis:acme::1".into(),
             group: None,
             stats: None,
+            batch: None,
+            incident_summary: None,
         }
     }
 }

@@ -15,7 +15,8 @@ pub struct Incident {
     pub last_alert_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub alerts: i64,
-    /// Updates not sent (within `realert`, or acknowledged).
+    /// Times the condition held again without a message (within `realert`, or
+    /// acknowledged); the mentions of those times wait for the incident's next message.
     pub suppressed: i64,
     pub acked_at: Option<DateTime<Utc>>,
     pub acked_by: Option<String>,

@@ -3,6 +3,7 @@
 //! scrubbing). No I/O here beyond reading a secret's file when asked to.
 
 pub mod alert;
+pub mod batch;
 pub mod diag;
 pub mod digest;
 mod duration;
@@ -16,6 +17,7 @@ pub mod source;
 mod when;
 
 pub use alert::{Alert, AlertMention, Fragment, Severity, Stats, Status};
+pub use batch::{Batch, IncidentSummary};
 pub use diag::{Diagnostic, Diagnostics, SourceFile};
 pub use duration::Duration;
 pub use event::Event;

@@ -78,6 +78,16 @@ pub struct Poll {
     /// Units of a metered API's daily quota this poll spent (YouTube units, Stack
     /// Exchange requests).
     pub quota_units: u64,
+    /// The source's first-poll look-back (`backfill`): on its first poll, items published
+    /// longer ago are skipped (every kind alike); on any poll, items all older than it
+    /// are noted for `veille sources`. None: no look-back (tests, `sources test`).
+    pub look_back: Option<chrono::Duration>,
+    /// The source asks for alerts on its first poll (`backfill_alerts = true`); by
+    /// default a first poll is indexed, not alerted.
+    pub backfill_alerts: bool,
+    /// Items an API source was served on its first poll but left out as older than
+    /// the look-back: with none newer, `veille sources` says why nothing came.
+    pub too_old: usize,
 }
 
 /// An item that could not be processed: it alone is dropped (and counted, logged and

@@ -7,20 +7,19 @@
 //! and counts come from the index, so they survive restarts. Everything read or recorded
 //! goes through [`History`]: an evaluation fails only when it does, with its error.
 //!
-//! Over 500 lines: the evaluation of every rule kind over one history; the kinds share
-//! the incident and grouping code around them, which splitting would duplicate or
-//! scatter.
+//! Over 500 lines: the evaluation of every rule kind over one history, which the kinds
+//! share (filters, windows, grouping); incidents and what their messages carry are apart
+//! in `incident.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use tracing::debug;
 
 use super::{GroupBy, History, Route, Rule, RuleKind, route};
 use crate::matching::{Brand, Document, SearchRequest};
 use crate::mention::{Label, Mention};
 use crate::model::alert::MAX_MENTIONS_PER_ALERT;
-use crate::model::{Alert, AlertMention, Stats, Status};
+use crate::model::{Alert, AlertMention, Stats};
 
 /// An alert to enqueue, with the notifiers it goes to.
 #[derive(Debug, Clone)]
@@ -38,12 +37,27 @@ pub struct Evaluator {
 }
 
 /// What fired: the mentions to show, how many there were, one line, the figures.
-struct Condition {
-    group: String,
-    mentions: Vec<AlertMention>,
-    total: usize,
-    summary: String,
-    stats: Option<Stats>,
+pub(super) struct Condition {
+    pub(super) group: String,
+    /// Windowed rules: the newest of the window. Batched ones: every new mention.
+    pub(super) mentions: Vec<AlertMention>,
+    pub(super) total: usize,
+    pub(super) summary: String,
+    pub(super) stats: Option<Stats>,
+    /// match and new_source: `mentions` are all the new ones, held within `realert`
+    /// and carried by the incident's next message (see `incident.rs`).
+    pub(super) batched: bool,
+}
+
+/// Where the mentions being evaluated come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Polls of sources already known.
+    Live,
+    /// The first poll of a source whose config asks for alerts on it
+    /// (`backfill_alerts = true`): match rules fire, new_source and first-time
+    /// conditions never do (every site and author of a backlog is "new").
+    Backfill,
 }
 
 impl Evaluator {
@@ -63,7 +77,23 @@ impl Evaluator {
         &self.rules
     }
 
-    fn brand_name(&self, id: &str) -> String {
+    /// The longest `max_age` of the rules of `brand` that look at single mentions
+    /// (match, new_source): a mention older than it alerts no one.
+    pub fn max_age(&self, brand: &str) -> Option<crate::model::Duration> {
+        self.rules
+            .iter()
+            .filter(|r| r.brand == brand)
+            .filter(|r| matches!(r.kind, RuleKind::Match | RuleKind::NewSource { .. }))
+            .map(|r| r.max_age)
+            .max()
+    }
+
+    /// Ids of the brands the rules know (those watched).
+    pub fn brand_ids(&self) -> impl Iterator<Item = &str> {
+        self.brands.keys().map(String::as_str)
+    }
+
+    pub(super) fn brand_name(&self, id: &str) -> String {
         self.brands
             .get(id)
             .map(|b| b.name.clone())
@@ -256,6 +286,7 @@ impl Evaluator {
             total: count as usize,
             summary,
             stats,
+            batched: false,
         }))
     }
 
@@ -266,6 +297,17 @@ impl Evaluator {
         new: &[Mention],
         now: DateTime<Utc>,
     ) -> Result<Vec<Firing>, H::Error> {
+        self.evaluate_from(h, new, now, Origin::Live)
+    }
+
+    /// [`Evaluator::evaluate`] for mentions of `origin`.
+    pub fn evaluate_from<H: History>(
+        &self,
+        h: &H,
+        new: &[Mention],
+        now: DateTime<Utc>,
+        origin: Origin,
+    ) -> Result<Vec<Firing>, H::Error> {
         let mut out = Vec::new();
         for rule in &self.rules {
             let relevant: Vec<(&Mention, Vec<String>)> = new
@@ -275,13 +317,29 @@ impl Evaluator {
             if relevant.is_empty() {
                 continue;
             }
+            // Mention-driven conditions look at recent mentions only: old news (a new
+            // source's backlog, a late-indexed post) is indexed and counted, not alerted.
+            let fresh = |m: &Mention| now - m.published_at <= rule.max_age.chrono();
+            // "New" needs history: not during the brand's warm-up, nor on a backfill.
+            let warm = origin == Origin::Live
+                && h.watched_since(&rule.brand)?
+                    .is_some_and(|t| now - t >= rule.warm_up.chrono());
             let name = self.brand_name(&rule.brand);
             let conditions: Vec<Condition> = match &rule.kind {
                 RuleKind::Match => {
                     let f = &rule.filters;
                     let mut groups: BTreeMap<String, Vec<(&Mention, Vec<String>)>> =
                         BTreeMap::new();
+                    let first_time = f.first_time_author || f.first_time_site;
                     for (m, terms) in relevant {
+                        if !fresh(m) || (first_time && !warm) {
+                            continue;
+                        }
+                        if f.sentiment
+                            .is_some_and(|l| m.sentiment.is_none_or(|s| s.label != l))
+                        {
+                            continue;
+                        }
                         if f.sentiment_below
                             .is_some_and(|t| m.sentiment.is_none_or(|s| s.score >= t))
                         {
@@ -316,17 +374,17 @@ impl Evaluator {
                             total: ms.len(),
                             mentions: ms
                                 .iter()
-                                .take(MAX_MENTIONS_PER_ALERT)
                                 .map(|(m, t)| AlertMention::new(m, &rule.brand, t))
                                 .collect(),
                             group,
                             stats: None,
+                            batched: true,
                         })
                         .collect()
                 }
                 RuleKind::NewSource { sites, authors } => {
                     let mut groups: BTreeMap<String, (String, Vec<&Mention>)> = BTreeMap::new();
-                    for (m, _) in &relevant {
+                    for (m, _) in relevant.iter().filter(|(m, _)| warm && fresh(m)) {
                         if *sites && !m.site.is_empty() && !h.known_site(&rule.brand, &m.site)? {
                             groups
                                 .entry(format!("site:{}", m.site))
@@ -367,11 +425,11 @@ impl Evaluator {
                             total: ms.len(),
                             mentions: ms
                                 .iter()
-                                .take(MAX_MENTIONS_PER_ALERT)
                                 .map(|m| AlertMention::new(m, &rule.brand, &[]))
                                 .collect(),
                             group,
                             stats: None,
+                            batched: true,
                         })
                         .collect()
                 }
@@ -388,55 +446,7 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// Opens or updates the incident of `c`; returns the alert unless within `realert`.
-    fn fire<H: History>(
-        &self,
-        h: &H,
-        rule: &Rule,
-        c: Condition,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Firing>, H::Error> {
-        let (id, status, n) = match h.open_incident(&rule.id, &rule.brand, &c.group)? {
-            None => (
-                h.create_incident(&rule.id, &rule.brand, &c.group, now)?,
-                Status::New,
-                1,
-            ),
-            Some(inc)
-                if inc.acked_at.is_none() && now - inc.last_alert_at >= rule.realert.chrono() =>
-            {
-                (inc.id, Status::Update, inc.alerts + 1)
-            }
-            Some(inc) => {
-                debug!(rule = %rule.id, brand = %rule.brand, incident = inc.id, acked = inc.acked_at.is_some(), "within realert or acknowledged: incident updated silently");
-                h.touch_incident(inc.id, now, false)?;
-                return Ok(None);
-            }
-        };
-        h.touch_incident(id, now, true)?;
-        let incident_key = crate::model::alert::incident_key(&rule.id, &rule.brand, &c.group, id);
-        let alert = Alert {
-            key: format!("{incident_key}:{n}"),
-            rule: rule.id.clone(),
-            rule_kind: rule.kind.name().into(),
-            brand: rule.brand.clone(),
-            brand_name: self.brand_name(&rule.brand),
-            severity: rule.severity,
-            created_at: now,
-            summary: c.summary,
-            description: rule.description.clone(),
-            mentions: c.mentions,
-            total_mentions: c.total,
-            status,
-            incident: id,
-            incident_key,
-            group: (!c.group.is_empty()).then_some(c.group),
-            stats: c.stats,
-        };
-        Ok(Some(self.firing(h, rule, alert, now)?))
-    }
-
-    fn firing<H: History>(
+    pub(super) fn firing<H: History>(
         &self,
         h: &H,
         rule: &Rule,
@@ -487,40 +497,14 @@ impl Evaluator {
                 h.resolve_incident(inc.id, now)?;
                 continue;
             };
-            if now - inc.last_true_at < rule.resolve_after.chrono() {
-                continue;
-            }
-            h.resolve_incident(inc.id, now)?;
-            if !rule.notify_resolved {
-                continue;
-            }
-            let name = self.brand_name(&rule.brand);
-            let incident_key =
-                crate::model::alert::incident_key(&rule.id, &rule.brand, &inc.group, inc.id);
-            let alert = Alert {
-                key: format!("{incident_key}:resolved"),
-                rule: rule.id.clone(),
-                rule_kind: rule.kind.name().into(),
-                brand: rule.brand.clone(),
-                brand_name: name.clone(),
-                severity: rule.severity,
-                created_at: now,
-                summary: format!(
-                    "resolved: {} for {name}, quiet since {} ({} alert(s))",
-                    rule.id,
-                    inc.last_true_at.format("%Y-%m-%d %H:%M UTC"),
-                    inc.alerts
-                ),
-                description: rule.description.clone(),
-                mentions: Vec::new(),
-                total_mentions: 0,
-                status: Status::Resolved,
-                incident: inc.id,
-                incident_key,
-                group: (!inc.group.is_empty()).then_some(inc.group.clone()),
-                stats: None,
+            let fired = if now - inc.last_true_at >= rule.resolve_after.chrono() {
+                self.resolve(h, rule, &inc, now)?
+            } else {
+                // Mentions held within `realert` go out once it has passed, even when
+                // nothing new arrives to trigger an update.
+                self.flush(h, rule, &inc, now)?
             };
-            out.push(self.firing(h, rule, alert, now)?);
+            out.extend(fired);
         }
         Ok(out)
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::matching::SearchRequest;
 use crate::mention::Mention;
-use crate::model::{Incident, Silence};
+use crate::model::{AlertMention, Incident, IncidentSummary, Silence};
 
 pub trait History {
     /// What reading or recording can fail with; evaluation passes it on untouched, so
@@ -44,7 +44,37 @@ pub trait History {
     -> Result<(), Self::Error>;
     /// The condition still holds at `now` (time passed, nothing new to say).
     fn incident_holds(&self, id: i64, now: DateTime<Utc>) -> Result<(), Self::Error>;
+    /// A message went out for incident `id` at `now` without its condition holding anew
+    /// (held mentions sent once `realert` passed).
+    fn incident_alerted(&self, id: i64, now: DateTime<Utc>) -> Result<(), Self::Error>;
     fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<(), Self::Error>;
 
     fn silences(&self) -> Result<Vec<Silence>, Self::Error>;
+
+    /// Mentions of incident `id` that wait for its next message (held back by `realert`
+    /// or an acknowledgement): kept until a message carries them, across restarts.
+    fn hold_mentions(
+        &self,
+        id: i64,
+        mentions: &[AlertMention],
+        now: DateTime<Utc>,
+    ) -> Result<(), Self::Error>;
+    /// Mentions a message of incident `id` carries now.
+    fn record_sent(
+        &self,
+        id: i64,
+        mentions: &[AlertMention],
+        now: DateTime<Utc>,
+    ) -> Result<(), Self::Error>;
+    /// Takes the mentions waiting on incident `id`, oldest first.
+    fn take_held(&self, id: i64) -> Result<Vec<AlertMention>, Self::Error>;
+    fn held_count(&self, id: i64) -> Result<u64, Self::Error>;
+    /// Incident `id` as a whole, for its resolution; `messages` sent so far.
+    fn incident_summary(
+        &self,
+        id: i64,
+        messages: i64,
+    ) -> Result<Option<IncidentSummary>, Self::Error>;
+    /// Since when `brand` has been watched (its first recorded poll), if ever.
+    fn watched_since(&self, brand: &str) -> Result<Option<DateTime<Utc>>, Self::Error>;
 }

@@ -7,6 +7,7 @@
 pub mod eval;
 pub mod excerpt;
 mod history;
+mod incident;
 mod parse;
 
 pub use history::History;
@@ -68,6 +69,18 @@ pub struct RuleConfig {
     /// match: only mentions whose sentiment score is below this (-1 … 1), e.g. -0.3.
     #[serde(default)]
     pub sentiment_below: Option<Spanned<f32>>,
+    /// match: only mentions with this sentiment label, "negative", "neutral" or
+    /// "positive" — the label search and digests show.
+    #[serde(default)]
+    pub sentiment: Option<Spanned<String>>,
+    /// match, new_source, first-time conditions: a mention published longer ago than this
+    /// is indexed and counted, never alerted (default 24h).
+    #[serde(default)]
+    pub max_age: Option<Duration>,
+    /// new_source and first-time conditions fire only once the brand has been watched
+    /// this long (default 7d): on day one every site is new.
+    #[serde(default)]
+    pub warm_up: Option<Duration>,
     /// match: only mentions with at least this reach.
     #[serde(default)]
     pub reach_at_least: Option<u64>,
@@ -184,10 +197,18 @@ pub struct Filters {
     pub source_kinds: Vec<String>,
     pub languages: Vec<String>,
     pub sentiment_below: Option<f32>,
+    pub sentiment: Option<crate::mention::Label>,
     pub reach_at_least: Option<u64>,
     pub first_time_author: bool,
     pub first_time_site: bool,
 }
+
+/// A mention older than this never fires a match, new_source or first-time condition,
+/// unless the rule says `max_age`.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// How long a brand is watched before new_source and first-time conditions may fire,
+/// unless the rule says `warm_up`.
+pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleKind {
@@ -249,6 +270,12 @@ pub struct Rule {
     pub brand: String,
     pub kind: RuleKind,
     pub filters: Filters,
+    /// The rule's `query` as written, for the `veille search` line of its messages.
+    pub query_text: Option<String>,
+    /// See [`DEFAULT_MAX_AGE`].
+    pub max_age: Duration,
+    /// See [`DEFAULT_WARM_UP`].
+    pub warm_up: Duration,
     pub severity: Severity,
     pub notify: Vec<String>,
     pub realert: Duration,

@@ -50,7 +50,8 @@ pub fn parse_file(file: &mut SourceFile<'_>) -> Vec<PendingRule> {
 fn check_unused(file: &mut SourceFile<'_>, c: &RuleConfig, kind: &str, allowed: &[&str]) -> bool {
     // Keys without a span of their own are reported at the rule's id.
     let at_id = |set: bool| set.then(|| c.id.span());
-    let present: [(&str, Option<std::ops::Range<usize>>); 14] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 15] = [
+        ("sentiment", c.sentiment.as_ref().map(|w| w.span())),
         ("count", c.count.as_ref().map(|w| w.span())),
         ("reach_at_least", at_id(c.reach_at_least.is_some())),
         ("first_time_author", at_id(c.first_time_author)),
@@ -115,6 +116,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
             "match",
             &[
                 "sentiment_below",
+                "sentiment",
                 "reach_at_least",
                 "first_time_author",
                 "first_time_site",
@@ -246,6 +248,23 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
         );
         return None;
     }
+    // The label, as search and digests show it; a typo is an error naming the values.
+    let sentiment = match &c.sentiment {
+        None => None,
+        Some(s) => match crate::mention::Label::parse(s.get_ref()) {
+            Some(l) => Some(l),
+            None => {
+                file.error(
+                    s.span(),
+                    format!(
+                        "unknown sentiment `{}`: expected \"negative\", \"neutral\" or \"positive\"",
+                        s.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
     let query = match &c.query {
         Some(q) => match Query::parse(q.get_ref()) {
             Ok(parsed) => Some(parsed),
@@ -290,10 +309,14 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                     .map(|l| crate::matching::primary_language(l))
                     .collect(),
                 sentiment_below: c.sentiment_below.as_ref().map(|s| *s.get_ref()),
+                sentiment,
                 reach_at_least: c.reach_at_least,
                 first_time_author: c.first_time_author,
                 first_time_site: c.first_time_site,
             },
+            query_text: c.query.as_ref().map(|q| q.get_ref().clone()),
+            max_age: c.max_age.unwrap_or(DEFAULT_MAX_AGE),
+            warm_up: c.warm_up.unwrap_or(DEFAULT_WARM_UP),
             severity: c.severity,
             notify: c.notify.iter().map(|n| n.get_ref().clone()).collect(),
             realert,

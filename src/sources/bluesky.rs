@@ -289,7 +289,9 @@ impl Bluesky {
         now: DateTime<Utc>,
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
-        let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
+        let since = cursor
+            .since()
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         let since = api::from_epoch(since)
             .unwrap_or(now)
             .to_rfc3339_opts(SecondsFormat::Secs, true);

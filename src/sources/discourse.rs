@@ -353,7 +353,9 @@ impl Discourse {
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
         // `after:` takes a day: the overlap is a day at worst, the seen set drops repeats.
-        let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
+        let since = cursor
+            .since()
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         let day = api::from_epoch(since).unwrap_or(now).format("%Y-%m-%d");
         for page in 1..=2 {
             let mut url = api::endpoint(&self.base, "search.json");

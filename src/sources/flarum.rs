@@ -208,12 +208,13 @@ impl Flarum {
         now: DateTime<Utc>,
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
-        // First poll: the discussions of the last day.
+        // First poll: the discussions of the source's look-back (`backfill`).
+        let first_poll = mark.watermark.is_none() && seen.watermark.is_none();
         let floor = mark
             .watermark
             .or(seen.watermark.take()) // state written by an older veille
             .map(|s| s - api::OVERLAP_SECS)
-            .unwrap_or(now.timestamp() - 86_400);
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         // Posts are read down to the floor of the oldest poll whose discussions are
         // not all read yet (a backlog moves the watermark before its last ones).
         let posts_floor = mark.pending.unwrap_or(floor);
@@ -247,6 +248,9 @@ impl Flarum {
                     bumped.push((d, last));
                 } else {
                     reached_floor = true;
+                    if first_poll {
+                        poll.too_old += 1;
+                    }
                 }
             }
             match self.next_page(&doc.links) {

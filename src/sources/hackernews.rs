@@ -179,7 +179,9 @@ impl HackerNews {
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
         // First poll: the last day; then from the watermark minus the overlap.
-        let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
+        let since = cursor
+            .since()
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         let (resume, mut newest) = cursor.start_walk();
         let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(0);
         let mut next = None;

@@ -227,7 +227,11 @@ impl Lemmy {
         now: DateTime<Utc>,
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
-        let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
+        // First poll: the source's look-back (`backfill`), as for every kind.
+        let first_poll = cursor.since().is_none();
+        let since = cursor
+            .since()
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         let (resume, mut newest) = cursor.start_walk();
         let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
         let mut next = None;
@@ -294,6 +298,9 @@ impl Lemmy {
                     poll.mentions
                         .push(item.into_mention(&source.id, "lemmy", now));
                 }
+            }
+            if first_poll {
+                poll.too_old += older;
             }
             // Sorted by New: a page reaching past the watermark is the last one needed.
             // A page of nothing new: what follows was read before (or the server repeats).

@@ -36,7 +36,19 @@ use crate::model::diag::SourceFile;
 pub use crate::model::{ItemFailure, Poll, SourceState, panic_message};
 
 /// Keys every `[[source]]` takes, whatever its kind.
-pub const COMMON_KEYS: &[&str] = &["id", "kind", "every", "allow_private", "enabled"];
+pub const COMMON_KEYS: &[&str] = &[
+    "id",
+    "kind",
+    "every",
+    "allow_private",
+    "enabled",
+    "backfill",
+    "backfill_alerts",
+];
+
+/// How far back the first poll of a source looks, every kind alike (`backfill`): API
+/// sources ask for no older items, feeds and pages have older ones skipped.
+pub const DEFAULT_BACKFILL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The part of `[[source]]` shared by every kind.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +71,13 @@ pub struct SourceCommon {
     /// Set to false to keep a source configured but not polled.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// How far back the first poll looks (default 7d); older items are skipped.
+    #[serde(default)]
+    pub backfill: Option<Duration>,
+    /// Alert on the first poll's items too (default false: a first poll is indexed
+    /// and searchable, but old news raises no alert).
+    #[serde(default)]
+    pub backfill_alerts: bool,
 }
 
 fn yes() -> bool {
@@ -96,6 +115,10 @@ pub struct Source {
     pub auto: bool,
     pub allow_private: AllowPrivate,
     pub enabled: bool,
+    /// First-poll look-back ([`DEFAULT_BACKFILL`]).
+    pub backfill: Duration,
+    /// Alert on the first poll's items.
+    pub backfill_alerts: bool,
     pub kind: SourceKind,
 }
 
@@ -170,6 +193,8 @@ macro_rules! source_kinds {
                 for m in &mut poll.mentions {
                     m.cap(max_text);
                 }
+                poll.look_back = Some(self.backfill.chrono());
+                poll.backfill_alerts = self.backfill_alerts;
                 Ok(poll)
             }
 
@@ -257,6 +282,8 @@ impl Source {
             auto,
             allow_private: common.allow_private,
             enabled: common.enabled,
+            backfill: common.backfill.unwrap_or(DEFAULT_BACKFILL),
+            backfill_alerts: common.backfill_alerts,
             kind,
         })
     }

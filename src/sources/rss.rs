@@ -136,7 +136,7 @@ impl Rss {
                     retry_after: None,
                     failed_pages: 0,
                     failed: parsed.failed,
-                    quota_units: 0,
+                    ..Default::default()
                 })
             }
         }

@@ -183,7 +183,9 @@ impl StackExchange {
         now: DateTime<Utc>,
         poll: &mut Poll,
     ) -> Result<(), FetchError> {
-        let since = cursor.since().unwrap_or(now.timestamp() - 86_400);
+        let since = cursor
+            .since()
+            .unwrap_or(now.timestamp() - source.backfill.as_secs() as i64);
         let (resume, mut newest) = cursor.start_walk();
         let first = resume.and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
         let mut next = None;

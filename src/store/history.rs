@@ -8,7 +8,7 @@ use super::state::Batch;
 use super::{Error, Result};
 use crate::matching::SearchRequest;
 use crate::mention::Mention;
-use crate::model::{Incident, Silence};
+use crate::model::{AlertMention, Incident, IncidentSummary, Silence};
 
 /// Rules evaluated inside `batch`, over `index`: what they record is committed with the
 /// batch, or not at all.
@@ -56,10 +56,31 @@ impl crate::rules::History for RuleHistory<'_, '_> {
     fn incident_holds(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.batch.incident_holds(id, now)
     }
+    fn incident_alerted(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.batch.incident_alerted(id, now)
+    }
     fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.batch.resolve_incident(id, now)
     }
     fn silences(&self) -> Result<Vec<Silence>> {
         self.batch.silences()
+    }
+    fn hold_mentions(&self, id: i64, m: &[AlertMention], now: DateTime<Utc>) -> Result<()> {
+        self.batch.hold_mentions(id, m, now)
+    }
+    fn record_sent(&self, id: i64, m: &[AlertMention], now: DateTime<Utc>) -> Result<()> {
+        self.batch.record_sent(id, m, now)
+    }
+    fn take_held(&self, id: i64) -> Result<Vec<AlertMention>> {
+        self.batch.take_held(id)
+    }
+    fn held_count(&self, id: i64) -> Result<u64> {
+        self.batch.held_count(id)
+    }
+    fn incident_summary(&self, id: i64, messages: i64) -> Result<Option<IncidentSummary>> {
+        self.batch.incident_summary(id, messages)
+    }
+    fn watched_since(&self, brand: &str) -> Result<Option<DateTime<Utc>>> {
+        self.batch.watched_since(brand)
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod ingest;
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -487,8 +488,12 @@ query = "globex"
     .to_string()
 }
 
+/// An RSS `[[source]]`. Its first poll alerts (`backfill_alerts = true`): tests feed a
+/// source once and look at what it raises; tests/alerting.rs covers the backfill.
 pub fn rss_source(id: &str, url: &str) -> String {
-    format!("\n[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"{url}\"\nallow_private = true\n")
+    format!(
+        "\n[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"{url}\"\nallow_private = true\nbackfill_alerts = true\n"
+    )
 }
 
 /// Runs the daemon once over every source and returns its report.
@@ -550,10 +555,11 @@ pub fn source_row(setup: &Setup, id: &str) -> veille::store::state::SourceRow {
         .unwrap_or_default()
 }
 
-/// A config with the base brands and one `[[source]]` (its TOML body after `[[source]]`).
+/// A config with the base brands and one `[[source]]` (its TOML body after `[[source]]`),
+/// whose first poll alerts, as [`rss_source`]'s.
 pub fn with_source(body: &str) -> String {
     format!(
-        "{}\n[[source]]\n{}\nallow_private = true\n",
+        "{}\n[[source]]\n{}\nallow_private = true\nbackfill_alerts = true\n",
         base_config(),
         body.trim()
     )

@@ -101,6 +101,32 @@ impl View {
                 facts.push((t.threshold.to_string(), v));
             }
         }
+        // A batch: since when, and how the mentions shown were chosen.
+        if let Some(b) = &alert.batch {
+            facts.push((t.mentions.to_string(), b.count.to_string()));
+            if let Some(since) = b.since {
+                facts.push((t.since_last.to_string(), fmt_date(since)));
+            }
+            if b.count > alert.mentions.len() {
+                facts.push((t.shown_first.to_string(), t.order.to_string()));
+            }
+        }
+        // A resolution: the incident as a whole.
+        if let Some(s) = &alert.incident_summary {
+            let total = format!("{} {}", s.mentions, t.mentions_count);
+            facts.push((t.mentions.to_string(), total));
+            facts.push((t.first.to_string(), fmt_date(s.first)));
+            facts.push((t.last.to_string(), fmt_date(s.last)));
+            facts.push((
+                t.peak.to_string(),
+                format!(
+                    "{} ({} {})",
+                    fmt_date(s.peak_hour),
+                    s.peak_count,
+                    t.mentions_count
+                ),
+            ));
+        }
         let mentions: Vec<MentionView> = alert
             .mentions
             .iter()
@@ -140,7 +166,11 @@ impl View {
             .as_ref()
             .map(|s| s.window.clone())
             .unwrap_or_else(|| "1d".into());
-        let more_hint = format!("veille search --brand {} --since {since}", alert.brand);
+        // A batch names its exact time range (and the rule's query); otherwise the window.
+        let more_hint = match &alert.batch {
+            Some(b) => b.search.clone(),
+            None => format!("veille search --brand {} --since {since}", alert.brand),
+        };
         let mut actions = Vec::new();
         if alert.status != Status::Resolved {
             if alert.incident > 0 {
@@ -195,6 +225,62 @@ fn why(a: &Alert, locale: Locale) -> String {
     // included.
     if a.rule_kind == "ops" {
         return a.summary.clone();
+    }
+    let n_of = |n: u64, one: &'static str, many: &'static str| locale.plural(n, one, many);
+    if a.status == Status::Resolved
+        && let Some(s) = &a.incident_summary
+    {
+        let at = |d: chrono::DateTime<chrono::Utc>| d.format(locale.date_format()).to_string();
+        return if fr {
+            format!(
+                "incident résolu\u{a0}: {} {} {of_b} du {} au {} UTC, pic de {} entre {} et {} UTC",
+                s.mentions,
+                n_of(s.mentions as u64, "mention", "mentions"),
+                at(s.first),
+                at(s.last),
+                s.peak_count,
+                s.peak_hour.format("%H:%M"),
+                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
+            )
+        } else {
+            format!(
+                "incident resolved: {} {} of {b} from {} to {} UTC, peak {} between {} and {} UTC",
+                s.mentions,
+                n_of(s.mentions as u64, "mention", "mentions"),
+                at(s.first),
+                at(s.last),
+                s.peak_count,
+                s.peak_hour.format("%H:%M"),
+                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
+            )
+        };
+    }
+    if a.status == Status::Update
+        && let Some(batch) = &a.batch
+        && let Some(since) = batch.since
+    {
+        let at = format!("{} UTC", since.format(locale.date_format()));
+        let n = batch.count;
+        return match (a.rule_kind.as_str(), fr) {
+            ("new_source", true) => format!(
+                "{n} {} de la nouvelle source ({}) depuis le {at}",
+                n_of(n as u64, "mention de plus", "mentions de plus"),
+                a.group.as_deref().unwrap_or("")
+            ),
+            ("new_source", false) => format!(
+                "{n} {} from the new source ({}) since {at}",
+                n_of(n as u64, "more mention", "more mentions"),
+                a.group.as_deref().unwrap_or("")
+            ),
+            (_, true) => format!(
+                "{n} {} {of_b} depuis le dernier message ({at})",
+                n_of(n as u64, "nouvelle mention", "nouvelles mentions")
+            ),
+            (_, false) => format!(
+                "{n} {} of {b} since the last message ({at})",
+                n_of(n as u64, "new mention", "new mentions")
+            ),
+        };
     }
     if a.status == Status::Resolved {
         return if fr {

@@ -37,6 +37,15 @@ pub struct Texts {
     pub threshold: &'static str,
     pub window: &'static str,
     pub footer: &'static str,
+    // Batches of an incident and its summary.
+    /// "Since", the previous message of the incident.
+    pub since_last: &'static str,
+    /// How the mentions shown in full were chosen.
+    pub shown_first: &'static str,
+    pub order: &'static str,
+    pub first: &'static str,
+    pub last: &'static str,
+    pub peak: &'static str,
     // Digests.
     pub digest: &'static str,
     /// "mentions", in a count ("42 mentions").
@@ -108,6 +117,12 @@ pub const EN: Texts = Texts {
     threshold: "Threshold",
     window: "Window",
     footer: "Sent by veille. Mentions are quoted as published; links go to the original pages.",
+    since_last: "Since the last message",
+    shown_first: "Shown first",
+    order: "largest reach, then most negative, then newest",
+    first: "First",
+    last: "Last",
+    peak: "Peak hour",
     digest: "Digest",
     mentions_count: "mentions",
     stories: "stories",
@@ -168,6 +183,12 @@ pub const FR: Texts = Texts {
     threshold: "Seuil",
     window: "Fenêtre",
     footer: "Envoyé par veille. Les mentions sont citées telles que publiées\u{202f}; les liens mènent aux pages d’origine.",
+    since_last: "Depuis le dernier message",
+    shown_first: "En premier",
+    order: "plus forte audience, puis plus négatives, puis plus récentes",
+    first: "Première",
+    last: "Dernière",
+    peak: "Heure de pointe",
     digest: "Synthèse",
     mentions_count: "mentions",
     stories: "sujets",

@@ -197,12 +197,27 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// A message went out for incident `id` (held mentions), the condition not renewed.
+    pub fn incident_alerted(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE incidents SET last_alert_at = ?2, alerts = alerts + 1 WHERE id = ?1",
+            )?
+            .execute(params![id, ms(now)])?;
+        Ok(())
+    }
+
+    /// Resolves incident `id`. Its mentions (`incident_mentions`) are forgotten: the
+    /// resolution notice, made before, carried what was held and the summary.
     pub fn resolve_incident(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.tx
             .prepare_cached(
                 "UPDATE incidents SET state = 'resolved', resolved_at = ?2 WHERE id = ?1",
             )?
             .execute(params![id, ms(now)])?;
+        self.tx
+            .prepare_cached("DELETE FROM incident_mentions WHERE incident = ?1")?
+            .execute(params![id])?;
         Ok(())
     }
 

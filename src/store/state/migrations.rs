@@ -212,6 +212,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE silences ADD COLUMN author TEXT;
     "#,
+    // 13: every mention of a match or new_source incident, with its payload while no
+    // message has carried it yet (held back by `realert`: a restart loses none); when each
+    // brand was first watched (warm-up of new_source and first-time conditions); a
+    // source's last poll whose items were all older than its look-back
+    r#"
+    CREATE TABLE incident_mentions (
+        incident INTEGER NOT NULL,
+        mention TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        added_at INTEGER NOT NULL,
+        payload TEXT,
+        PRIMARY KEY (incident, mention)
+    ) WITHOUT ROWID;
+    CREATE TABLE brands_watched (
+        brand TEXT PRIMARY KEY,
+        since INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE sources ADD COLUMN old_items INTEGER;
+    ALTER TABLE sources ADD COLUMN old_items_at INTEGER;
+    "#,
 ];
 
 /// Brings the database to the latest schema, inside one write transaction: the daemon and

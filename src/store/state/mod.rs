@@ -8,12 +8,14 @@
 //! - [`requeue`]: the outbox by hand (`veille alerts retry|drop`), the installation id;
 //! - [`ops`]: what veille told about itself (`[ops]`), re-routed deliveries;
 //! - [`incidents`]: incidents and silences;
+//! - [`batches`]: the mentions of each incident, those waiting for its next message;
 //! - [`digests`]: when each digest went out, and those to send again;
 //! - [`websub`]: WebSub subscriptions.
 //!
 //! Reads and single writes are methods of [`State`]; what the ingest stage records for a
 //! batch goes through one [`Batch`] (a transaction), so it is all or nothing.
 
+mod batches;
 mod digests;
 mod incidents;
 mod migrations;

@@ -26,6 +26,10 @@ pub struct SourceRow {
     pub items_failed: u64,
     pub last_item_error: Option<String>,
     pub last_item_error_at: Option<DateTime<Utc>>,
+    /// The last poll served this many items, all older than the source's look-back
+    /// (`backfill`): nothing new came of it (None: not the case).
+    pub old_items: Option<u64>,
+    pub old_items_at: Option<DateTime<Utc>>,
 }
 
 /// What [`State::summary`] counts: figures for metrics and the service status line.
@@ -58,7 +62,7 @@ impl State {
         let mut stmt = self.conn.prepare(
             "SELECT id, state, last_polled, last_success, last_error, last_error_at, failures, items_seen,
                     next_due, auto_every, failing_since, unhealthy,
-                    items_failed, last_item_error, last_item_error_at
+                    items_failed, last_item_error, last_item_error_at, old_items, old_items_at
              FROM sources ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -79,6 +83,8 @@ impl State {
                 items_failed: r.get::<_, i64>(12)? as u64,
                 last_item_error: r.get(13)?,
                 last_item_error_at: r.get::<_, Option<i64>>(14)?.map(from_ms),
+                old_items: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+                old_items_at: r.get::<_, Option<i64>>(16)?.map(from_ms),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

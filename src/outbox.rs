@@ -71,6 +71,9 @@ pub struct Outbox {
     pub clock: Arc<dyn Clock>,
     /// `[ops]`: who is told when a notifier fails for good or a queue is late.
     pub ops: crate::ops::Ops,
+    /// Keep each platform's pace (one message per `min_interval`); off only against
+    /// a receiver of our own (the demo).
+    pub pace: bool,
 }
 
 impl Outbox {
@@ -127,6 +130,7 @@ impl Outbox {
                 Ok(Some(d)) => {
                     let now = self.clock.now();
                     let pace = last_attempt
+                        .filter(|_| self.pace)
                         .map(|t| notifier.min_interval().saturating_sub(t.elapsed()))
                         .unwrap_or_default();
                     if d.next_attempt_at > now {

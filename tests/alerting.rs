@@ -43,6 +43,7 @@ async fn deliver(setup: &Setup, h: &Harness, hook: &WebhookReceiver, smtp: &Smtp
         installation: "test".into(),
         clock: Arc::new(h.clock.clone()),
         ops: cfg.ops.clone(),
+        pace: true,
     });
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(outbox.run(rx));
@@ -149,12 +150,12 @@ async fn thirty_mentions_in_an_hour_are_all_accounted_for() {
     let text = m.body_text(0).unwrap().into_owned();
     let html = m.body_html(0).unwrap().into_owned();
     assert!(
-        text.contains("29 new mention(s) of Acme since the last message (2026-03-10 08:00 UTC)"),
+        text.contains("29 new mentions of Acme since the last message (2026-03-10 08:00 UTC)"),
         "{text}"
     );
     assert!(
         text.contains(
-            "and 24 more mention(s): veille search --brand acme --since 2026-03-10T08:02:00Z"
+            "and 24 more mentions: veille search --brand acme --since 2026-03-10T08:02:00Z"
         ),
         "{text}"
     );
@@ -530,9 +531,9 @@ fn chat_messages_show_the_batch() {
             .to_string()
             .replace('\\', "");
         for want in [
-            "12 new mention(s) of Acme since the last message (2026-03-10 07:30 UTC)",
+            "12 new mentions of Acme since the last message (2026-03-10 07:30 UTC)",
             "largest reach, then most negative, then newest",
-            "and 11 more mention(s)",
+            "and 11 more mentions",
             "--since 2026-03-10T07:31:00Z --until 2026-03-10T07:59:01Z -n 12",
         ] {
             assert!(p.contains(want), "{}: {want:?} not in {p}", flavor.name());
@@ -541,7 +542,7 @@ fn chat_messages_show_the_batch() {
             .to_string()
             .replace('\\', "");
         assert!(
-            fr.contains("12 nouvelle(s) mention(s) de Acme depuis le dernier message"),
+            fr.contains("12 nouvelles mentions d’Acme depuis le dernier message"),
             "{}: {fr}",
             flavor.name()
         );

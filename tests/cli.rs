@@ -137,14 +137,56 @@ fn demo_runs_offline_and_delivers() {
         "Sources polled",
         "Mentions per brand",
         "Alerts raised",
-        "✓ crisis-mail (email)",
-        "✓ team-chat (slack)",
+        "→ crisis-mail (email)",
+        "→ team-chat (slack)",
     ] {
         assert!(
             stdout.contains(expected),
             "missing {expected:?} in\n{stdout}"
         );
     }
+    // Each stage as it happens: a source polled, then an alert it raised, then its
+    // delivery, before the summary.
+    let at = |needle: &str| {
+        stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in {stdout}"))
+    };
+    assert!(
+        at("✓ polled") < at("⚑ alert") && at("⚑ alert") < at("→ "),
+        "{stdout}"
+    );
+    assert!(at("→ ") < at("Sources polled"), "{stdout}");
+    // --keep keeps what the servers received, and a config with a digest.
+    let received: Vec<String> = std::fs::read_dir(dir.join("received"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mails = received.iter().filter(|f| f.ends_with(".eml")).count();
+    let payloads = received.iter().filter(|f| f.ends_with(".json")).count();
+    assert!(mails >= 1 && payloads >= 1, "{received:?}");
+    assert!(
+        stdout.contains(&format!(
+            "({mails} e-mail(s) as .eml, {payloads} payload(s) as .json)"
+        )),
+        "{stdout}"
+    );
+    let eml = std::fs::read(dir.join("received/mail-1.eml")).unwrap();
+    assert!(mail_parser::MessageParser::default().parse(&eml).is_some());
+    let out = run(&[
+        "digest",
+        "--config",
+        dir.join("veille.toml").to_str().unwrap(),
+        "--now",
+        "demo",
+        "--dry-run",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Digest demo"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(!stdout.contains('✗'), "{stdout}");
     // Issue 14: the forum's old threads are no alert — one older than the look-back is
     // skipped, one older than max_age indexed without alerting — and on a first day no

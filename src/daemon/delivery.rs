@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crawl::Http;
-use crate::outbox::{DeliveryEvent, Outbox, Wake};
+use crate::outbox::{Outbox, Wake};
 use crate::store::index::MentionIndex;
 use crate::store::state::State;
 
@@ -57,8 +57,7 @@ pub(super) fn start_outbox(
     http: &Http,
     state: &Arc<Mutex<State>>,
     wake: &Wake,
-    events: Option<mpsc::UnboundedSender<DeliveryEvent>>,
-    clock: &Arc<dyn Clock>,
+    opts: &super::RunOptions,
     ops: &crate::ops::Ops,
 ) -> RunningOutbox {
     let (stop, stop_rx) = watch::channel(false);
@@ -72,10 +71,11 @@ pub(super) fn start_outbox(
         notifiers: Arc::new(notifiers.into_iter().collect()),
         http: http.clone(),
         wake: wake.clone(),
-        events,
+        events: opts.events.clone(),
         installation,
-        clock: clock.clone(),
+        clock: opts.clock.clone(),
         ops: ops.clone(),
+        pace: opts.pace,
     });
     // Deliveries for notifiers no longer configured stay in the outbox, said once here,
     // shown by `veille alerts` as orphaned, and told by [ops].

@@ -52,6 +52,12 @@ pub struct RunOptions {
     /// Test hook of the ingest stage (makes one stage fail on chosen mentions).
     #[doc(hidden)]
     pub stage_hook: Option<crate::ingest::StageHook>,
+    /// Keep each chat platform's pace between two messages (off for the demo, whose
+    /// receiver is its own).
+    pub pace: bool,
+    /// The running totals the ingest stage keeps, shared with the caller, who may watch
+    /// them as the run goes (the demo prints each stage as it happens).
+    pub report: Option<Arc<std::sync::Mutex<crate::ingest::Report>>>,
 }
 
 impl Default for RunOptions {
@@ -65,6 +71,8 @@ impl Default for RunOptions {
             drain_timeout: StdDuration::from_secs(10),
             reload: None,
             stage_hook: None,
+            pace: true,
+            report: None,
         }
     }
 }

@@ -148,8 +148,7 @@ impl Daemon {
                 &self.http,
                 &self.state,
                 &self.wake,
-                self.opts.events.clone(),
-                &self.opts.clock,
+                &self.opts,
                 &new.ops,
             );
             o.digests = Some(start_digests(

@@ -75,7 +75,10 @@ impl Daemon {
             .map_err(super::Error::Http)?
             .with_clock(opts.clock.clone());
         let wake = Wake::default();
-        let report = Arc::new(Mutex::new(Report::default()));
+        let report = opts
+            .report
+            .clone()
+            .unwrap_or_else(|| Arc::new(Mutex::new(Report::default())));
 
         let sources: Vec<Arc<_>> = config.sources.iter().cloned().map(Arc::new).collect();
         info!(
@@ -135,8 +138,7 @@ impl Daemon {
                 &http,
                 &state,
                 &wake,
-                opts.events.clone(),
-                &opts.clock,
+                &opts,
                 &config.ops,
             );
             if opts.mode == Mode::Forever {

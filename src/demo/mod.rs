@@ -3,6 +3,7 @@
 //! homonym, crisis vocabulary) and receives chat webhooks; a loopback SMTP server takes
 //! the e-mails. The daemon runs once over them with the example rules of `rules/`.
 
+mod live;
 pub mod server;
 pub mod smtp;
 
@@ -103,6 +104,12 @@ notify = ["competitor-feed"]
 
 [[route]]
 notify = ["team-chat"]
+
+# `veille digest --config THIS --now demo --dry-run` shows what the team would get.
+[digest.demo]
+schedule = "0 8 * * *"
+notify = ["crisis-mail", "team-chat"]
+top = 3
 "#
     );
     s
@@ -129,6 +136,35 @@ fn write_setup(
     let path = dir.join("veille.toml");
     std::fs::write(&path, config_text(web, smtp))?;
     Ok(path)
+}
+
+/// Writes what the demo's servers received into `dir/received`: each e-mail as it came
+/// (`mail-N.eml`), each webhook payload (`HOOK-N.json`). Returns how many of each.
+fn keep_received(
+    dir: &Path,
+    mails: &[String],
+    hooks: &[(String, String)],
+) -> anyhow::Result<(usize, usize)> {
+    let out = dir.join("received");
+    std::fs::create_dir_all(&out)?;
+    for (i, m) in mails.iter().enumerate() {
+        std::fs::write(out.join(format!("mail-{}.eml", i + 1)), m)?;
+    }
+    for (i, (hook, body)) in hooks.iter().enumerate() {
+        // Hook names come from the demo's own config; kept to a safe file name anyway.
+        let name: String = hook
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        std::fs::write(out.join(format!("{name}-{}.json", i + 1)), body)?;
+    }
+    Ok((mails.len(), hooks.len()))
 }
 
 pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -191,8 +227,9 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|b| (b.id.clone(), b.name.clone()))
         .collect();
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (_stop, stop_rx) = watch::channel(false);
+    let running = Arc::new(std::sync::Mutex::new(crate::ingest::Report::default()));
     let opts = RunOptions {
         mode: Mode::Once,
         clock,
@@ -200,20 +237,26 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         events: Some(events_tx),
         outbox_timeout: Duration::from_secs(20),
         drain_timeout: Duration::from_secs(10),
+        // Its own receivers: no platform's pace to keep.
+        pace: false,
+        report: Some(running.clone()),
         ..Default::default()
     };
-    let report = daemon::run(config, opts, stop_rx).await?;
+    println!("As it happens");
+    let (done_tx, done_rx) = watch::channel(false);
+    let follower = tokio::spawn(live::follow(running, events_rx, done_rx));
+    let report = daemon::run(config, opts, stop_rx).await;
+    let _ = done_tx.send(true);
+    let (delivered, failed) = follower.await.unwrap_or_default();
+    let report = report?;
 
-    println!("Sources polled");
-    for (id, s) in &report.per_source {
-        match &s.last_error {
-            Some(e) => println!("  ✗ {id:<12} {e}"),
-            None => println!("  ✓ {id:<12} {} items, {} new", s.items, s.new),
-        }
-    }
+    println!("\nSources polled");
     println!(
-        "  {} items fetched, {} new after de-duplication, {} mentioning a brand",
-        report.items, report.new_mentions, report.indexed
+        "  {} sources, {} items fetched, {} new after de-duplication, {} mentioning a brand",
+        report.per_source.len(),
+        report.items,
+        report.new_mentions,
+        report.indexed
     );
     println!(
         "  old items: {} older than the sources' look-back (backfill = {}) skipped, {} older than the rules' max_age indexed without alerting\n",
@@ -228,55 +271,20 @@ pub async fn run(keep: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             report.per_brand.get(id).copied().unwrap_or(0)
         );
     }
-    println!("\nAlerts raised");
-    for a in &report.alerts {
-        println!(
-            "  [{}] {} · {}: {}",
-            a.severity.as_str().to_uppercase(),
-            a.brand_name,
-            a.rule,
-            crate::text::truncate(&a.summary, 90)
-        );
-        for m in a.mentions.iter().take(3) {
-            println!(
-                "      - {} ({})",
-                crate::text::truncate(&m.title, 80),
-                m.site
-            );
-        }
-        if a.mentions.len() > 3 {
-            println!("      - … {} more", a.total_mentions - 3);
-        }
-    }
-    println!("\nDeliveries");
-    let mut delivered = 0;
-    let mut failed = 0;
-    while let Ok(e) = events_rx.try_recv() {
-        if e.ok {
-            delivered += 1;
-            println!("  ✓ {} ({}): {}", e.notifier, e.kind, e.subject);
-        } else {
-            failed += 1;
-            println!(
-                "  ✗ {} ({}): {}",
-                e.notifier,
-                e.kind,
-                e.error.unwrap_or_default()
-            );
-        }
-    }
+    println!("\nAlerts raised: {}", report.alerts.len());
+    println!("Deliveries: {delivered} made, {failed} failed");
     let mails = inbox.lock().unwrap().len();
     let hooks = received.lock().unwrap().len();
     println!(
         "\n  the SMTP server received {mails} e-mail(s); the webhooks received {hooks} payload(s)"
     );
     if let Some(d) = &keep {
+        let (m, h) = keep_received(&dir, &inbox.lock().unwrap(), &received.lock().unwrap())?;
+        let c = config_path.display();
         println!(
-            "\nData kept in {}. Try:\n  veille search --config {} acme\n  veille search --config {} --brand acme 'arnaque OR boycott'\n  veille alerts --config {}",
+            "\nData kept in {}, with what the servers received ({m} e-mail(s) as .eml, {h} payload(s) as .json) in {}. Try:\n  veille search --config {c} acme\n  veille search --config {c} --brand acme 'arnaque OR boycott'\n  veille alerts --config {c}\n  veille incidents --config {c}\n  veille digest --config {c} --now demo --dry-run",
             d.display(),
-            config_path.display(),
-            config_path.display(),
-            config_path.display()
+            dir.join("received").display(),
         );
     }
     Ok(if failed == 0 && delivered > 0 {

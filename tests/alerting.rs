@@ -173,7 +173,7 @@ async fn thirty_mentions_in_an_hour_are_all_accounted_for() {
         .unwrap();
     let text = r.body_text(0).unwrap().into_owned();
     assert!(
-        text.contains("incident resolved: 30 mentions of Acme from 2026-03-10 08:00 to 2026-03-10 08:58 UTC, peak 30 between 08:00 and 09:00 UTC"),
+        text.contains("incident resolved: 30 mentions of Acme from 2026-03-10 08:00 UTC to 2026-03-10 08:58 UTC, peak 30 between 08:00 and 09:00 UTC"),
         "{text}"
     );
 }

@@ -143,7 +143,7 @@ pub fn digest_payload(d: &DigestData, l: Locale) -> Value {
         {"type": "TextRun", "size": "Large", "weight": "Bolder", "text": super::literal(&digest::title(d, l))}
     ]})];
     for b in &d.brands {
-        for line in digest::brand_lines(b, l) {
+        for line in digest::brand_lines(b, l, &d.tz) {
             body.push(match line {
                 digest::Line::Heading(h) => json!({"type": "RichTextBlock", "separator": true, "inlines": [
                     {"type": "TextRun", "weight": "Bolder", "size": "Medium", "text": super::literal(&h)}]}),

@@ -64,7 +64,7 @@ pub fn render_digest(
         let cid = format!("chart-{}@veille", crate::mention::hash_id("chart", &b.id));
         let chart = crate::notify::chart::Chart::of(b, d.start, l);
         images.push((cid.clone(), chart.png()?));
-        let lines: Vec<minijinja::Value> = render::detail_lines(b, l)
+        let lines: Vec<minijinja::Value> = render::detail_lines(b, l, &d.tz)
             .into_iter()
             .map(|line| match line {
                 // A text line ending with a colon heads the list below it.

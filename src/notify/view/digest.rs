@@ -116,15 +116,15 @@ pub fn figures_line(b: &BrandDigest, l: Locale) -> String {
 
 /// The figures of one brand, as lines of text: its heading, the key figures, then the
 /// details.
-pub fn brand_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
+pub fn brand_lines(b: &BrandDigest, l: Locale, tz: &chrono_tz::Tz) -> Vec<Line> {
     let mut out = vec![Line::Heading(b.name.clone()), Line::Key(figures_line(b, l))];
-    out.extend(detail_lines(b, l));
+    out.extend(detail_lines(b, l, tz));
     out
 }
 
 /// Everything after the key figures: sentiment, share of voice, top mentions, sites and
 /// authors, new sites and new authors apart, and open incidents by what they are about.
-pub fn detail_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
+pub fn detail_lines(b: &BrandDigest, l: Locale, tz: &chrono_tz::Tz) -> Vec<Line> {
     let w = l.texts();
     let colon = l.colon();
     let mut out = Vec::new();
@@ -220,7 +220,7 @@ pub fn detail_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
         let mut open: Vec<&IncidentLine> = b.incidents.iter().collect();
         open.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.id.cmp(&a.id)));
         for i in open.iter().take(MAX_INCIDENTS) {
-            out.push(Line::Text(incident_line(i, l)));
+            out.push(Line::Text(incident_line(i, l, tz)));
         }
         if open.len() > MAX_INCIDENTS {
             out.push(Line::Text(l.more_incidents(open.len() - MAX_INCIDENTS)));
@@ -231,10 +231,10 @@ pub fn detail_lines(b: &BrandDigest, l: Locale) -> Vec<Line> {
 
 /// "CRITICAL · 15 new mentions of Acme · #12, open since 2026-12-02 08:14 UTC, 3 alerts,
 /// acknowledged by alice" — what the incident is about first, its number for commands.
-fn incident_line(i: &IncidentLine, l: Locale) -> String {
+fn incident_line(i: &IncidentLine, l: Locale, tz: &chrono_tz::Tz) -> String {
     let w = l.texts();
     let about = match &i.latest {
-        Some(a) => super::no_bidi(&super::why(a, l)),
+        Some(a) => super::no_bidi(&super::why(a, l, tz)),
         None => i.title.clone(),
     };
     let severity = match i.severity {
@@ -244,10 +244,10 @@ fn incident_line(i: &IncidentLine, l: Locale) -> String {
     };
     let alerts = i.alerts.max(0) as u64;
     let mut s = format!(
-        "{severity} · {about} · #{}, {} {} UTC, {alerts} {}",
+        "{severity} · {about} · #{}, {} {}, {alerts} {}",
         i.id,
         w.open_since,
-        i.opened_at.format(l.date_format()),
+        crate::model::localtime::display_with(i.opened_at, tz, l.date_format()),
         l.plural(alerts, w.alert_one, w.alert_many)
     );
     if let Some(by) = &i.acked_by {
@@ -260,7 +260,7 @@ fn incident_line(i: &IncidentLine, l: Locale) -> String {
 pub fn text(d: &DigestData, l: Locale) -> String {
     let mut s = title(d, l);
     for b in &d.brands {
-        for line in brand_lines(b, l) {
+        for line in brand_lines(b, l, &d.tz) {
             match line {
                 Line::Heading(h) => s.push_str(&format!("\n\n== {h} ==")),
                 Line::Text(t) | Line::Key(t) => s.push_str(&format!("\n{t}")),
@@ -277,7 +277,7 @@ pub fn formatted(d: &DigestData, l: Locale, fmt: impl Fn(&Line) -> String) -> Ve
     d.brands
         .iter()
         .map(|b| {
-            brand_lines(b, l)
+            brand_lines(b, l, &d.tz)
                 .iter()
                 .map(&fmt)
                 .collect::<Vec<_>>()

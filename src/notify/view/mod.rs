@@ -78,7 +78,7 @@ impl View {
             Severity::Warning => t.warning,
             Severity::Info => t.info,
         };
-        let why = no_bidi(&why(alert, locale));
+        let why = no_bidi(&why(alert, locale, tz));
         let fmt_date = |d: chrono::DateTime<chrono::Utc>| {
             crate::model::localtime::display_with(d, tz, locale.date_format())
         };
@@ -216,7 +216,7 @@ impl View {
 
 /// Why the alert fired, from its figures, in `locale`. The English summary the rule
 /// engine wrote is the fallback.
-fn why(a: &Alert, locale: Locale) -> String {
+fn why(a: &Alert, locale: Locale, tz: &chrono_tz::Tz) -> String {
     let b = &a.brand_name;
     let fr = locale == Locale::Fr;
     // "de Globex", "d’Acme".
@@ -230,28 +230,35 @@ fn why(a: &Alert, locale: Locale) -> String {
     if a.status == Status::Resolved
         && let Some(s) = &a.incident_summary
     {
-        let at = |d: chrono::DateTime<chrono::Utc>| d.format(locale.date_format()).to_string();
+        // Times in the zone people read, shown with it: "du 10/03/2026 09:00 au
+        // 10/03/2026 11:58 CET, pic de 12 entre 10:00 et 11:00 CET".
+        let at = |d: chrono::DateTime<chrono::Utc>| {
+            crate::model::localtime::display_with(d, tz, locale.date_format())
+        };
+        let hour =
+            |d: chrono::DateTime<chrono::Utc>| d.with_timezone(tz).format("%H:%M").to_string();
+        let zone = s.peak_hour.with_timezone(tz).format("%Z").to_string();
+        let (from, to) = (
+            hour(s.peak_hour),
+            hour(s.peak_hour + chrono::Duration::hours(1)),
+        );
         return if fr {
             format!(
-                "incident résolu\u{a0}: {} {} {of_b} du {} au {} UTC, pic de {} entre {} et {} UTC",
+                "incident résolu\u{a0}: {} {} {of_b} du {} au {}, pic de {} entre {from} et {to} {zone}",
                 s.mentions,
                 n_of(s.mentions as u64, "mention", "mentions"),
                 at(s.first),
                 at(s.last),
                 s.peak_count,
-                s.peak_hour.format("%H:%M"),
-                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
             )
         } else {
             format!(
-                "incident resolved: {} {} of {b} from {} to {} UTC, peak {} between {} and {} UTC",
+                "incident resolved: {} {} of {b} from {} to {}, peak {} between {from} and {to} {zone}",
                 s.mentions,
                 n_of(s.mentions as u64, "mention", "mentions"),
                 at(s.first),
                 at(s.last),
                 s.peak_count,
-                s.peak_hour.format("%H:%M"),
-                (s.peak_hour + chrono::Duration::hours(1)).format("%H:%M"),
             )
         };
     }
@@ -259,7 +266,7 @@ fn why(a: &Alert, locale: Locale) -> String {
         && let Some(batch) = &a.batch
         && let Some(since) = batch.since
     {
-        let at = format!("{} UTC", since.format(locale.date_format()));
+        let at = crate::model::localtime::display_with(since, tz, locale.date_format());
         let n = batch.count;
         return match (a.rule_kind.as_str(), fr) {
             ("new_source", true) => format!(
@@ -374,6 +381,29 @@ fn no_bidi(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resolution's times are read where the team is (`[daemon] timezone`), with the
+    /// zone shown, in French typography and agreement.
+    #[test]
+    fn a_resolution_speaks_in_the_team_s_time_zone() {
+        let mut a = crate::testutil::alert();
+        a.status = Status::Resolved;
+        let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        a.incident_summary = Some(crate::model::IncidentSummary {
+            mentions: 15,
+            messages: 3,
+            first: at("2026-12-02T08:05:00Z"),
+            last: at("2026-12-02T10:58:00Z"),
+            peak_hour: at("2026-12-02T09:00:00Z"),
+            peak_count: 9,
+        });
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
+        let v = View::new_in(&a, Locale::Fr, &paris);
+        assert_eq!(
+            v.why,
+            "incident résolu\u{a0}: 15 mentions d\u{2019}Acme du 02/12/2026 09:05 CET au 02/12/2026 11:58 CET, pic de 9 entre 10:00 et 11:00 CET"
+        );
+    }
 
     #[test]
     fn why_is_localized_from_the_figures() {

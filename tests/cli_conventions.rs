@@ -202,7 +202,7 @@ fn check_reports_every_problem_of_a_rule() {
     let path = s.write(&base_config());
     s.rules(
         "r.toml",
-        "[[rule]]\nid = \"r\"\nbrand = \"nobody\"\nkind = \"spike\"\nnotify = [\"ghost\"]\n",
+        "[[rule]]\nid = \"r\"\nbrand = \"nobody\"\nkind = \"spike\"\nnotify = [\"ghost\"]\nwindow = \"0s\"\nsentiment = \"negatve\"\nquery = \"acme AND (\"\n",
     );
     let out = veille(&["check", "--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -212,6 +212,12 @@ fn check_reports_every_problem_of_a_rule() {
         format!("{rules}:1:1: kind = \"spike\" needs `ratio`"),
         format!("{rules}:3:9: unknown brand `nobody`"),
         format!("{rules}:5:11: unknown notifier `ghost`"),
+        // The rule's own problems, all of them, not only the first.
+        format!("{rules}:1:1: kind = \"spike\" needs `baseline`"),
+        format!("{rules}:1:1: kind = \"spike\" needs `min_count`"),
+        format!("{rules}:6:10: `window` must be longer than 0s"),
+        format!("{rules}:7:13: unknown sentiment `negatve`"),
+        format!("{rules}:8:"),
     ] {
         assert!(err.lines().any(|l| l.starts_with(&e)), "{e}\nnot in\n{err}");
     }
@@ -260,4 +266,24 @@ fn the_demo_into_a_closed_pipe_ends_quietly() {
         !err.contains("panicked") && !err.contains("Broken pipe"),
         "{err}"
     );
+}
+
+/// An e-mail notifier's problems come all at once: a bad server address does not hide
+/// a bad sender or recipient.
+#[test]
+fn check_reports_every_problem_of_an_email_notifier() {
+    let s = Setup::new();
+    let path = s.write(
+        &(base_config()
+            + "\n[notifier.mail]\nkind = \"email\"\nsmtp_url = \"ftp://nowhere\"\nfrom = \"not an address\"\nto = [\"ok@example.org\", \"also wrong\"]\n"),
+    );
+    let out = veille(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for needle in ["invalid smtp_url", "not an address", "also wrong"] {
+        assert!(
+            err.lines().any(|l| l.contains(needle)),
+            "{needle}\nnot in\n{err}"
+        );
+    }
 }

@@ -105,14 +105,16 @@ fn need<T: Copy>(
     }
 }
 
-fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<PendingRule> {
-    let span = item.span();
-    let c: RuleConfig = file.de(item)?;
-    let kind_name = *c.kind.get_ref();
-    let kind = match kind_name {
+/// The kind of rule `c` says, with the keys it needs; every problem reported in `file`.
+fn build_kind(
+    file: &mut SourceFile<'_>,
+    c: &RuleConfig,
+    span: &std::ops::Range<usize>,
+) -> Option<RuleKind> {
+    Some(match *c.kind.get_ref() {
         RuleKindName::Match => check_unused(
             file,
-            &c,
+            c,
             "match",
             &[
                 "sentiment_below",
@@ -125,16 +127,21 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
         )
         .then_some(RuleKind::Match)?,
         RuleKindName::Threshold => {
-            check_unused(file, &c, "threshold", &["window", "min_count", "count"]).then_some(())?;
+            let keys_ok = check_unused(file, c, "threshold", &["window", "min_count", "count"]);
+            let window = need(file, &c.window, "window", "threshold", "\"1h\"", span);
+            let min_count = need(file, &c.min_count, "min_count", "threshold", "20", span);
+            if !keys_ok {
+                return None;
+            }
             RuleKind::Threshold {
-                window: need(file, &c.window, "window", "threshold", "\"1h\"", &span)?,
-                min_count: need(file, &c.min_count, "min_count", "threshold", "20", &span)?,
+                window: window?,
+                min_count: min_count?,
             }
         }
         RuleKindName::Spike => {
-            check_unused(
+            let keys_ok = check_unused(
                 file,
-                &c,
+                c,
                 "spike",
                 &[
                     "window",
@@ -144,9 +151,16 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                     "min_baseline",
                     "count",
                 ],
-            )
-            .then_some(())?;
-            let ratio = need(file, &c.ratio, "ratio", "spike", "3.0", &span)?;
+            );
+            // Each missing key is reported, not only the first.
+            let ratio = need(file, &c.ratio, "ratio", "spike", "3.0", span);
+            let window = need(file, &c.window, "window", "spike", "\"1h\"", span);
+            let baseline = need(file, &c.baseline, "baseline", "spike", "\"7d\"", span);
+            let min_count = need(file, &c.min_count, "min_count", "spike", "20", span);
+            if !keys_ok {
+                return None;
+            }
+            let ratio = ratio?;
             if ratio <= 1.0 {
                 file.error(
                     c.ratio.as_ref().unwrap().span(),
@@ -155,29 +169,41 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 return None;
             }
             RuleKind::Spike {
-                window: need(file, &c.window, "window", "spike", "\"1h\"", &span)?,
-                baseline: need(file, &c.baseline, "baseline", "spike", "\"7d\"", &span)?,
+                window: window?,
+                baseline: baseline?,
                 ratio,
-                min_count: need(file, &c.min_count, "min_count", "spike", "20", &span)?,
+                min_count: min_count?,
                 min_baseline: c.min_baseline.as_ref().map_or(1, |m| *m.get_ref()),
             }
         }
         RuleKindName::SentimentShift => {
-            check_unused(
+            let keys_ok = check_unused(
                 file,
-                &c,
+                c,
                 "sentiment_shift",
                 &["window", "min_count", "negative_share"],
-            )
-            .then_some(())?;
+            );
             let share = need(
                 file,
                 &c.negative_share,
                 "negative_share",
                 "sentiment_shift",
                 "0.4",
-                &span,
-            )?;
+                span,
+            );
+            let window = need(file, &c.window, "window", "sentiment_shift", "\"6h\"", span);
+            let min_count = need(
+                file,
+                &c.min_count,
+                "min_count",
+                "sentiment_shift",
+                "10",
+                span,
+            );
+            if !keys_ok {
+                return None;
+            }
+            let share = share?;
             if !(0.0..=1.0).contains(&share) {
                 file.error(
                     c.negative_share.as_ref().unwrap().span(),
@@ -186,27 +212,16 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 return None;
             }
             RuleKind::SentimentShift {
-                window: need(
-                    file,
-                    &c.window,
-                    "window",
-                    "sentiment_shift",
-                    "\"6h\"",
-                    &span,
-                )?,
+                window: window?,
                 share,
-                min_count: need(
-                    file,
-                    &c.min_count,
-                    "min_count",
-                    "sentiment_shift",
-                    "10",
-                    &span,
-                )?,
+                min_count: min_count?,
             }
         }
         RuleKindName::NewSource => {
-            check_unused(file, &c, "new_source", &["new"]).then_some(())?;
+            let keys_ok = check_unused(file, c, "new_source", &["new"]);
+            if !keys_ok {
+                return None;
+            }
             let (sites, authors) = match c.new.as_ref().map(|n| (n.get_ref().as_str(), n.span())) {
                 None | Some(("both", _)) => (true, true),
                 Some(("site", _)) => (true, false),
@@ -219,25 +234,39 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
             RuleKind::NewSource { sites, authors }
         }
         RuleKindName::Flatline => {
-            check_unused(file, &c, "flatline", &["window", "min_count", "source"]).then_some(())?;
+            let keys_ok = check_unused(file, c, "flatline", &["window", "min_count", "source"]);
+            let window = need(file, &c.window, "window", "flatline", "\"6h\"", span);
+            let min_count = need(file, &c.min_count, "min_count", "flatline", "1", span);
+            if !keys_ok {
+                return None;
+            }
             RuleKind::Flatline {
-                window: need(file, &c.window, "window", "flatline", "\"6h\"", &span)?,
-                min_count: need(file, &c.min_count, "min_count", "flatline", "1", &span)?,
+                window: window?,
+                min_count: min_count?,
                 source: c.source.clone(),
             }
         }
-    };
+    })
+}
+
+fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<PendingRule> {
+    let span = item.span();
+    let c: RuleConfig = file.de(item)?;
+    // Every problem of the rule is reported in one run: each part is checked even when
+    // another failed, and the rule is dropped at the end if any did.
+    let kind = build_kind(file, &c, &span);
+    let mut bad = false;
     if let Some(w) = &c.window
         && w.get_ref().is_zero()
     {
         file.error(w.span(), "`window` must be longer than 0s");
-        return None;
+        bad = true;
     }
     if let Some(m) = &c.min_count
         && *m.get_ref() == 0
     {
         file.error(m.span(), "`min_count` must be at least 1");
-        return None;
+        bad = true;
     }
     if let Some(s) = &c.sentiment_below
         && !(-1.0..=1.0).contains(s.get_ref())
@@ -246,7 +275,7 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
             s.span(),
             "`sentiment_below` is a score between -1 and 1 (e.g. -0.3)",
         );
-        return None;
+        bad = true;
     }
     // The label, as search and digests show it; a typo is an error naming the values.
     let sentiment = match &c.sentiment {
@@ -261,7 +290,8 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                         s.get_ref()
                     ),
                 );
-                return None;
+                bad = true;
+                None
             }
         },
     };
@@ -270,11 +300,13 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
             Ok(parsed) => Some(parsed),
             Err(e) => {
                 file.string_error(q, e.column, format!("invalid query: {}", e.message));
-                return None;
+                bad = true;
+                None
             }
         },
         None => None,
     };
+    let kind = kind?;
     // A windowed rule re-alerts at most once per window by default; the others at most
     // once per hour per incident. Incidents resolve after a quiet window (or hour).
     let window = kind.window();
@@ -292,9 +324,13 @@ fn build(file: &mut SourceFile<'_>, item: Spanned<DeValue<'_>>) -> Option<Pendin
                 span,
                 format!("unknown count `{other}`: expected \"mentions\" or \"stories\""),
             );
-            return None;
+            bad = true;
+            false
         }
     };
+    if bad {
+        return None;
+    }
     Some(PendingRule {
         rule: Rule {
             id: c.id.get_ref().clone(),

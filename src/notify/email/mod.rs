@@ -163,6 +163,38 @@ fn mailbox(file: &mut SourceFile<'_>, s: &Spanned<String>) -> Option<Mailbox> {
 impl EmailConfig {
     pub fn build(self, file: &mut SourceFile<'_>, base_dir: &Path) -> Option<Email> {
         let span = self.smtp_url.span();
+        // Every problem is reported in one run: the sender, recipients, templates and
+        // List-Id are checked whatever the server address says, and the notifier is
+        // dropped at the end if anything failed.
+        let mut bad = false;
+        let from = mailbox(file, &self.from);
+        if self.to.is_empty() {
+            file.error(
+                span.clone(),
+                "`to` is empty: expected at least one recipient",
+            );
+            bad = true;
+        }
+        let to: Vec<Option<Mailbox>> = self.to.iter().map(|t| mailbox(file, t)).collect();
+        let env = match &self.templates_dir {
+            None => Some(bundled_env()),
+            Some(dir) => match templates_from(&base_dir.join(dir)) {
+                Ok(env) => Some(env),
+                Err(e) => {
+                    file.error(span.clone(), e);
+                    None
+                }
+            },
+        };
+        if let Some(l) = &self.list_id
+            && l.chars().any(char::is_control)
+        {
+            file.error(
+                span.clone(),
+                "list_id must be one line, without control characters",
+            );
+            bad = true;
+        }
         let url = match url::Url::parse(self.smtp_url.get_ref()) {
             Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some() => u,
             _ => {
@@ -196,35 +228,17 @@ impl EmailConfig {
             );
             return None;
         }
-        let from = mailbox(file, &self.from)?;
-        if self.to.is_empty() {
-            file.error(
-                span.clone(),
-                "`to` is empty: expected at least one recipient",
-            );
+        if bad {
             return None;
         }
-        let to: Option<Vec<Mailbox>> = self.to.iter().map(|t| mailbox(file, t)).collect();
-        let to = to?;
+        let from = from?;
+        let to: Vec<Mailbox> = to.into_iter().collect::<Option<_>>()?;
+        let env = env?;
         let domain = from.email.domain().to_string();
-        let env = match &self.templates_dir {
-            None => bundled_env(),
-            Some(dir) => match templates_from(&base_dir.join(dir)) {
-                Ok(env) => env,
-                Err(e) => {
-                    file.error(span, e);
-                    return None;
-                }
-            },
-        };
         let list_id = self
             .list_id
             .clone()
             .unwrap_or_else(|| format!("veille <alerts.{domain}>"));
-        if list_id.chars().any(char::is_control) {
-            file.error(span, "list_id must be one line, without control characters");
-            return None;
-        }
         let mut clean = url.clone();
         let _ = clean.set_username("");
         if let Err(e) = AsyncSmtpTransport::<Tokio1Executor>::from_url(clean.as_str()) {

@@ -12,6 +12,9 @@
 //!    not say what the table says.
 //!
 //! Each failure names the file, the line, the path and the layers involved.
+//!
+//! Over 600 lines: the reader of `crate::` paths and its own tests sit with the layer
+//! table they check, so a reader sees the rule and its enforcement together.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

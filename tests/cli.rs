@@ -1,4 +1,8 @@
 //! The `veille` binary: check, search, demo, crash safety and graceful shutdown.
+//!
+//! Over 600 lines: each test drives the real binary through a whole scenario (setup,
+//! commands, checks), read on its own; the newer CLI subjects live in `cli_json.rs` and
+//! `cli_conventions.rs`.
 
 mod common;
 

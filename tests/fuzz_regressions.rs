@@ -6,6 +6,8 @@
 //! characters — run through each target. A panic fails the test; a stack overflow aborts
 //! the test binary naming the case (the worker thread is named after it); a case that
 //! does not finish within [`HANG`] fails as a hang.
+//!
+//! Over 600 lines: one named regression per input that ever failed, each with why.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

@@ -1,5 +1,8 @@
 //! The whole pipeline against real local servers: feeds over HTTP, tantivy and SQLite in
 //! a temp dir, aiosmtpd for e-mail, an HTTP receiver for chat and webhooks.
+//!
+//! Over 600 lines: every test starts the same servers (feeds, SMTP, webhooks) through the
+//! helpers at the top; each is one end-to-end path, read on its own.
 
 mod common;
 

@@ -1,5 +1,8 @@
 //! Rule evaluation through the real ingest stage (tantivy + SQLite in a temp dir), with
 //! an injected clock: windows, thresholds and realert without sleeping.
+//!
+//! Over 600 lines: one test per rule kind and condition through one ingest harness
+//! (`tests/common/ingest.rs`); issue 14's batching and ages are in `alerting.rs`.
 
 mod common;
 

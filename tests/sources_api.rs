@@ -1,6 +1,9 @@
 //! API sources against a local server answering like the real endpoints (shapes from
 //! SOURCES.md): paging over two pages, a rate-limit reply, escaping traps, and the full
 //! pipeline indexing the right mentions with the right fields, once.
+//!
+//! Over 600 lines: one test per API source kind, each with its endpoint's fixtures inline
+//! (the shapes are the point of the test, so they are read beside it).
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! News search and forums against a local server: Google News RSS, Discourse and Flarum
 //! APIs, and HTML forums (phpBB 3, XenForo 2, vBulletin 4 and 5) scraped with the presets.
+//!
+//! Over 600 lines: one test per engine with its captured pages' expectations inline.
 
 mod common;
 

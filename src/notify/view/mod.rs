@@ -246,7 +246,7 @@ fn why(a: &Alert, locale: Locale, tz: &chrono_tz::Tz) -> String {
             format!(
                 "incident résolu\u{a0}: {} {} {of_b} du {} au {}, pic de {} entre {from} et {to} {zone}",
                 s.mentions,
-                n_of(s.mentions as u64, "mention", "mentions"),
+                n_of(s.mentions, "mention", "mentions"),
                 at(s.first),
                 at(s.last),
                 s.peak_count,
@@ -255,7 +255,7 @@ fn why(a: &Alert, locale: Locale, tz: &chrono_tz::Tz) -> String {
             format!(
                 "incident resolved: {} {} of {b} from {} to {}, peak {} between {from} and {to} {zone}",
                 s.mentions,
-                n_of(s.mentions as u64, "mention", "mentions"),
+                n_of(s.mentions, "mention", "mentions"),
                 at(s.first),
                 at(s.last),
                 s.peak_count,

@@ -402,13 +402,17 @@ impl Scheduler {
         let after_poll = self.after_poll.clone();
         let budgets = self.budgets.clone();
         let metered = Metered::of(&source);
-        // The other sources sharing this one's quota.
-        let peers: Vec<String> = self
-            .sources
-            .iter()
-            .filter(|s| s.id != source.id && metered.is_some() && Metered::of(s) == metered)
-            .map(|s| s.id.clone())
-            .collect();
+        // The other sources sharing this one's quota (none to look for on an unmetered
+        // source: every poll passes here).
+        let peers: Vec<String> = match metered {
+            None => Vec::new(),
+            Some(m) => self
+                .sources
+                .iter()
+                .filter(|s| s.id != source.id && Metered::of(s) == Some(m))
+                .map(|s| s.id.clone())
+                .collect(),
+        };
         async move {
             let state = states
                 .lock()

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::api::{Api, wait_ready};
+use common::api::{Api, Running, start_daemon};
 use common::*;
 use serde_json::Value;
 
@@ -54,17 +54,11 @@ async fn api_search_lists_acks_silences_metrics_and_openapi() {
         "r.toml",
         "[[rule]]\nid = \"crisis\"\nbrand = \"acme\"\nkind = \"match\"\nquery = \"arnaque\"\nnotify = [\"hook\"]\n",
     );
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let daemon = tokio::spawn(veille::daemon::run(
-        s.load(),
-        veille::daemon::RunOptions::default(),
-        stop_rx,
-    ));
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::new(),
-    };
-    wait_ready(&api).await;
+    let Running {
+        api,
+        stop,
+        task: daemon,
+    } = start_daemon(s.load(), port).await;
     // Liveness needs no token, and says nothing more than that.
     let (status, body) = api.call("GET", "/healthz", None, None).await;
     assert_eq!((status, body.as_str()), (200, "ok"));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::api::{Api, wait_ready};
+use common::api::{Running, start_daemon};
 use common::*;
 use serde_json::Value;
 
@@ -26,17 +26,11 @@ async fn metrics_exist_from_start_and_deploy_examples_name_only_them() {
         "r.toml",
         "[[rule]]\nid = \"quiet\"\nbrand = \"globex\"\nkind = \"match\"\nquery = \"never-said\"\nnotify = [\"pager\"]\n",
     );
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let daemon = tokio::spawn(veille::daemon::run(
-        s.load(),
-        veille::daemon::RunOptions::default(),
-        stop_rx,
-    ));
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::new(),
-    };
-    wait_ready(&api).await;
+    let Running {
+        api,
+        stop,
+        task: daemon,
+    } = start_daemon(s.load(), port).await;
     let (st, m) = api.call("GET", "/metrics", None, None).await;
     assert_eq!(st, 200);
     for needle in [

@@ -1,6 +1,10 @@
 //! Element-level repairs of a feed document before feed-rs reads it: what feed-rs 3.0
 //! does not read, or rejects whole, rewritten into what it reads.
 //!
+//! Over 600 lines on purpose: `shape` is one pass of quick-xml's reader over the document
+//! and each feed dialect's repair an arm of that one loop — splitting the loop would split
+//! the state its arms share. The table below is its map; tests in `feedshape_tests.rs`.
+//!
 //! **Pre-processing, not a patch to feed-rs**: the crate is used as published (no
 //! vendored fork to keep up), and each rewrite below is one small, tested edit of the
 //! document. Where feed-rs itself is the cause (each could be a small upstream patch):
@@ -23,10 +27,6 @@
 //!
 //! One pass of quick-xml's reader; edits are collected in document order and applied
 //! once; undoing an element's edits is a truncation: linear on a hostile body.
-//!
-//! Over 500 lines: `shape` is one pass of quick-xml's reader over the document, each feed
-//! dialect's repair an arm of that one loop (splitting the loop would split the state it
-//! shares); tests in `feedshape_tests.rs`.
 
 use std::borrow::Cow;
 use std::ops::Range;

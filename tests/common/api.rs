@@ -50,3 +50,26 @@ pub async fn wait_ready(api: &Api) {
     }
     panic!("the daemon never became ready");
 }
+
+/// A daemon running `config` with its API on `port`, ready: stop it with `stop` (send
+/// `true`) and await `task`.
+pub struct Running {
+    pub api: Api,
+    pub stop: tokio::sync::watch::Sender<bool>,
+    pub task: tokio::task::JoinHandle<Result<veille::ingest::Report, veille::daemon::Error>>,
+}
+
+pub async fn start_daemon(config: veille::config::Config, port: u16) -> Running {
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(veille::daemon::run(
+        config,
+        veille::daemon::RunOptions::default(),
+        stop_rx,
+    ));
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+    };
+    wait_ready(&api).await;
+    Running { api, stop, task }
+}
